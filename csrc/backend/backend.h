@@ -1,0 +1,73 @@
+// The narrow waist: the fixed set of kernel families every backend
+// implements. Each family takes an op code and evaluated input arrays (typed
+// buffers with shape, strides and offset) and fills its output arrays,
+// allocating their storage through the backend (donating an input's buffer
+// when it may).
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "core/array.h"
+
+namespace oxmlx {
+
+enum class UnaryOp : uint8_t {
+  Abs, Negative, Sign, Floor, Ceil, Round, Trunc, Sqrt, Rsqrt, Square, Reciprocal,
+  Exp, Expm1, Log, Log1p, Log2, Log10, Sin, Cos, Tan, ArcSin, ArcCos, ArcTan,
+  Sinh, Cosh, Tanh, ArcSinh, ArcCosh, ArcTanh, Sigmoid, Erf, ErfInv,
+  LogicalNot, BitwiseInvert, IsNan, IsInf, IsFinite, IsPosInf, IsNegInf,
+  Real, Imag, Conjugate,
+  Count_
+};
+
+enum class BinaryOp : uint8_t {
+  Add, Subtract, Multiply, Divide, Power, Remainder, FloorDivide, Maximum, Minimum,
+  Equal, NotEqual, Less, LessEqual, Greater, GreaterEqual, NanEqual,
+  LogicalAnd, LogicalOr, BitwiseAnd, BitwiseOr, BitwiseXor, LeftShift, RightShift,
+  ArcTan2, LogAddExp,
+  Count_
+};
+
+enum class TernaryOp : uint8_t { Select };
+
+enum class ReduceOp : uint8_t { Sum, Prod, Max, Min, And, Or };
+enum class ArgReduceOp : uint8_t { ArgMax, ArgMin };
+enum class ScanOp : uint8_t { Sum, Prod, Max, Min, LogAddExp };
+
+const char* op_name(UnaryOp op);
+const char* op_name(BinaryOp op);
+const char* op_name(ReduceOp op);
+const char* op_name(ScanOp op);
+
+class Backend {
+ public:
+  virtual ~Backend() = default;
+  virtual std::string name() const = 0;
+  virtual Device::DeviceType device_type() const = 0;
+  virtual std::shared_ptr<Data> allocate(size_t bytes) = 0;
+  virtual void synchronize(const Stream&) {}
+
+  // Elementwise families. Inputs are broadcast to the output's shape already
+  // (broadcast dimensions have stride 0).
+  virtual void unary(UnaryOp op, const array& in, array& out) = 0;
+  virtual void binary(BinaryOp op, const array& a, const array& b, array& out) = 0;
+  virtual void ternary(TernaryOp op, const array& a, const array& b, const array& c,
+                       array& out) = 0;
+  // Any layout and dtype in -> out's dtype, row-contiguous out.
+  virtual void copy(const array& in, array& out) = 0;
+  // out[i] = start + i * step, in out's dtype.
+  virtual void arange(double start, double step, array& out) = 0;
+
+  // Reductions over `axes` (sorted, unique); out keeps the reduced axes as size 1.
+  virtual void reduce(ReduceOp op, const array& in, array& out, const std::vector<int>& axes) = 0;
+  virtual void arg_reduce(ArgReduceOp op, const array& in, array& out, int axis) = 0;
+  virtual void scan(ScanOp op, const array& in, array& out, int axis, bool reverse,
+                    bool inclusive) = 0;
+
+  // Batched matrix product; a: (..., M, K), b: (..., K, N) with batch dims
+  // already broadcast to out's (..., M, N).
+  virtual void matmul(const array& a, const array& b, array& out) = 0;
+};
+
+}  // namespace oxmlx

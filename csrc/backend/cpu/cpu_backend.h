@@ -1,0 +1,34 @@
+// The CPU backend: our own vectorized, multithreaded kernels, one file per
+// kernel family (unary.cpp, binary.cpp, copy.cpp, reduce.cpp, matmul.cpp).
+#pragma once
+
+#include "backend/backend.h"
+
+namespace oxmlx::cpu {
+
+class CpuBackend final : public Backend {
+ public:
+  std::string name() const override { return "cpu"; }
+  Device::DeviceType device_type() const override { return Device::cpu; }
+  std::shared_ptr<Data> allocate(size_t bytes) override;
+
+  void unary(UnaryOp op, const array& in, array& out) override;
+  void binary(BinaryOp op, const array& a, const array& b, array& out) override;
+  void ternary(TernaryOp op, const array& a, const array& b, const array& c, array& out) override;
+  void copy(const array& in, array& out) override;
+  void arange(double start, double step, array& out) override;
+  void reduce(ReduceOp op, const array& in, array& out, const std::vector<int>& axes) override;
+  void arg_reduce(ArgReduceOp op, const array& in, array& out, int axis) override;
+  void scan(ScanOp op, const array& in, array& out, int axis, bool reverse, bool inclusive) override;
+  void matmul(const array& a, const array& b, array& out) override;
+};
+
+// Output allocation shared by the elementwise kernels: reuse (donate) an
+// input's buffer when it is dense, row-contiguous, the same item size and
+// owned only by this op; otherwise allocate with the input's dense layout.
+bool is_dense(const array& a);  // elements cover [offset, offset + size) exactly
+void alloc_like(const array& in, array& out);
+void alloc_row_major(array& out);
+bool try_donate(const array& in, array& out);
+
+}  // namespace oxmlx::cpu

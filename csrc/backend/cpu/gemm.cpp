@@ -1,0 +1,470 @@
+// GEMM driver: ISA selection, BLIS-style cache blocking, threading, the
+// small-matrix path, batching and the explicit instantiations.
+//
+// Blocked algorithm, for one call (all loops are over C = op(A) op(B)):
+//
+//   for j0 in N step NC                 (columns of C / B; bounds packed B)
+//     for i0 in M step MB               (rows of C / A; bounds packed A)
+//       for p0 in K step KC             (depth; one packed A+B block each)
+//         phase 1 (parallel): pack A[i0:i0+MB, p0:p0+KC] into MR-row panels
+//                             and B[p0:p0+KC, j0:j0+NC] into NR-col panels
+//         phase 2 (parallel): every thread owns a rectangle of micro-tiles
+//           for ic in its rows step MC  (A block of MC x KC stays in L2)
+//             for jr in its NR panels   (B micro-panel KC x NR stays in L1)
+//               for ir in ic block: micro-kernel (MR x NR tile in registers)
+//
+// Both packed buffers are shared by all threads, so A and B are each packed
+// exactly once per block whatever the thread layout. f16/bf16 are converted
+// to f32 while packing; because their partial sums must stay in f32 across
+// K blocks, those types accumulate into an f32 workspace W and the last K
+// block converts each thread's rectangle of W into C.
+#include "backend/cpu/gemm.h"
+
+#include <algorithm>
+#include <atomic>
+#include <cstdlib>
+#include <cstring>
+#include <type_traits>
+#include <vector>
+
+#include "backend/cpu/threadpool.h"
+#ifdef OXMLX_GEMM_PROFILE
+#include <x86intrin.h>
+#endif
+
+namespace oxmlx::cpu {
+namespace gemm_detail {
+namespace {
+
+bool env_is(const char* v, const char* name) { return v && std::strcmp(v, name) == 0; }
+
+const IsaKernels* detect() {
+  const char* force = std::getenv("OXMLX_GEMM_ISA");
+  const IsaKernels* a512 = avx512_kernels();
+  const IsaKernels* a2 = avx2_kernels();
+  const IsaKernels* neon = neon_kernels();
+  if (env_is(force, "generic")) return generic_kernels();
+  if (env_is(force, "avx2") && a2) return a2;
+  if (env_is(force, "neon") && neon) return neon;
+  if (env_is(force, "avx512") && a512) return a512;
+  // Default preference order; each getter already checked the CPU.
+  if (a512) return a512;
+  if (a2) return a2;
+  if (neon) return neon;
+  return generic_kernels();
+}
+
+std::atomic<const IsaKernels*> g_isa{nullptr};
+
+const IsaKernels& isa() {
+  const IsaKernels* k = g_isa.load(std::memory_order_acquire);
+  if (!k) {
+    k = detect();
+    g_isa.store(k, std::memory_order_release);
+  }
+  return *k;
+}
+
+}  // namespace
+
+const char* gemm_isa_name() { return isa().name; }
+void gemm_reset_isa() { g_isa.store(detect()); }
+
+}  // namespace gemm_detail
+
+namespace {
+using namespace gemm_detail;
+
+inline void cpu_relax() {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#elif defined(__aarch64__)
+  asm volatile("yield" ::: "memory");
+#endif
+}
+
+template <typename T>
+using AccOf = std::conditional_t<std::is_same_v<T, double>, double, float>;
+template <typename T>
+constexpr bool kIs16 = sizeof(T) == 2;
+
+PackFn<float, float> pack_of(const IsaKernels& k, const float*) { return k.pack_f32; }
+PackFn<double, double> pack_of(const IsaKernels& k, const double*) { return k.pack_f64; }
+PackFn<float16_t, float> pack_of(const IsaKernels& k, const float16_t*) { return k.pack_f16; }
+PackFn<bfloat16_t, float> pack_of(const IsaKernels& k, const bfloat16_t*) { return k.pack_bf16; }
+StoreFn<float16_t> store_of(const IsaKernels& k, const float16_t*) { return k.store_f16; }
+StoreFn<bfloat16_t> store_of(const IsaKernels& k, const bfloat16_t*) { return k.store_bf16; }
+
+// Grow-only, 64-byte aligned scratch owned by one thread. Reusing it across
+// calls matters: a fresh multi-megabyte allocation would be mmapped and pay a
+// page fault per 4 KiB on first touch, which costs more than a small GEMM.
+struct Scratch {
+  void* p = nullptr;
+  size_t cap = 0;
+  void* get(size_t bytes) {
+    if (bytes > cap) {
+      std::free(p);
+      cap = (bytes + 4095) & ~size_t(4095);
+      p = std::aligned_alloc(64, cap);
+      if (!p) {
+        cap = 0;
+        throw std::bad_alloc();
+      }
+    }
+    return p;
+  }
+  ~Scratch() { std::free(p); }
+};
+thread_local Scratch tl_scratch[4];  // packed A, packed B, f32 workspace, panel states
+
+// Element -> accumulator type (float for the 16-bit types, exact for double).
+template <typename Acc, typename T>
+inline Acc to_acc(T v) {
+  if constexpr (std::is_same_v<T, double>) return v;
+  else return Acc(float(v));
+}
+
+// C = beta*C on an m x n block (K == 0 or alpha == 0). beta == 0 writes zeros.
+template <typename T>
+void scale_c(int64_t M, int64_t N, float beta, T* C, int64_t ldc) {
+  for (int64_t i = 0; i < M; ++i) {
+    T* c = C + i * ldc;
+    if (beta == 0.0f) {
+      for (int64_t j = 0; j < N; ++j) c[j] = T(0.0f);
+    } else if (beta != 1.0f) {
+      if constexpr (std::is_same_v<T, double>) {
+        for (int64_t j = 0; j < N; ++j) c[j] = double(beta) * c[j];
+      } else {
+        for (int64_t j = 0; j < N; ++j) c[j] = T(beta * float(c[j]));
+      }
+    }
+  }
+}
+
+// Unpacked path for tiny problems, where packing and thread dispatch would
+// cost more than the arithmetic. Accumulates a row of C in Acc, in chunks of
+// kCols columns so the accumulator lives on the stack.
+template <typename T>
+void small_gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, const T* A,
+                int64_t lda, const T* B, int64_t ldb, float beta, T* C, int64_t ldc) {
+  using Acc = AccOf<T>;
+  constexpr int64_t kCols = 128;
+  Acc acc[kCols];
+  for (int64_t i = 0; i < M; ++i) {
+    for (int64_t j0 = 0; j0 < N; j0 += kCols) {
+      const int64_t nj = std::min(kCols, N - j0);
+      if (!tb) {
+        // acc += A(i,k) * B(k, j0:j0+nj): contiguous axpy over j.
+        for (int64_t j = 0; j < nj; ++j) acc[j] = Acc(0);
+        for (int64_t k = 0; k < K; ++k) {
+          const Acc a = to_acc<Acc>(ta ? A[k * lda + i] : A[i * lda + k]);
+          const T* b = B + k * ldb + j0;
+          for (int64_t j = 0; j < nj; ++j) acc[j] += a * to_acc<Acc>(b[j]);
+        }
+      } else {
+        // B(k,j) = B[j*ldb + k]: dot products along k.
+        for (int64_t j = 0; j < nj; ++j) {
+          const T* b = B + (j0 + j) * ldb;
+          Acc s = 0;
+          if (!ta) {
+            const T* a = A + i * lda;
+            for (int64_t k = 0; k < K; ++k) s += to_acc<Acc>(a[k]) * to_acc<Acc>(b[k]);
+          } else {
+            for (int64_t k = 0; k < K; ++k) s += to_acc<Acc>(A[k * lda + i]) * to_acc<Acc>(b[k]);
+          }
+          acc[j] = s;
+        }
+      }
+      T* c = C + i * ldc + j0;
+      const Acc al = Acc(alpha), be = Acc(beta);
+      if (beta == 0.0f) {
+        for (int64_t j = 0; j < nj; ++j) c[j] = T(al * acc[j]);
+      } else {
+        for (int64_t j = 0; j < nj; ++j) c[j] = T(al * acc[j] + be * to_acc<Acc>(c[j]));
+      }
+    }
+  }
+}
+
+#ifdef OXMLX_GEMM_PROFILE
+}  // namespace
+double g_prof[4];
+namespace {
+#define PROF_BEGIN(i) auto _pt##i = __rdtsc()
+#define PROF_END(i) g_prof[i] += double(__rdtsc() - _pt##i)
+#else
+#define PROF_BEGIN(i)
+#define PROF_END(i)
+#endif
+
+struct Blocking {
+  int64_t kc, mc, nc, mb;
+};
+
+// Cache blocking. KC*NR*sizeof(Acc) keeps a B micro-panel within roughly
+// half of a 32-48 KiB L1; MC*KC*sizeof(Acc) keeps a thread's A block within
+// about half of a >= 1 MiB L2. NC/MB bound the shared packed buffers (and the
+// f32 workspace of the 16-bit types) to a few MiB.
+template <typename T>
+Blocking blocking(int mr, int nr) {
+  Blocking b;
+  if constexpr (std::is_same_v<T, double>) {
+    b.kc = 256;
+    b.mc = 192;
+    b.nc = 2048;
+    b.mb = 1024;
+  } else {
+    b.kc = nr >= 32 ? 256 : 384;
+    b.mc = 240;
+    b.nc = kIs16<T> ? 1024 : 4096;
+    b.mb = kIs16<T> ? 1024 : 2048;
+  }
+  if (const char* e = std::getenv("XKC")) b.kc = atoi(e);  // TEMP tuning
+  if (const char* e = std::getenv("XMC")) b.mc = atoi(e);
+  if (const char* e = std::getenv("XNC")) b.nc = atoi(e);
+  b.mc = std::max<int64_t>(mr, b.mc / mr * mr);
+  b.nc = std::max<int64_t>(nr, b.nc / nr * nr);
+  b.mb = std::max<int64_t>(b.mc, b.mb / b.mc * b.mc);
+  return b;
+}
+
+// Splits `threads` into a tm x tn grid over (M panels, N panels) minimizing
+// the largest rectangle; ties prefer splitting M, so threads share B panels
+// (read-only, from L3) and keep private A blocks in their own L2.
+void thread_grid(int threads, int64_t pm, int64_t pn, int& tm, int& tn) {
+  int64_t best = -1;
+  tm = 1;
+  tn = threads;
+  for (int a = threads; a >= 1; --a) {
+    if (threads % a) continue;
+    int b = threads / a;
+    int64_t cost = ((pm + a - 1) / a) * ((pn + b - 1) / b);
+    if (best < 0 || cost < best) {
+      best = cost;
+      tm = a;
+      tn = b;
+    }
+  }
+}
+
+// Panel states for lazy packing (see blocked_gemm).
+enum : uint8_t { kUnpacked = 0, kPacking = 1, kReady = 2 };
+
+// Returns once panel `idx` is packed, packing it here if nobody has started.
+// A thread only ever waits on a panel that another thread is actively
+// packing (which never waits on anything), so this cannot deadlock, even
+// when one thread ends up running every chunk of the parallel_for.
+template <typename F>
+inline void acquire_panel(std::atomic<uint8_t>& state, F&& do_pack) {
+  uint8_t s = state.load(std::memory_order_acquire);
+  if (s == kReady) return;
+  if (s == kUnpacked && state.compare_exchange_strong(s, kPacking, std::memory_order_acq_rel)) {
+    do_pack();
+    state.store(kReady, std::memory_order_release);
+    return;
+  }
+  while (state.load(std::memory_order_acquire) != kReady) cpu_relax();
+}
+
+template <typename T>
+void blocked_gemm(const IsaKernels& ik, bool ta, bool tb, int64_t M, int64_t N, int64_t K,
+                  float alpha, const T* A, int64_t lda, const T* B, int64_t ldb, float beta, T* C,
+                  int64_t ldc, int threads) {
+  using Acc = AccOf<T>;
+  constexpr bool is64 = std::is_same_v<T, double>;
+  const int MR = is64 ? ik.mr64 : ik.mr32;
+  const int NR = is64 ? ik.nr64 : ik.nr32;
+  KernelFn<Acc> kernel;
+  if constexpr (is64) kernel = ik.kernel64;
+  else kernel = ik.kernel32;
+  const PackFn<T, Acc> pack = pack_of(ik, A);
+  const Blocking bl = blocking<T>(MR, NR);
+
+  const int64_t mb_max = std::min(bl.mb, (M + MR - 1) / MR * MR);
+  const int64_t nb_max = std::min(bl.nc, (N + NR - 1) / NR * NR);
+  const int64_t kb_max = std::min(bl.kc, K);
+  Acc* Ap = static_cast<Acc*>(tl_scratch[0].get(sizeof(Acc) * mb_max * kb_max));
+  Acc* Bp = static_cast<Acc*>(tl_scratch[1].get(sizeof(Acc) * nb_max * kb_max));
+  float* W = nullptr;
+  const int64_t ldw = nb_max;
+  if constexpr (kIs16<T>) W = static_cast<float*>(tl_scratch[2].get(sizeof(float) * mb_max * ldw));
+  const int64_t max_panels = mb_max / MR + nb_max / NR;
+  auto* state = static_cast<std::atomic<uint8_t>*>(
+      tl_scratch[3].get(sizeof(std::atomic<uint8_t>) * size_t(max_panels)));
+
+  const Acc al = Acc(alpha), be = Acc(beta);
+
+  for (int64_t j0 = 0; j0 < N; j0 += bl.nc) {
+    const int64_t nb = std::min(bl.nc, N - j0);
+    const int64_t pn = (nb + NR - 1) / NR;  // NR panels in this block
+    for (int64_t i0 = 0; i0 < M; i0 += bl.mb) {
+      const int64_t mb = std::min(bl.mb, M - i0);
+      const int64_t pm = (mb + MR - 1) / MR;  // MR panels in this block
+      int tm, tn;
+      thread_grid(threads, pm, pn, tm, tn);
+      for (int64_t p0 = 0; p0 < K; p0 += bl.kc) {
+        const int64_t kb = std::min(bl.kc, K - p0);
+        const bool first = p0 == 0, last = p0 + kb == K;
+        for (int64_t i = 0; i < pm + pn; ++i) state[i].store(kUnpacked, std::memory_order_relaxed);
+
+        // A panel ip: rows i0+ip*MR.. of op(A); B panel jp: columns
+        // j0+jp*NR.. of op(B) (see PackFn for the two source layouts).
+        auto pack_a = [&](int64_t ip) {
+          acquire_panel(state[ip], [&] {
+            const int64_t r = i0 + ip * MR;
+            const int rows = int(std::min<int64_t>(MR, M - r));
+            const T* src = ta ? A + p0 * lda + r : A + r * lda + p0;
+            pack(src, lda, ta, rows, kb, Ap + ip * MR * kb, MR);
+          });
+        };
+        auto pack_b = [&](int64_t jp) {
+          acquire_panel(state[pm + jp], [&] {
+            const int64_t c = j0 + jp * NR;
+            const int cols = int(std::min<int64_t>(NR, N - c));
+            const T* src = tb ? B + c * ldb + p0 : B + p0 * ldb + c;
+            pack(src, ldb, !tb, cols, kb, Bp + jp * NR * kb, NR);
+          });
+        };
+
+        int mode;
+        if (kIs16<T>) mode = first ? kOverwrite : kAccumulate;
+        else if (!first || beta == 1.0f) mode = kAccumulate;
+        else mode = beta == 0.0f ? kOverwrite : kBeta;
+
+        // Each chunk t owns a rectangle of micro-tiles of C. Panels are
+        // packed lazily by whichever thread needs them first, so packing is
+        // spread over the threads, overlaps with compute, and a panel is
+        // usually consumed from the cache of the core that packed it.
+        auto compute = [&](int64_t tb_, int64_t te_) {
+          for (int64_t t = tb_; t < te_; ++t) {
+            const int64_t ti = t / tn, tj = t % tn;
+            const int64_t pa0 = pm * ti / tm, pa1 = pm * (ti + 1) / tm;
+            const int64_t pb0 = pn * tj / tn, pb1 = pn * (tj + 1) / tn;
+            const int64_t npb = pb1 - pb0;
+            if (pa1 <= pa0 || npb <= 0) continue;
+            // Threads sharing B panels start at different offsets so that
+            // they pack different panels instead of waiting on each other.
+            const int64_t rot = npb * ti / tm;
+            // L2 blocks of at most mc rows, balanced within the range.
+            const int64_t nblk = (pa1 - pa0 + bl.mc / MR - 1) / (bl.mc / MR);
+            for (int64_t blk = 0; blk < nblk; ++blk) {
+              const int64_t ic = pa0 + (pa1 - pa0) * blk / nblk;
+              const int64_t ie = pa0 + (pa1 - pa0) * (blk + 1) / nblk;
+              for (int64_t ip = ic; ip < ie; ++ip) pack_a(ip);
+              for (int64_t q = 0; q < npb; ++q) {
+                const int64_t jp = pb0 + (q + rot) % npb;
+                pack_b(jp);
+                const int64_t c = jp * NR;  // column within the block
+                const int n = int(std::min<int64_t>(NR, nb - c));
+                const Acc* bpan = Bp + jp * NR * kb;
+                for (int64_t ip = ic; ip < ie; ++ip) {
+                  const int64_t r = ip * MR;  // row within the block
+                  const int m = int(std::min<int64_t>(MR, mb - r));
+                  const Acc* apan = Ap + ip * MR * kb;
+                  if constexpr (kIs16<T>) {
+                    kernel(kb, apan, bpan, W + r * ldw + c, ldw, m, n, mode, al, be);
+                  } else {
+                    kernel(kb, apan, bpan, C + (i0 + r) * ldc + j0 + c, ldc, m, n, mode, al, be);
+                  }
+                }
+              }
+            }
+            if constexpr (kIs16<T>) {
+              // Last K block: convert this thread's finished rectangle.
+              if (last) {
+                const int64_t r0 = pa0 * MR, r1 = std::min(pa1 * MR, mb);
+                const int64_t c0 = pb0 * NR, c1 = std::min(pb1 * NR, nb);
+                store_of(ik, C)(W + r0 * ldw + c0, ldw, C + (i0 + r0) * ldc + j0 + c0, ldc,
+                                r1 - r0, c1 - c0, beta);
+              }
+            }
+          }
+        };
+        PROF_BEGIN(1);
+        const int64_t nt = int64_t(tm) * tn;
+        if (nt > 1) parallel_for(nt, 1, compute);
+        else compute(0, 1);
+        PROF_END(1);
+      }
+    }
+  }
+}
+
+// Threads worth using for a problem of this size: dispatch costs about a
+// microsecond, so below ~1 MFLOP per extra thread stay single-threaded.
+int threads_for(double flops) {
+  if (in_parallel_region()) return 1;
+  int t = num_threads();
+  int by_work = int(std::min<double>(t, flops / 1.0e6));
+  return std::max(1, std::min(t, by_work));
+}
+
+constexpr double kSmallFlops = 2.0 * 32 * 32 * 32;
+
+template <typename T>
+void gemm_one(const IsaKernels& ik, bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha,
+              const T* A, int64_t lda, const T* B, int64_t ldb, float beta, T* C, int64_t ldc,
+              int threads) {
+  if (M <= 0 || N <= 0) return;
+  if (K <= 0 || alpha == 0.0f) {
+    scale_c(M, N, beta, C, ldc);
+    return;
+  }
+  const double flops = 2.0 * double(M) * double(N) * double(K);
+  if (flops <= kSmallFlops) {
+    small_gemm(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+    return;
+  }
+  blocked_gemm(ik, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, threads);
+}
+
+}  // namespace
+
+template <typename T>
+void gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha, const T* A,
+          int64_t lda, const T* B, int64_t ldb, float beta, T* C, int64_t ldc) {
+  const double flops = 2.0 * double(M) * double(N) * double(K);
+  gemm_one(isa(), trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc,
+           threads_for(flops));
+}
+
+template <typename T>
+void gemm_batched(bool trans_a, bool trans_b, int64_t batch, int64_t M, int64_t N, int64_t K,
+                  float alpha, const T* A, int64_t lda, const int64_t* a_offsets, const T* B,
+                  int64_t ldb, const int64_t* b_offsets, float beta, T* C, int64_t ldc,
+                  const int64_t* c_offsets) {
+  if (batch <= 0 || M <= 0 || N <= 0) return;
+  const IsaKernels& ik = isa();
+  const double flops = 2.0 * double(M) * double(N) * double(K);
+  const int threads = threads_for(flops * double(batch));
+  auto one = [&](int64_t b, int nt) {
+    gemm_one(ik, trans_a, trans_b, M, N, K, alpha, A + a_offsets[b], lda, B + b_offsets[b], ldb,
+             beta, C + c_offsets[b], ldc, nt);
+  };
+  // Spread whole products over threads when there are many of them or each
+  // is too small to split well; otherwise run them in turn, each threaded.
+  // (Inside parallel_for the nested gemm runs on its own thread's scratch.)
+  const bool across = threads > 1 && (batch >= 4 * int64_t(threads) ||
+                                      (batch % threads == 0) || flops < 8.0e6);
+  if (across) {
+    parallel_for(batch, 1, [&](int64_t b0, int64_t b1) {
+      for (int64_t b = b0; b < b1; ++b) one(b, 1);
+    });
+  } else {
+    for (int64_t b = 0; b < batch; ++b) one(b, threads_for(flops));
+  }
+}
+
+#define OXMLX_GEMM_INSTANTIATE(T)                                                               \
+  template void gemm<T>(bool, bool, int64_t, int64_t, int64_t, float, const T*, int64_t,      \
+                        const T*, int64_t, float, T*, int64_t);                                 \
+  template void gemm_batched<T>(bool, bool, int64_t, int64_t, int64_t, int64_t, float, const T*, \
+                                int64_t, const int64_t*, const T*, int64_t, const int64_t*,     \
+                                float, T*, int64_t, const int64_t*);
+OXMLX_GEMM_INSTANTIATE(float)
+OXMLX_GEMM_INSTANTIATE(double)
+OXMLX_GEMM_INSTANTIATE(float16_t)
+OXMLX_GEMM_INSTANTIATE(bfloat16_t)
+#undef OXMLX_GEMM_INSTANTIATE
+
+}  // namespace oxmlx::cpu

@@ -1,0 +1,138 @@
+// Arg-reduction and scan families: both walk one axis per output line, with
+// the lines (all other axes) split across threads.
+#include "backend/cpu/convert.h"
+#include "backend/cpu/cpu_backend.h"
+#include "backend/cpu/strided.h"
+
+namespace oxmlx::cpu {
+
+namespace {
+
+// Calls line(in_offset, out_offset) for every index of the non-axis dims.
+template <typename F>
+void for_each_line(const array& in, const array& out, int axis, F&& line) {
+  Shape shape = in.shape();
+  Strides is = in.strides(), os = out.strides();
+  shape[axis] = 1;
+  is[axis] = 0;
+  os[axis] = 0;
+  auto c = collapse<2>(shape, {&is, &os});
+  int64_t n = in.shape(axis);
+  for_each_row<2>(
+      c,
+      [&](const std::array<int64_t, 2>& off, int64_t m, const std::array<int64_t, 2>& st) {
+        for (int64_t i = 0; i < m; ++i) line(off[0] + i * st[0], off[1] + i * st[1]);
+      },
+      std::max<int64_t>(1, (1 << 15) / std::max<int64_t>(n, 1)));
+}
+
+template <typename T>
+void run_arg(ArgReduceOp op, const array& in, array& out, int axis) {
+  using C = compute_t<T>;
+  alloc_row_major(out);
+  const T* src = in.data<T>();
+  uint32_t* dst = out.data<uint32_t>();
+  int64_t n = in.shape(axis), st = in.strides()[axis];
+  // out keeps the reduced axis as size 1, so its strides line up with in's.
+  for_each_line(in, out, axis, [&](int64_t io, int64_t oo) {
+    int64_t best = 0;
+    C bv = C(src[io]);
+    for (int64_t i = 1; i < n; ++i) {
+      C v = C(src[io + i * st]);
+      bool take;
+      if constexpr (is_float_v<T>) {
+        if (std::isnan(bv)) break;  // first NaN wins, like numpy
+        take = std::isnan(v) || (op == ArgReduceOp::ArgMax ? v > bv : v < bv);
+      } else if constexpr (is_complex_v<T>) {
+        take = op == ArgReduceOp::ArgMax ? lex_less(bv, v) : lex_less(v, bv);
+      } else {
+        take = op == ArgReduceOp::ArgMax ? v > bv : v < bv;
+      }
+      if (take) {
+        best = i;
+        bv = v;
+      }
+    }
+    dst[oo] = uint32_t(best);
+  });
+}
+
+template <typename T, typename O>
+void run_scan(ScanOp op, const array& in, array& out, int axis, bool reverse, bool inclusive) {
+  using A = std::conditional_t<is_half_v<O>, float, O>;
+  alloc_row_major(out);
+  const T* src = in.data<T>();
+  O* dst = out.data<O>();
+  int64_t n = in.shape(axis), ist = in.strides()[axis], ost = out.strides()[axis];
+  auto init = [&]() -> A {
+    switch (op) {
+      case ScanOp::Sum: return A(0);
+      case ScanOp::Prod: return A(1);
+      case ScanOp::Max:
+        if constexpr (std::is_floating_point_v<A>) return -std::numeric_limits<A>::infinity();
+        else if constexpr (is_complex_v<A>) return A(-INFINITY, 0);
+        else return std::numeric_limits<A>::lowest();
+      case ScanOp::Min:
+        if constexpr (std::is_floating_point_v<A>) return std::numeric_limits<A>::infinity();
+        else if constexpr (is_complex_v<A>) return A(INFINITY, 0);
+        else return std::numeric_limits<A>::max();
+      case ScanOp::LogAddExp:
+        if constexpr (std::is_floating_point_v<A>) return -std::numeric_limits<A>::infinity();
+        else return A(0);
+    }
+    return A(0);
+  };
+  auto step = [&](A acc, A v) -> A {
+    switch (op) {
+      case ScanOp::Sum:
+        if constexpr (std::is_same_v<A, bool>) return acc || v; else return acc + v;
+      case ScanOp::Prod:
+        if constexpr (std::is_same_v<A, bool>) return acc && v; else return acc * v;
+      case ScanOp::Max: return binary_scalar<BinaryOp::Maximum, A>(acc, v);
+      case ScanOp::Min: return binary_scalar<BinaryOp::Minimum, A>(acc, v);
+      case ScanOp::LogAddExp:
+        if constexpr (std::is_floating_point_v<A>) return binary_scalar<BinaryOp::LogAddExp, A>(acc, v);
+        else return acc;
+    }
+    return acc;
+  };
+  for_each_line(in, out, axis, [&](int64_t io, int64_t oo) {
+    A acc = init();
+    for (int64_t k = 0; k < n; ++k) {
+      int64_t i = reverse ? n - 1 - k : k;
+      A v = convert<A>(src[io + i * ist]);
+      if (inclusive) {
+        acc = step(acc, v);
+        dst[oo + i * ost] = convert<O>(acc);
+      } else {
+        dst[oo + i * ost] = convert<O>(acc);
+        acc = step(acc, v);
+      }
+    }
+  });
+}
+
+}  // namespace
+
+void CpuBackend::arg_reduce(ArgReduceOp op, const array& in, array& out, int axis) {
+  if (in.shape(axis) == 0) throw ValueError("[argreduce] Cannot reduce an empty axis.");
+  dispatch_dtype(in.dtype(), [&](auto t) { run_arg<decltype(t)>(op, in, out, axis); });
+}
+
+void CpuBackend::scan(ScanOp op, const array& in, array& out, int axis, bool reverse,
+                      bool inclusive) {
+  dispatch_dtype(in.dtype(), [&](auto t) {
+    using T = decltype(t);
+    if (out.dtype() == in.dtype()) {
+      run_scan<T, T>(op, in, out, axis, reverse, inclusive);
+    } else if (out.dtype() == int32) {
+      run_scan<T, int32_t>(op, in, out, axis, reverse, inclusive);
+    } else if (out.dtype() == uint32) {
+      run_scan<T, uint32_t>(op, in, out, axis, reverse, inclusive);
+    } else {
+      throw RuntimeError(msg("[scan] unsupported output dtype ", dtype_name(out.dtype())));
+    }
+  });
+}
+
+}  // namespace oxmlx::cpu

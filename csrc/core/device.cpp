@@ -1,0 +1,179 @@
+#include "core/device.h"
+
+#include <mutex>
+#include <unordered_map>
+
+#include "backend/backend.h"
+#include "core/errors.h"
+
+namespace oxmlx {
+
+namespace {
+
+struct Registry {
+  std::mutex mu;
+  std::vector<Backend*> backends;
+  std::vector<Stream> streams;
+  std::unordered_map<int, int> default_backend;  // device type -> backend index
+  std::unordered_map<int, int> default_stream;   // device type -> stream index
+  Device default_device{Device::cpu, 0};
+};
+
+Registry& reg() {
+  static auto* r = new Registry();  // leaked: streams are used during exit
+  return *r;
+}
+
+int ensure_default_stream(Registry& r, Device::DeviceType t) {
+  auto it = r.default_stream.find(int(t));
+  if (it != r.default_stream.end()) return it->second;
+  auto b = r.default_backend.find(int(t));
+  if (b == r.default_backend.end()) return -1;
+  Stream s{int(r.streams.size()), Device(t, 0), b->second};
+  r.streams.push_back(s);
+  r.default_stream[int(t)] = s.index;
+  return s.index;
+}
+
+const char* type_name(Device::DeviceType t) { return t == Device::cpu ? "cpu" : "gpu"; }
+
+void check_available(Registry& r, const Device& d) {
+  if (r.default_backend.find(int(d.type)) == r.default_backend.end())
+    throw ValueError(msg("[Device] No ", type_name(d.type),
+                         " backend is available in this build of oxmlx."));
+}
+
+}  // namespace
+
+int register_backend(Backend* b) {
+  auto& r = reg();
+  std::lock_guard<std::mutex> lk(r.mu);
+  r.backends.push_back(b);
+  int idx = int(r.backends.size()) - 1;
+  r.default_backend.emplace(int(b->device_type()), idx);  // first one registered wins
+  return idx;
+}
+
+Backend& backend(int index) { return *reg().backends.at(index); }
+Backend& backend_for(const Stream& s) { return *reg().backends[s.backend]; }
+
+int find_backend(const std::string& name) {
+  auto& r = reg();
+  std::lock_guard<std::mutex> lk(r.mu);
+  for (size_t i = 0; i < r.backends.size(); ++i)
+    if (r.backends[i]->name() == name) return int(i);
+  return -1;
+}
+
+std::vector<std::string> backend_names() {
+  auto& r = reg();
+  std::lock_guard<std::mutex> lk(r.mu);
+  std::vector<std::string> out;
+  for (auto* b : r.backends) out.push_back(b->name());
+  return out;
+}
+
+void set_default_backend(Device::DeviceType t, const std::string& name) {
+  int idx = find_backend(name);
+  if (idx < 0) throw ValueError(msg("[set_default_backend] Unknown backend '", name, "'."));
+  auto& r = reg();
+  std::lock_guard<std::mutex> lk(r.mu);
+  if (r.backends[idx]->device_type() != t)
+    throw ValueError(msg("[set_default_backend] Backend '", name, "' does not run on ",
+                         type_name(t), "."));
+  r.default_backend[int(t)] = idx;
+  // New default stream on the chosen backend.
+  Stream s{int(r.streams.size()), Device(t, 0), idx};
+  r.streams.push_back(s);
+  r.default_stream[int(t)] = s.index;
+}
+
+std::string default_backend_name(Device::DeviceType t) {
+  auto& r = reg();
+  std::lock_guard<std::mutex> lk(r.mu);
+  auto it = r.default_backend.find(int(t));
+  return it == r.default_backend.end() ? "" : r.backends[it->second]->name();
+}
+
+const Device& default_device() { return reg().default_device; }
+
+void set_default_device(const Device& d) {
+  auto& r = reg();
+  std::lock_guard<std::mutex> lk(r.mu);
+  check_available(r, d);
+  r.default_device = d;
+}
+
+bool is_available(const Device& d) {
+  auto& r = reg();
+  std::lock_guard<std::mutex> lk(r.mu);
+  return d.index == 0 && r.default_backend.count(int(d.type));
+}
+
+int device_count(Device::DeviceType t) {
+  auto& r = reg();
+  std::lock_guard<std::mutex> lk(r.mu);
+  return r.default_backend.count(int(t)) ? 1 : 0;
+}
+
+Stream default_stream(const Device& d) {
+  auto& r = reg();
+  std::lock_guard<std::mutex> lk(r.mu);
+  check_available(r, d);
+  return r.streams[ensure_default_stream(r, d.type)];
+}
+
+void set_default_stream(const Stream& s) {
+  auto& r = reg();
+  std::lock_guard<std::mutex> lk(r.mu);
+  r.default_stream[int(s.device.type)] = s.index;
+  r.default_device = s.device;
+}
+
+Stream new_stream(const Device& d) {
+  auto& r = reg();
+  std::lock_guard<std::mutex> lk(r.mu);
+  check_available(r, d);
+  Stream s{int(r.streams.size()), d, r.default_backend[int(d.type)]};
+  r.streams.push_back(s);
+  return s;
+}
+
+Stream new_stream(const Device& d, const std::string& name) {
+  int idx = find_backend(name);
+  if (idx < 0) throw ValueError(msg("[new_stream] Unknown backend '", name, "'."));
+  auto& r = reg();
+  std::lock_guard<std::mutex> lk(r.mu);
+  if (r.backends[idx]->device_type() != d.type)
+    throw ValueError(msg("[new_stream] Backend '", name, "' does not run on ", type_name(d.type), "."));
+  Stream s{int(r.streams.size()), d, idx};
+  r.streams.push_back(s);
+  return s;
+}
+
+Stream get_stream(int index) {
+  auto& r = reg();
+  std::lock_guard<std::mutex> lk(r.mu);
+  if (index < 0 || index >= int(r.streams.size()))
+    throw ValueError(msg("[get_stream] No stream with index ", index, "."));
+  return r.streams[index];
+}
+
+Stream resolve_stream(const Stream* s) {
+  if (s) return *s;
+  return default_stream(default_device());
+}
+
+void synchronize(const Stream& s) { backend_for(s).synchronize(s); }
+
+void synchronize() {
+  auto& r = reg();
+  std::vector<Stream> all;
+  {
+    std::lock_guard<std::mutex> lk(r.mu);
+    all = r.streams;
+  }
+  for (auto& s : all) synchronize(s);
+}
+
+}  // namespace oxmlx

@@ -1,0 +1,88 @@
+// Graph evaluation: an iterative depth-first walk builds the tape, then each
+// node runs on its stream's backend and is detached so that intermediate
+// buffers are released as soon as their last consumer has run.
+#include <unordered_set>
+
+#include "core/primitive.h"
+
+namespace oxmlx {
+
+std::vector<array> Primitive::vjp(const std::vector<array>&, const std::vector<array>&,
+                                  const std::vector<int>&, const std::vector<array>&) {
+  throw ValueError(msg("[", name(), "] vjp is not implemented."));
+}
+
+std::vector<array> Primitive::jvp(const std::vector<array>&, const std::vector<array>&,
+                                  const std::vector<int>&) {
+  throw ValueError(msg("[", name(), "] jvp is not implemented."));
+}
+
+std::pair<std::vector<array>, std::vector<int>> Primitive::vmap(const std::vector<array>&,
+                                                                const std::vector<int>&) {
+  throw ValueError(msg("[", name(), "] vmap is not implemented."));
+}
+
+std::vector<Shape> Primitive::output_shapes(const std::vector<array>&) {
+  throw ValueError(msg("[", name(), "] cannot infer output shapes (shapeless compile)."));
+}
+
+namespace {
+
+std::vector<array> build_tape(const std::vector<array>& outputs) {
+  std::vector<array> tape;
+  std::unordered_set<const Node*> visited;
+  struct Frame {
+    array a;
+    size_t next;
+  };
+  std::vector<Frame> stack;
+  for (auto& out : outputs) {
+    if (out.status() != Status::unscheduled || !out.has_primitive()) continue;
+    if (!visited.insert(out.node().get()).second) continue;
+    stack.push_back({out, 0});
+    while (!stack.empty()) {
+      Frame& f = stack.back();
+      const auto& ins = f.a.inputs();
+      if (f.next < ins.size()) {
+        const array& in = ins[f.next++];
+        if (in.status() == Status::unscheduled && in.has_primitive() &&
+            visited.insert(in.node().get()).second) {
+          stack.push_back({in, 0});
+        }
+        continue;
+      }
+      tape.push_back(std::move(f.a));
+      stack.pop_back();
+    }
+  }
+  return tape;
+}
+
+}  // namespace
+
+void eval(std::vector<array> outputs) {
+  std::vector<array> tape = build_tape(outputs);
+  for (auto& slot : tape) {
+    // Take the array out of the tape so that, once consumers detach, nothing
+    // keeps its buffer alive but the user's own handles.
+    array a = std::move(slot);
+    if (a.status() != Status::unscheduled) continue;
+    std::vector<array> outs = a.outputs();
+    {
+      auto node = a.node();  // keep the node alive while it runs
+      node->primitive->eval(node->inputs, outs);
+    }
+    for (auto& o : outs) {
+      o.set_status(Status::available);
+      o.detach();
+    }
+  }
+}
+
+void async_eval(std::vector<array> outputs) {
+  // CPU work runs synchronously at the call: the arrays are ready on return,
+  // which satisfies async_eval's contract.
+  eval(std::move(outputs));
+}
+
+}  // namespace oxmlx

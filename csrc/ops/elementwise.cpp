@@ -1,0 +1,273 @@
+// Elementwise family builders: dtype rules (MLX's), broadcasting, and the
+// Unary/Binary/Select primitives.
+#include <cctype>
+#include <cmath>
+
+#include "ops/ops.h"
+#include "ops/primitives.h"
+
+namespace oxmlx {
+
+const char* op_name(UnaryOp op) {
+  static const char* names[] = {
+      "Abs", "Negative", "Sign", "Floor", "Ceil", "Round", "Trunc", "Sqrt", "Rsqrt", "Square",
+      "Reciprocal", "Exp", "Expm1", "Log", "Log1p", "Log2", "Log10", "Sin", "Cos", "Tan",
+      "ArcSin", "ArcCos", "ArcTan", "Sinh", "Cosh", "Tanh", "ArcSinh", "ArcCosh", "ArcTanh",
+      "Sigmoid", "Erf", "ErfInv", "LogicalNot", "BitwiseInvert", "IsNan", "IsInf", "IsFinite",
+      "IsPosInf", "IsNegInf", "Real", "Imag", "Conjugate"};
+  static_assert(sizeof(names) / sizeof(names[0]) == size_t(UnaryOp::Count_));
+  return names[int(op)];
+}
+
+const char* op_name(BinaryOp op) {
+  static const char* names[] = {
+      "Add", "Subtract", "Multiply", "Divide", "Power", "Remainder", "FloorDivide", "Maximum",
+      "Minimum", "Equal", "NotEqual", "Less", "LessEqual", "Greater", "GreaterEqual", "NanEqual",
+      "LogicalAnd", "LogicalOr", "BitwiseAnd", "BitwiseOr", "BitwiseXor", "LeftShift",
+      "RightShift", "ArcTan2", "LogAddExp"};
+  static_assert(sizeof(names) / sizeof(names[0]) == size_t(BinaryOp::Count_));
+  return names[int(op)];
+}
+
+Stream to_stream(const StreamOrDevice& s) {
+  if (auto* st = std::get_if<Stream>(&s)) return *st;
+  if (auto* d = std::get_if<Device>(&s)) return default_stream(*d);
+  return default_stream(default_device());
+}
+
+// ---------------------------------------------------------------- primitives
+
+void UnaryPrim::eval(const std::vector<array>& in, std::vector<array>& out) {
+  backend_for(stream()).unary(op_, in[0], out[0]);
+}
+bool UnaryPrim::is_equivalent(const Primitive& o) const {
+  auto* p = dynamic_cast<const UnaryPrim*>(&o);
+  return p && p->op_ == op_;
+}
+
+void BinaryPrim::eval(const std::vector<array>& in, std::vector<array>& out) {
+  backend_for(stream()).binary(op_, in[0], in[1], out[0]);
+}
+bool BinaryPrim::is_equivalent(const Primitive& o) const {
+  auto* p = dynamic_cast<const BinaryPrim*>(&o);
+  return p && p->op_ == op_;
+}
+
+void SelectPrim::eval(const std::vector<array>& in, std::vector<array>& out) {
+  backend_for(stream()).ternary(TernaryOp::Select, in[0], in[1], in[2], out[0]);
+}
+
+// ------------------------------------------------------------------ unary ops
+
+namespace {
+
+enum class UKind { Float, Keep, Bool, Int };
+
+UKind unary_kind(UnaryOp op) {
+  using O = UnaryOp;
+  switch (op) {
+    case O::Abs: case O::Negative: case O::Sign: case O::Floor: case O::Ceil: case O::Round:
+    case O::Trunc: case O::Square: case O::Conjugate: case O::Real: case O::Imag:
+      return UKind::Keep;
+    case O::LogicalNot: case O::IsNan: case O::IsInf: case O::IsFinite: case O::IsPosInf:
+    case O::IsNegInf:
+      return UKind::Bool;
+    case O::BitwiseInvert:
+      return UKind::Int;
+    default:
+      return UKind::Float;
+  }
+}
+
+std::string lower_name(const char* n) {
+  // "ArcSin" -> "arcsin" for error messages that match the Python names.
+  std::string s;
+  for (const char* c = n; *c; ++c) s += char(std::tolower(*c));
+  return s;
+}
+
+}  // namespace
+
+array unary(UnaryOp op, const array& a_in, StreamOrDevice s) {
+  Stream st = to_stream(s);
+  array a = a_in;
+  Dtype dt = a.dtype();
+  const std::string nm = lower_name(op_name(op));
+  switch (unary_kind(op)) {
+    case UKind::Float:
+      if (!is_inexact(dt)) {
+        a = astype(a, float32, st);
+        dt = float32;
+      }
+      if (is_complex(dt) && (op == UnaryOp::Erf || op == UnaryOp::ErfInv))
+        throw ValueError(msg("[", nm, "] Not supported for complex64."));
+      break;
+    case UKind::Keep:
+      if (dt == bool_ && (op == UnaryOp::Negative))
+        throw ValueError("[negative] Not supported for bool, use logical_not instead.");
+      if (dt == bool_ && op != UnaryOp::Real && op != UnaryOp::Imag && op != UnaryOp::Conjugate &&
+          op != UnaryOp::Floor && op != UnaryOp::Ceil && op != UnaryOp::Trunc)
+        throw ValueError(msg("[", nm, "] Not supported for bool."));
+      if (is_complex(dt) && (op == UnaryOp::Floor || op == UnaryOp::Ceil || op == UnaryOp::Trunc))
+        throw ValueError(msg("[", nm, "] Not supported for complex64."));
+      if (!is_complex(dt) && (op == UnaryOp::Real || op == UnaryOp::Conjugate)) return a;
+      if (!is_complex(dt) && op == UnaryOp::Imag) return zeros_like(a, st);
+      if (dt == bool_) return a;  // floor/ceil/trunc of bool
+      if (is_integral(dt) &&
+          (op == UnaryOp::Floor || op == UnaryOp::Ceil || op == UnaryOp::Trunc || op == UnaryOp::Round))
+        return a;
+      if (is_complex(dt) && (op == UnaryOp::Abs || op == UnaryOp::Real || op == UnaryOp::Imag))
+        dt = float32;
+      break;
+    case UKind::Bool:
+      dt = bool_;
+      break;
+    case UKind::Int:
+      if (is_inexact(dt))
+        throw ValueError(msg("[bitwise_invert] Bitwise inverse only allowed on integer types but got ",
+                             dtype_name(dt), "."));
+      break;
+  }
+  return array(a.shape(), dt, std::make_shared<UnaryPrim>(st, op), {a});
+}
+
+#define OXMLX_DEF_UNARY(fn, OP) \
+  array fn(const array& a, StreamOrDevice s) { return unary(UnaryOp::OP, a, s); }
+OXMLX_DEF_UNARY(abs, Abs)
+OXMLX_DEF_UNARY(negative, Negative)
+OXMLX_DEF_UNARY(sign, Sign)
+OXMLX_DEF_UNARY(floor, Floor)
+OXMLX_DEF_UNARY(ceil, Ceil)
+OXMLX_DEF_UNARY(trunc, Trunc)
+OXMLX_DEF_UNARY(sqrt, Sqrt)
+OXMLX_DEF_UNARY(rsqrt, Rsqrt)
+OXMLX_DEF_UNARY(square, Square)
+OXMLX_DEF_UNARY(reciprocal, Reciprocal)
+OXMLX_DEF_UNARY(exp, Exp)
+OXMLX_DEF_UNARY(expm1, Expm1)
+OXMLX_DEF_UNARY(log, Log)
+OXMLX_DEF_UNARY(log1p, Log1p)
+OXMLX_DEF_UNARY(log2, Log2)
+OXMLX_DEF_UNARY(log10, Log10)
+OXMLX_DEF_UNARY(sin, Sin)
+OXMLX_DEF_UNARY(cos, Cos)
+OXMLX_DEF_UNARY(tan, Tan)
+OXMLX_DEF_UNARY(arcsin, ArcSin)
+OXMLX_DEF_UNARY(arccos, ArcCos)
+OXMLX_DEF_UNARY(arctan, ArcTan)
+OXMLX_DEF_UNARY(sinh, Sinh)
+OXMLX_DEF_UNARY(cosh, Cosh)
+OXMLX_DEF_UNARY(tanh, Tanh)
+OXMLX_DEF_UNARY(arcsinh, ArcSinh)
+OXMLX_DEF_UNARY(arccosh, ArcCosh)
+OXMLX_DEF_UNARY(arctanh, ArcTanh)
+OXMLX_DEF_UNARY(sigmoid, Sigmoid)
+OXMLX_DEF_UNARY(erf, Erf)
+OXMLX_DEF_UNARY(erfinv, ErfInv)
+OXMLX_DEF_UNARY(logical_not, LogicalNot)
+OXMLX_DEF_UNARY(bitwise_invert, BitwiseInvert)
+OXMLX_DEF_UNARY(isnan, IsNan)
+OXMLX_DEF_UNARY(isinf, IsInf)
+OXMLX_DEF_UNARY(isfinite, IsFinite)
+OXMLX_DEF_UNARY(isposinf, IsPosInf)
+OXMLX_DEF_UNARY(isneginf, IsNegInf)
+OXMLX_DEF_UNARY(real, Real)
+OXMLX_DEF_UNARY(imag, Imag)
+OXMLX_DEF_UNARY(conjugate, Conjugate)
+#undef OXMLX_DEF_UNARY
+
+array stop_gradient(const array& a, StreamOrDevice) { return a; }
+
+array round(const array& a, int decimals, StreamOrDevice s) {
+  if (decimals == 0 || !is_inexact(a.dtype())) return unary(UnaryOp::Round, a, s);
+  Stream st = to_stream(s);
+  array scale(std::pow(10.0, double(decimals)), a.dtype());
+  return divide(unary(UnaryOp::Round, multiply(a, scale, st), st), scale, st);
+}
+
+// ----------------------------------------------------------------- binary ops
+
+array binary(BinaryOp op, const array& a_in, const array& b_in, StreamOrDevice s) {
+  using O = BinaryOp;
+  Stream st = to_stream(s);
+  Dtype dt = promote_types(a_in.dtype(), b_in.dtype());
+  const std::string nm = lower_name(op_name(op));
+  Dtype out_dt = dt;
+  switch (op) {
+    case O::Divide: case O::ArcTan2: case O::LogAddExp:
+      if (!is_inexact(dt)) dt = out_dt = float32;
+      if (op == O::ArcTan2 && is_complex(dt)) throw ValueError("[arctan2] Not supported for complex64.");
+      break;
+    case O::Equal: case O::NotEqual: case O::NanEqual: case O::Less: case O::LessEqual:
+    case O::Greater: case O::GreaterEqual:
+      out_dt = bool_;
+      break;
+    case O::LogicalAnd: case O::LogicalOr:
+      dt = out_dt = bool_;
+      break;
+    case O::BitwiseAnd: case O::BitwiseOr: case O::BitwiseXor: case O::LeftShift: case O::RightShift:
+      if (is_inexact(dt))
+        throw ValueError(msg("[", nm, "] Only allowed on integer or boolean types but got types ",
+                             dtype_name(a_in.dtype()), " and ", dtype_name(b_in.dtype()), "."));
+      if ((op == O::LeftShift || op == O::RightShift) && dt == bool_) dt = out_dt = uint8;
+      break;
+    case O::Remainder: case O::FloorDivide:
+      if (is_complex(dt)) throw ValueError(msg("[", nm, "] Not supported for complex64."));
+      if (dt == bool_) dt = out_dt = int32;  // no bool division kernel: compute in int32
+      break;
+    case O::Power: case O::Subtract: case O::Add: case O::Multiply:
+    case O::Maximum: case O::Minimum:
+      if (op == O::Power && dt == bool_) dt = out_dt = int32;
+      break;
+    default:
+      break;
+  }
+  Shape shape = broadcast_shapes(a_in.shape(), b_in.shape());
+  array a = a_in.dtype() == dt ? a_in : astype(a_in, dt, st);
+  array b = b_in.dtype() == dt ? b_in : astype(b_in, dt, st);
+  if (a.shape() != shape) a = broadcast_to(a, shape, st);
+  if (b.shape() != shape) b = broadcast_to(b, shape, st);
+  return array(std::move(shape), out_dt, std::make_shared<BinaryPrim>(st, op), {a, b});
+}
+
+#define OXMLX_DEF_BINARY(fn, OP) \
+  array fn(const array& a, const array& b, StreamOrDevice s) { return binary(BinaryOp::OP, a, b, s); }
+OXMLX_DEF_BINARY(add, Add)
+OXMLX_DEF_BINARY(subtract, Subtract)
+OXMLX_DEF_BINARY(multiply, Multiply)
+OXMLX_DEF_BINARY(divide, Divide)
+OXMLX_DEF_BINARY(power, Power)
+OXMLX_DEF_BINARY(remainder, Remainder)
+OXMLX_DEF_BINARY(floor_divide, FloorDivide)
+OXMLX_DEF_BINARY(maximum, Maximum)
+OXMLX_DEF_BINARY(minimum, Minimum)
+OXMLX_DEF_BINARY(equal, Equal)
+OXMLX_DEF_BINARY(not_equal, NotEqual)
+OXMLX_DEF_BINARY(less, Less)
+OXMLX_DEF_BINARY(less_equal, LessEqual)
+OXMLX_DEF_BINARY(greater, Greater)
+OXMLX_DEF_BINARY(greater_equal, GreaterEqual)
+OXMLX_DEF_BINARY(logical_and, LogicalAnd)
+OXMLX_DEF_BINARY(logical_or, LogicalOr)
+OXMLX_DEF_BINARY(bitwise_and, BitwiseAnd)
+OXMLX_DEF_BINARY(bitwise_or, BitwiseOr)
+OXMLX_DEF_BINARY(bitwise_xor, BitwiseXor)
+OXMLX_DEF_BINARY(left_shift, LeftShift)
+OXMLX_DEF_BINARY(right_shift, RightShift)
+OXMLX_DEF_BINARY(arctan2, ArcTan2)
+OXMLX_DEF_BINARY(logaddexp, LogAddExp)
+#undef OXMLX_DEF_BINARY
+
+array where(const array& cond, const array& x, const array& y, StreamOrDevice s) {
+  Stream st = to_stream(s);
+  Dtype dt = promote_types(x.dtype(), y.dtype());
+  Shape shape = broadcast_shapes(broadcast_shapes(cond.shape(), x.shape()), y.shape());
+  auto prep = [&](const array& v, Dtype d) {
+    array r = v.dtype() == d ? v : astype(v, d, st);
+    return r.shape() == shape ? r : broadcast_to(r, shape, st);
+  };
+  return array(shape, dt, std::make_shared<SelectPrim>(st),
+               {prep(cond, bool_), prep(x, dt), prep(y, dt)});
+}
+
+}  // namespace oxmlx

@@ -1,0 +1,110 @@
+// The op builders: shape and dtype inference, argument checks, and the node
+// of the family primitive that computes the result. Nothing is computed here.
+#pragma once
+
+#include <optional>
+#include <variant>
+#include <vector>
+
+#include "backend/backend.h"
+#include "core/array.h"
+
+namespace oxmlx {
+
+using StreamOrDevice = std::variant<std::monostate, Stream, Device>;
+Stream to_stream(const StreamOrDevice& s);
+
+// ---- creation ----
+array full(Shape shape, const array& value, Dtype dtype, StreamOrDevice s = {});
+array full(Shape shape, const array& value, StreamOrDevice s = {});
+array zeros(const Shape& shape, Dtype dtype = float32, StreamOrDevice s = {});
+array ones(const Shape& shape, Dtype dtype = float32, StreamOrDevice s = {});
+array zeros_like(const array& a, StreamOrDevice s = {});
+array ones_like(const array& a, StreamOrDevice s = {});
+array full_like(const array& a, const array& value, std::optional<Dtype> dtype, StreamOrDevice s = {});
+array arange(double start, double stop, double step, Dtype dtype, StreamOrDevice s = {});
+array linspace(double start, double stop, int64_t num, Dtype dtype, StreamOrDevice s = {});
+array eye(int64_t n, int64_t m, int k, Dtype dtype, StreamOrDevice s = {});
+array identity(int64_t n, Dtype dtype, StreamOrDevice s = {});
+array tri(int64_t n, int64_t m, int k, Dtype dtype, StreamOrDevice s = {});
+
+// ---- type ----
+array astype(const array& a, Dtype dtype, StreamOrDevice s = {});
+array copy(const array& a, StreamOrDevice s = {});
+// Row-contiguous copy unless already row-contiguous (then a view).
+array contiguous(const array& a, bool allow_col_major = false, StreamOrDevice s = {});
+
+// ---- elementwise ----
+array unary(UnaryOp op, const array& a, StreamOrDevice s = {});
+array binary(BinaryOp op, const array& a, const array& b, StreamOrDevice s = {});
+array where(const array& cond, const array& x, const array& y, StreamOrDevice s = {});
+
+#define OXMLX_UNARY(name) array name(const array& a, StreamOrDevice s = {});
+OXMLX_UNARY(abs) OXMLX_UNARY(negative) OXMLX_UNARY(sign) OXMLX_UNARY(floor) OXMLX_UNARY(ceil)
+OXMLX_UNARY(trunc) OXMLX_UNARY(sqrt) OXMLX_UNARY(rsqrt) OXMLX_UNARY(square)
+OXMLX_UNARY(reciprocal) OXMLX_UNARY(exp) OXMLX_UNARY(expm1) OXMLX_UNARY(log) OXMLX_UNARY(log1p)
+OXMLX_UNARY(log2) OXMLX_UNARY(log10) OXMLX_UNARY(sin) OXMLX_UNARY(cos) OXMLX_UNARY(tan)
+OXMLX_UNARY(arcsin) OXMLX_UNARY(arccos) OXMLX_UNARY(arctan) OXMLX_UNARY(sinh) OXMLX_UNARY(cosh)
+OXMLX_UNARY(tanh) OXMLX_UNARY(arcsinh) OXMLX_UNARY(arccosh) OXMLX_UNARY(arctanh)
+OXMLX_UNARY(sigmoid) OXMLX_UNARY(erf) OXMLX_UNARY(erfinv) OXMLX_UNARY(logical_not)
+OXMLX_UNARY(bitwise_invert) OXMLX_UNARY(isnan) OXMLX_UNARY(isinf) OXMLX_UNARY(isfinite)
+OXMLX_UNARY(isposinf) OXMLX_UNARY(isneginf) OXMLX_UNARY(real) OXMLX_UNARY(imag)
+OXMLX_UNARY(conjugate) OXMLX_UNARY(stop_gradient)
+#undef OXMLX_UNARY
+array round(const array& a, int decimals = 0, StreamOrDevice s = {});
+
+#define OXMLX_BINARY(name) array name(const array& a, const array& b, StreamOrDevice s = {});
+OXMLX_BINARY(add) OXMLX_BINARY(subtract) OXMLX_BINARY(multiply) OXMLX_BINARY(divide)
+OXMLX_BINARY(power) OXMLX_BINARY(remainder) OXMLX_BINARY(floor_divide) OXMLX_BINARY(maximum)
+OXMLX_BINARY(minimum) OXMLX_BINARY(equal) OXMLX_BINARY(not_equal) OXMLX_BINARY(less)
+OXMLX_BINARY(less_equal) OXMLX_BINARY(greater) OXMLX_BINARY(greater_equal)
+OXMLX_BINARY(logical_and) OXMLX_BINARY(logical_or) OXMLX_BINARY(bitwise_and)
+OXMLX_BINARY(bitwise_or) OXMLX_BINARY(bitwise_xor) OXMLX_BINARY(left_shift)
+OXMLX_BINARY(right_shift) OXMLX_BINARY(arctan2) OXMLX_BINARY(logaddexp)
+#undef OXMLX_BINARY
+
+// ---- shape (views where the layout allows) ----
+Shape broadcast_shapes(const Shape& a, const Shape& b);
+array broadcast_to(const array& a, const Shape& shape, StreamOrDevice s = {});
+std::vector<array> broadcast_arrays(const std::vector<array>& in, StreamOrDevice s = {});
+array reshape(const array& a, Shape shape, StreamOrDevice s = {});
+array flatten(const array& a, int start_axis = 0, int end_axis = -1, StreamOrDevice s = {});
+array transpose(const array& a, std::vector<int> axes, StreamOrDevice s = {});
+array transpose(const array& a, StreamOrDevice s = {});
+array swapaxes(const array& a, int axis1, int axis2, StreamOrDevice s = {});
+array moveaxis(const array& a, int source, int destination, StreamOrDevice s = {});
+array squeeze(const array& a, const std::vector<int>& axes, StreamOrDevice s = {});
+array squeeze(const array& a, StreamOrDevice s = {});
+array expand_dims(const array& a, const std::vector<int>& axes, StreamOrDevice s = {});
+// Strided slice: start/stop/strides per axis, already normalized by the caller
+// (0 <= start, stop in [-1, dim], strides != 0).
+array slice(const array& a, Shape start, Shape stop, Shape strides, StreamOrDevice s = {});
+array as_strided(const array& a, Shape shape, Strides strides, int64_t offset, StreamOrDevice s = {});
+
+// ---- reductions ----
+array reduce(ReduceOp op, const array& a, const std::vector<int>& axes, bool keepdims,
+             StreamOrDevice s = {});
+array sum(const array& a, const std::vector<int>& axes, bool keepdims = false, StreamOrDevice s = {});
+array sum(const array& a, bool keepdims = false, StreamOrDevice s = {});
+array prod(const array& a, const std::vector<int>& axes, bool keepdims = false, StreamOrDevice s = {});
+array max(const array& a, const std::vector<int>& axes, bool keepdims = false, StreamOrDevice s = {});
+array min(const array& a, const std::vector<int>& axes, bool keepdims = false, StreamOrDevice s = {});
+array all(const array& a, const std::vector<int>& axes, bool keepdims = false, StreamOrDevice s = {});
+array any(const array& a, const std::vector<int>& axes, bool keepdims = false, StreamOrDevice s = {});
+array mean(const array& a, const std::vector<int>& axes, bool keepdims = false, StreamOrDevice s = {});
+array var(const array& a, const std::vector<int>& axes, bool keepdims = false, int ddof = 0,
+          StreamOrDevice s = {});
+array argreduce(ArgReduceOp op, const array& a, std::optional<int> axis, bool keepdims,
+                StreamOrDevice s = {});
+array scan(ScanOp op, const array& a, std::optional<int> axis, bool reverse, bool inclusive,
+           StreamOrDevice s = {});
+
+// ---- linear algebra ----
+array matmul(const array& a, const array& b, StreamOrDevice s = {});
+
+// ---- helpers shared by the op files ----
+int normalize_axis(int axis, int ndim, const char* op);
+std::vector<int> normalize_axes(const std::vector<int>& axes, int ndim, const char* op);
+std::vector<int> all_axes(int ndim);
+
+}  // namespace oxmlx

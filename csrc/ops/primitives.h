@@ -1,0 +1,131 @@
+// The family primitives. One class per kernel family (not per op): the op
+// code and parameters select the computation; vjp/jvp/vmap rules live in the
+// family's .cpp file next to its builders.
+#pragma once
+
+#include "backend/backend.h"
+#include "core/primitive.h"
+
+namespace oxmlx {
+
+class UnaryPrim : public Primitive {
+ public:
+  UnaryPrim(Stream s, UnaryOp op) : Primitive(s), op_(op) {}
+  void eval(const std::vector<array>& in, std::vector<array>& out) override;
+  std::vector<Shape> output_shapes(const std::vector<array>& in) override { return {in[0].shape()}; }
+  std::string name() const override { return op_name(op_); }
+  bool is_equivalent(const Primitive& o) const override;
+  UnaryOp op() const { return op_; }
+
+ private:
+  UnaryOp op_;
+};
+
+class BinaryPrim : public Primitive {
+ public:
+  BinaryPrim(Stream s, BinaryOp op) : Primitive(s), op_(op) {}
+  void eval(const std::vector<array>& in, std::vector<array>& out) override;
+  std::vector<Shape> output_shapes(const std::vector<array>& in) override { return {in[0].shape()}; }
+  std::string name() const override { return op_name(op_); }
+  bool is_equivalent(const Primitive& o) const override;
+  BinaryOp op() const { return op_; }
+
+ private:
+  BinaryOp op_;
+};
+
+class SelectPrim : public Primitive {
+ public:
+  explicit SelectPrim(Stream s) : Primitive(s) {}
+  void eval(const std::vector<array>& in, std::vector<array>& out) override;
+  std::string name() const override { return "Select"; }
+  bool is_equivalent(const Primitive& o) const override { return dynamic_cast<const SelectPrim*>(&o); }
+};
+
+// Dtype conversion / materialization into row-contiguous storage.
+class CopyPrim : public Primitive {
+ public:
+  explicit CopyPrim(Stream s) : Primitive(s) {}
+  void eval(const std::vector<array>& in, std::vector<array>& out) override;
+  std::string name() const override { return "Copy"; }
+  bool is_equivalent(const Primitive& o) const override { return dynamic_cast<const CopyPrim*>(&o); }
+};
+
+class ArangePrim : public Primitive {
+ public:
+  ArangePrim(Stream s, double start, double step) : Primitive(s), start_(start), step_(step) {}
+  void eval(const std::vector<array>& in, std::vector<array>& out) override;
+  std::string name() const override { return "Arange"; }
+
+ private:
+  double start_, step_;
+};
+
+// Views: the output shares the input's buffer with new shape/strides/offset.
+class ViewPrim : public Primitive {
+ public:
+  enum class Kind { Reshape, Transpose, Broadcast, Slice, AsStrided };
+  ViewPrim(Stream s, Kind k) : Primitive(s), kind_(k) {}
+  Kind kind() const { return kind_; }
+  void eval(const std::vector<array>& in, std::vector<array>& out) override;
+  std::string name() const override;
+  bool is_equivalent(const Primitive& o) const override;
+
+  // Parameters by kind: Transpose uses perm; Slice uses start/stop/strides;
+  // AsStrided uses strides + offset; Reshape/Broadcast use the output shape.
+  std::vector<int> perm;
+  Shape start, stop, step;
+  Strides as_strides;
+  int64_t as_offset = 0;
+
+ private:
+  Kind kind_;
+};
+
+class ReducePrim : public Primitive {
+ public:
+  ReducePrim(Stream s, ReduceOp op, std::vector<int> axes) : Primitive(s), op_(op), axes_(std::move(axes)) {}
+  void eval(const std::vector<array>& in, std::vector<array>& out) override;
+  std::string name() const override { return op_name(op_); }
+  bool is_equivalent(const Primitive& o) const override;
+  ReduceOp op() const { return op_; }
+  const std::vector<int>& axes() const { return axes_; }
+
+ private:
+  ReduceOp op_;
+  std::vector<int> axes_;
+};
+
+class ArgReducePrim : public Primitive {
+ public:
+  ArgReducePrim(Stream s, ArgReduceOp op, int axis) : Primitive(s), op_(op), axis_(axis) {}
+  void eval(const std::vector<array>& in, std::vector<array>& out) override;
+  std::string name() const override { return op_ == ArgReduceOp::ArgMax ? "ArgMax" : "ArgMin"; }
+
+ private:
+  ArgReduceOp op_;
+  int axis_;
+};
+
+class ScanPrim : public Primitive {
+ public:
+  ScanPrim(Stream s, ScanOp op, int axis, bool reverse, bool inclusive)
+      : Primitive(s), op_(op), axis_(axis), reverse_(reverse), inclusive_(inclusive) {}
+  void eval(const std::vector<array>& in, std::vector<array>& out) override;
+  std::string name() const override { return op_name(op_); }
+
+ private:
+  ScanOp op_;
+  int axis_;
+  bool reverse_, inclusive_;
+};
+
+class MatmulPrim : public Primitive {
+ public:
+  explicit MatmulPrim(Stream s) : Primitive(s) {}
+  void eval(const std::vector<array>& in, std::vector<array>& out) override;
+  std::string name() const override { return "Matmul"; }
+  bool is_equivalent(const Primitive& o) const override { return dynamic_cast<const MatmulPrim*>(&o); }
+};
+
+}  // namespace oxmlx

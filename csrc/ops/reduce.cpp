@@ -1,0 +1,148 @@
+// Reduction, arg-reduction and scan builders (output dtypes follow MLX).
+#include "ops/ops.h"
+#include "ops/primitives.h"
+
+namespace oxmlx {
+
+const char* op_name(ReduceOp op) {
+  static const char* n[] = {"Sum", "Prod", "Max", "Min", "All", "Any"};
+  return n[int(op)];
+}
+const char* op_name(ScanOp op) {
+  static const char* n[] = {"CumSum", "CumProd", "CumMax", "CumMin", "CumLogAddExp"};
+  return n[int(op)];
+}
+
+void ReducePrim::eval(const std::vector<array>& in, std::vector<array>& out) {
+  backend_for(stream()).reduce(op_, in[0], out[0], axes_);
+}
+bool ReducePrim::is_equivalent(const Primitive& o) const {
+  auto* p = dynamic_cast<const ReducePrim*>(&o);
+  return p && p->op_ == op_ && p->axes_ == axes_;
+}
+void ArgReducePrim::eval(const std::vector<array>& in, std::vector<array>& out) {
+  backend_for(stream()).arg_reduce(op_, in[0], out[0], axis_);
+}
+void ScanPrim::eval(const std::vector<array>& in, std::vector<array>& out) {
+  backend_for(stream()).scan(op_, in[0], out[0], axis_, reverse_, inclusive_);
+}
+
+namespace {
+
+Dtype sum_dtype(Dtype d) {
+  if (d == bool_ || d == int8 || d == int16) return int32;
+  if (d == uint8 || d == uint16) return uint32;
+  return d;
+}
+
+const char* reduce_api_name(ReduceOp op) {
+  static const char* n[] = {"sum", "prod", "max", "min", "all", "any"};
+  return n[int(op)];
+}
+
+}  // namespace
+
+array reduce(ReduceOp op, const array& a, const std::vector<int>& axes_in, bool keepdims,
+             StreamOrDevice s) {
+  Stream st = to_stream(s);
+  auto axes = normalize_axes(axes_in, a.ndim(), reduce_api_name(op));
+  Dtype out_dt = a.dtype();
+  if (op == ReduceOp::Sum || op == ReduceOp::Prod) out_dt = sum_dtype(a.dtype());
+  if (op == ReduceOp::And || op == ReduceOp::Or) out_dt = bool_;
+  if ((op == ReduceOp::Max || op == ReduceOp::Min) && !axes.empty()) {
+    for (int ax : axes)
+      if (a.shape(ax) == 0)
+        throw ValueError(msg("[", reduce_api_name(op), "] Cannot ", reduce_api_name(op),
+                             " reduce zero size array."));
+  }
+  Shape kept = a.shape();
+  for (int ax : axes) kept[ax] = 1;
+  array r = axes.empty() ? (out_dt == a.dtype() ? a : astype(a, out_dt, st))
+                         : array(kept, out_dt, std::make_shared<ReducePrim>(st, op, axes), {a});
+  if (keepdims || axes.empty()) return r;
+  return squeeze(r, axes, st);
+}
+
+array sum(const array& a, const std::vector<int>& axes, bool keepdims, StreamOrDevice s) {
+  return reduce(ReduceOp::Sum, a, axes, keepdims, s);
+}
+array sum(const array& a, bool keepdims, StreamOrDevice s) {
+  return reduce(ReduceOp::Sum, a, all_axes(a.ndim()), keepdims, s);
+}
+array prod(const array& a, const std::vector<int>& axes, bool keepdims, StreamOrDevice s) {
+  return reduce(ReduceOp::Prod, a, axes, keepdims, s);
+}
+array max(const array& a, const std::vector<int>& axes, bool keepdims, StreamOrDevice s) {
+  return reduce(ReduceOp::Max, a, axes, keepdims, s);
+}
+array min(const array& a, const std::vector<int>& axes, bool keepdims, StreamOrDevice s) {
+  return reduce(ReduceOp::Min, a, axes, keepdims, s);
+}
+array all(const array& a, const std::vector<int>& axes, bool keepdims, StreamOrDevice s) {
+  return reduce(ReduceOp::And, a, axes, keepdims, s);
+}
+array any(const array& a, const std::vector<int>& axes, bool keepdims, StreamOrDevice s) {
+  return reduce(ReduceOp::Or, a, axes, keepdims, s);
+}
+
+array mean(const array& a, const std::vector<int>& axes_in, bool keepdims, StreamOrDevice s) {
+  Stream st = to_stream(s);
+  auto axes = normalize_axes(axes_in, a.ndim(), "mean");
+  int64_t n = 1;
+  for (int ax : axes) n *= a.shape(ax);
+  Dtype dt = is_inexact(a.dtype()) ? a.dtype() : float32;
+  array total = sum(astype(a, dt, st), axes, keepdims, st);
+  return multiply(total, array(1.0 / double(n), dt), st);
+}
+
+array var(const array& a, const std::vector<int>& axes_in, bool keepdims, int ddof, StreamOrDevice s) {
+  Stream st = to_stream(s);
+  auto axes = normalize_axes(axes_in, a.ndim(), "var");
+  int64_t n = 1;
+  for (int ax : axes) n *= a.shape(ax);
+  Dtype dt = is_inexact(a.dtype()) ? a.dtype() : float32;
+  array x = astype(a, dt, st);
+  array mu = mean(x, axes, true, st);
+  array d = subtract(x, mu, st);
+  array ss = sum(multiply(d, d, st), axes, keepdims, st);
+  double denom = std::max<double>(double(n - ddof), 0.0);
+  return divide(ss, array(denom, dt), st);
+}
+
+array argreduce(ArgReduceOp op, const array& a, std::optional<int> axis, bool keepdims,
+                StreamOrDevice s) {
+  Stream st = to_stream(s);
+  const char* nm = op == ArgReduceOp::ArgMax ? "argmax" : "argmin";
+  array x = a;
+  int ax;
+  if (!axis) {
+    x = reshape(a, {a.size()}, st);
+    ax = 0;
+  } else {
+    ax = normalize_axis(*axis, a.ndim(), nm);
+  }
+  if (x.shape(ax) == 0) throw ValueError(msg("[", nm, "] Cannot ", nm, " reduce zero size array."));
+  Shape kept = x.shape();
+  kept[ax] = 1;
+  array r(kept, uint32, std::make_shared<ArgReducePrim>(st, op, ax), {x});
+  if (!axis) {
+    return keepdims ? reshape(r, Shape(a.ndim(), 1), st) : reshape(r, {}, st);
+  }
+  return keepdims ? r : squeeze(r, {ax}, st);
+}
+
+array scan(ScanOp op, const array& a, std::optional<int> axis, bool reverse, bool inclusive,
+           StreamOrDevice s) {
+  Stream st = to_stream(s);
+  array x = axis ? a : reshape(a, {a.size()}, st);
+  int ax = normalize_axis(axis.value_or(0), x.ndim(), op_name(op));
+  Dtype dt = x.dtype();
+  if (op == ScanOp::Sum || op == ScanOp::Prod) dt = sum_dtype(dt);
+  if (op == ScanOp::LogAddExp && !is_inexact(dt)) {
+    x = astype(x, float32, st);
+    dt = float32;
+  }
+  return array(x.shape(), dt, std::make_shared<ScanPrim>(st, op, ax, reverse, inclusive), {x});
+}
+
+}  // namespace oxmlx

@@ -1,0 +1,366 @@
+// Shape family: reshape, transpose, broadcast, slice and as_strided are views
+// (the output shares the input's buffer); reshape copies only when no strides
+// can describe the new shape.
+#include <algorithm>
+#include <numeric>
+
+#include "ops/ops.h"
+#include "ops/primitives.h"
+
+namespace oxmlx {
+
+int normalize_axis(int axis, int ndim, const char* op) {
+  int a = axis < 0 ? axis + ndim : axis;
+  if (a < 0 || a >= ndim)
+    throw IndexError(msg("[", op, "] Invalid axis ", axis, " for array with ", ndim, " dimensions."));
+  return a;
+}
+
+std::vector<int> normalize_axes(const std::vector<int>& axes, int ndim, const char* op) {
+  std::vector<int> out;
+  for (int a : axes) out.push_back(normalize_axis(a, ndim, op));
+  std::sort(out.begin(), out.end());
+  if (std::adjacent_find(out.begin(), out.end()) != out.end())
+    throw ValueError(msg("[", op, "] Received duplicate axes."));
+  return out;
+}
+
+std::vector<int> all_axes(int ndim) {
+  std::vector<int> v(ndim);
+  std::iota(v.begin(), v.end(), 0);
+  return v;
+}
+
+Shape broadcast_shapes(const Shape& a, const Shape& b) {
+  if (a == b) return a;
+  size_t n = std::max(a.size(), b.size());
+  Shape out(n);
+  for (size_t i = 0; i < n; ++i) {
+    int64_t da = i < n - a.size() ? 1 : a[i - (n - a.size())];
+    int64_t db = i < n - b.size() ? 1 : b[i - (n - b.size())];
+    if (da == db || db == 1) out[i] = da;
+    else if (da == 1) out[i] = db;
+    else
+      throw ValueError(msg("[broadcast_shapes] Shapes ", shape_str(a), " and ", shape_str(b),
+                           " cannot be broadcast."));
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------- ViewPrim
+
+namespace {
+
+// Strides that describe `shape` over the same elements as (in_shape,
+// in_strides) in row-major order, if any exist (no copy needed).
+bool reshape_strides(const Shape& in_shape, const Strides& in_strides, const Shape& shape,
+                     Strides& out) {
+  // Ignore size-1 input dims, then match groups of input and output dims with
+  // equal products; each input group must be internally contiguous.
+  Shape is;
+  Strides ist;
+  for (size_t i = 0; i < in_shape.size(); ++i)
+    if (in_shape[i] != 1) {
+      is.push_back(in_shape[i]);
+      ist.push_back(in_strides[i]);
+    }
+  const size_t n = shape.size();
+  out.assign(n, 1);
+  size_t i = 0, j = 0;
+  while (i < is.size()) {
+    while (j < n && shape[j] == 1) ++j;
+    if (j == n) return false;
+    size_t i0 = i, j0 = j;
+    int64_t pi = is[i++], pj = shape[j++];
+    while (pi != pj) {
+      if (pi < pj) {
+        if (i >= is.size()) return false;
+        pi *= is[i++];
+      } else {
+        if (j >= n) return false;
+        pj *= shape[j++];
+      }
+    }
+    for (size_t k = i0; k + 1 < i; ++k)
+      if (ist[k] != ist[k + 1] * is[k + 1]) return false;
+    int64_t st = ist[i - 1];
+    for (size_t k = j; k-- > j0;) {
+      out[k] = st;
+      st *= shape[k];
+    }
+  }
+  return true;
+}
+
+void share_view(const array& in, array& out, const Strides& strides, int64_t offset) {
+  Flags f = compute_flags(out.shape(), strides);
+  out.copy_shared_buffer(in, strides, f, f.contiguous ? out.size() : 0, offset);
+}
+
+}  // namespace
+
+std::string ViewPrim::name() const {
+  switch (kind_) {
+    case Kind::Reshape: return "Reshape";
+    case Kind::Transpose: return "Transpose";
+    case Kind::Broadcast: return "Broadcast";
+    case Kind::Slice: return "Slice";
+    case Kind::AsStrided: return "AsStrided";
+  }
+  return "View";
+}
+
+bool ViewPrim::is_equivalent(const Primitive& o) const {
+  auto* p = dynamic_cast<const ViewPrim*>(&o);
+  return p && p->kind_ == kind_ && p->perm == perm && p->start == start && p->stop == stop &&
+         p->step == step && p->as_strides == as_strides && p->as_offset == as_offset;
+}
+
+void ViewPrim::eval(const std::vector<array>& inputs, std::vector<array>& outputs) {
+  const array& in = inputs[0];
+  array& out = outputs[0];
+  switch (kind_) {
+    case Kind::Reshape: {
+      Strides st;
+      if (out.size() == 0 || (in.flags().row_contiguous && in.data_size() == in.size())) {
+        share_view(in, out, row_major_strides(out.shape()), in.offset());
+      } else if (reshape_strides(in.shape(), in.strides(), out.shape(), st)) {
+        share_view(in, out, st, in.offset());
+      } else {
+        array tmp(std::make_shared<ArrayDesc>(in.shape(), in.dtype()));
+        backend_for(stream()).copy(in, tmp);
+        share_view(tmp, out, row_major_strides(out.shape()), 0);
+      }
+      return;
+    }
+    case Kind::Transpose: {
+      Strides st(perm.size());
+      for (size_t i = 0; i < perm.size(); ++i) st[i] = in.strides()[perm[i]];
+      share_view(in, out, st, in.offset());
+      return;
+    }
+    case Kind::Broadcast: {
+      int diff = out.ndim() - in.ndim();
+      Strides st(out.ndim(), 0);
+      for (int i = 0; i < in.ndim(); ++i)
+        st[i + diff] = (in.shape(i) == 1 && out.shape(i + diff) != 1) ? 0 : in.strides()[i];
+      share_view(in, out, st, in.offset());
+      return;
+    }
+    case Kind::Slice: {
+      Strides st(in.ndim());
+      int64_t off = in.offset();
+      for (int i = 0; i < in.ndim(); ++i) {
+        if (out.shape(i) > 0) off += start[i] * in.strides()[i];
+        st[i] = in.strides()[i] * step[i];
+      }
+      if (out.size() == 0) off = in.offset();
+      share_view(in, out, st, off);
+      return;
+    }
+    case Kind::AsStrided: {
+      const array* src = &in;
+      array tmp;
+      if (!(in.flags().row_contiguous && in.data_size() == in.size())) {
+        tmp = array(std::make_shared<ArrayDesc>(in.shape(), in.dtype()));
+        backend_for(stream()).copy(in, tmp);
+        src = &tmp;
+      }
+      share_view(*src, out, as_strides, src->offset() + as_offset);
+      return;
+    }
+  }
+}
+
+// ---------------------------------------------------------------- builders
+
+array broadcast_to(const array& a, const Shape& shape, StreamOrDevice s) {
+  if (a.shape() == shape) return a;
+  if (shape.size() < a.shape().size() ||
+      broadcast_shapes(a.shape(), shape) != shape)
+    throw ValueError(msg("[broadcast_to] Cannot broadcast array of shape ", shape_str(a.shape()),
+                         " into shape ", shape_str(shape), "."));
+  return array(shape, a.dtype(), std::make_shared<ViewPrim>(to_stream(s), ViewPrim::Kind::Broadcast),
+               {a});
+}
+
+std::vector<array> broadcast_arrays(const std::vector<array>& in, StreamOrDevice s) {
+  Shape shape;
+  for (auto& a : in) shape = broadcast_shapes(shape, a.shape());
+  std::vector<array> out;
+  for (auto& a : in) out.push_back(broadcast_to(a, shape, s));
+  return out;
+}
+
+array reshape(const array& a, Shape shape, StreamOrDevice s) {
+  int infer = -1;
+  int64_t known = 1;
+  for (size_t i = 0; i < shape.size(); ++i) {
+    if (shape[i] == -1) {
+      if (infer >= 0) throw ValueError("[reshape] Reshape can only infer one dimension.");
+      infer = int(i);
+    } else if (shape[i] < 0) {
+      throw ValueError(msg("[reshape] Invalid dimension ", shape[i], " in shape ", shape_str(shape), "."));
+    } else {
+      known *= shape[i];
+    }
+  }
+  if (infer >= 0) {
+    if (known == 0 || a.size() % known != 0)
+      throw ValueError(msg("[reshape] Cannot infer the shape of an array of size ", a.size(),
+                           " into shape ", shape_str(shape), "."));
+    shape[infer] = a.size() / known;
+  }
+  if (shape_size(shape) != a.size())
+    throw ValueError(msg("[reshape] Cannot reshape array of size ", a.size(), " into shape ",
+                         shape_str(shape), "."));
+  if (shape == a.shape()) return a;
+  return array(std::move(shape), a.dtype(),
+               std::make_shared<ViewPrim>(to_stream(s), ViewPrim::Kind::Reshape), {a});
+}
+
+array flatten(const array& a, int start_axis, int end_axis, StreamOrDevice s) {
+  int nd = a.ndim();
+  if (nd == 0) return reshape(a, {1}, s);
+  int st = normalize_axis(start_axis, nd, "flatten");
+  int en = normalize_axis(end_axis, nd, "flatten");
+  if (st > en) throw ValueError("[flatten] start_axis must be less than or equal to end_axis.");
+  Shape shape(a.shape().begin(), a.shape().begin() + st);
+  int64_t m = 1;
+  for (int i = st; i <= en; ++i) m *= a.shape(i);
+  shape.push_back(m);
+  shape.insert(shape.end(), a.shape().begin() + en + 1, a.shape().end());
+  return reshape(a, shape, s);
+}
+
+array transpose(const array& a, std::vector<int> axes, StreamOrDevice s) {
+  int nd = a.ndim();
+  if (int(axes.size()) != nd)
+    throw ValueError(msg("[transpose] Received ", axes.size(), " axes for array with ", nd,
+                         " dimensions."));
+  std::vector<bool> seen(nd, false);
+  Shape shape(nd);
+  for (int i = 0; i < nd; ++i) {
+    int ax = axes[i] < 0 ? axes[i] + nd : axes[i];
+    if (ax < 0 || ax >= nd)
+      throw ValueError(msg("[transpose] Invalid axis (", axes[i], ") for array with ", nd, " dimensions."));
+    if (seen[ax]) throw ValueError("[transpose] Repeat axes not allowed in transpose.");
+    seen[ax] = true;
+    axes[i] = ax;
+    shape[i] = a.shape(ax);
+  }
+  bool identity = true;
+  for (int i = 0; i < nd; ++i) identity &= axes[i] == i;
+  if (identity) return a;
+  auto p = std::make_shared<ViewPrim>(to_stream(s), ViewPrim::Kind::Transpose);
+  p->perm = std::move(axes);
+  return array(std::move(shape), a.dtype(), std::move(p), {a});
+}
+
+array transpose(const array& a, StreamOrDevice s) {
+  std::vector<int> axes(a.ndim());
+  for (int i = 0; i < a.ndim(); ++i) axes[i] = a.ndim() - 1 - i;
+  return transpose(a, axes, s);
+}
+
+array swapaxes(const array& a, int axis1, int axis2, StreamOrDevice s) {
+  int a1 = normalize_axis(axis1, a.ndim(), "swapaxes"), a2 = normalize_axis(axis2, a.ndim(), "swapaxes");
+  auto axes = all_axes(a.ndim());
+  std::swap(axes[a1], axes[a2]);
+  return transpose(a, axes, s);
+}
+
+array moveaxis(const array& a, int source, int destination, StreamOrDevice s) {
+  int src = normalize_axis(source, a.ndim(), "moveaxis");
+  int dst = normalize_axis(destination, a.ndim(), "moveaxis");
+  auto axes = all_axes(a.ndim());
+  axes.erase(axes.begin() + src);
+  axes.insert(axes.begin() + dst, src);
+  return transpose(a, axes, s);
+}
+
+array squeeze(const array& a, const std::vector<int>& axes, StreamOrDevice s) {
+  auto ax = normalize_axes(axes, a.ndim(), "squeeze");
+  Shape shape;
+  size_t k = 0;
+  for (int i = 0; i < a.ndim(); ++i) {
+    if (k < ax.size() && ax[k] == i) {
+      if (a.shape(i) != 1)
+        throw ValueError(msg("[squeeze] Cannot squeeze axis ", i, " with size ", a.shape(i),
+                             " which is not equal to 1."));
+      ++k;
+      continue;
+    }
+    shape.push_back(a.shape(i));
+  }
+  return reshape(a, shape, s);
+}
+
+array squeeze(const array& a, StreamOrDevice s) {
+  std::vector<int> axes;
+  for (int i = 0; i < a.ndim(); ++i)
+    if (a.shape(i) == 1) axes.push_back(i);
+  return squeeze(a, axes, s);
+}
+
+array expand_dims(const array& a, const std::vector<int>& axes, StreamOrDevice s) {
+  int out_nd = a.ndim() + int(axes.size());
+  auto ax = normalize_axes(axes, out_nd, "expand_dims");
+  Shape shape;
+  size_t k = 0, src = 0;
+  for (int i = 0; i < out_nd; ++i) {
+    if (k < ax.size() && ax[k] == i) {
+      shape.push_back(1);
+      ++k;
+    } else {
+      shape.push_back(a.shape(int(src++)));
+    }
+  }
+  return reshape(a, shape, s);
+}
+
+array slice(const array& a, Shape start, Shape stop, Shape strides, StreamOrDevice s) {
+  int nd = a.ndim();
+  if (int(start.size()) != nd || int(stop.size()) != nd || int(strides.size()) != nd)
+    throw ValueError(msg("[slice] Invalid number of indices or strides for array with ", nd,
+                         " dimensions."));
+  Shape shape(nd);
+  bool identity = true;
+  for (int i = 0; i < nd; ++i) {
+    int64_t st = strides[i];
+    if (st == 0) throw ValueError("[slice] Slice step cannot be zero.");
+    int64_t n = st > 0 ? (stop[i] - start[i] + st - 1) / st : (start[i] - stop[i] - st - 1) / (-st);
+    shape[i] = std::max<int64_t>(n, 0);
+    identity &= start[i] == 0 && st == 1 && shape[i] == a.shape(i);
+  }
+  if (identity) return a;
+  auto p = std::make_shared<ViewPrim>(to_stream(s), ViewPrim::Kind::Slice);
+  p->start = std::move(start);
+  p->stop = std::move(stop);
+  p->step = std::move(strides);
+  return array(std::move(shape), a.dtype(), std::move(p), {a});
+}
+
+array as_strided(const array& a, Shape shape, Strides strides, int64_t offset, StreamOrDevice s) {
+  if (shape.size() != strides.size())
+    throw ValueError(msg("[as_strided] Shape ", shape_str(shape), " and strides ",
+                         shape_str(strides), " must have the same length."));
+  // Every reachable element must lie inside the source buffer.
+  int64_t lo = offset, hi = offset;
+  if (shape_size(shape) > 0) {
+    for (size_t i = 0; i < shape.size(); ++i) {
+      int64_t span = (shape[i] - 1) * strides[i];
+      (span < 0 ? lo : hi) += span;
+    }
+    if (lo < 0 || hi >= a.size())
+      throw ValueError(msg("[as_strided] Shape ", shape_str(shape), ", strides ",
+                           shape_str(strides), " and offset ", offset,
+                           " reach outside an array of size ", a.size(), "."));
+  }
+  auto p = std::make_shared<ViewPrim>(to_stream(s), ViewPrim::Kind::AsStrided);
+  p->as_strides = std::move(strides);
+  p->as_offset = offset;
+  return array(std::move(shape), a.dtype(), std::move(p), {a});
+}
+
+}  // namespace oxmlx

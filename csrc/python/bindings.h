@@ -1,0 +1,22 @@
+// Shared declarations of the nanobind module, cut by API area.
+#pragma once
+
+#include <nanobind/nanobind.h>
+
+#include "python/convert.h"
+
+using namespace nanobind::literals;
+
+namespace oxmlx::py {
+
+void init_dtype(nb::module_& m);
+void init_device(nb::module_& m);
+void init_array(nb::module_& m);
+void init_ops(nb::module_& m);
+void init_memory(nb::module_& m);
+
+std::string array_repr(array& a);
+// Basic indexing (ints, slices, None, Ellipsis) as strided views.
+array get_item(const array& a, nb::handle index);
+
+}  // namespace oxmlx::py

@@ -1,0 +1,44 @@
+"""The array API of oxmlx (a drop-in for ``mlx.core``)."""
+
+from oxmlx._core import *  # noqa: F401,F403
+from oxmlx._core import array, Dtype, Device, DeviceType, Stream  # noqa: F401
+
+import math as _math
+
+bool_ = bool_  # noqa: F405  (re-export for linters)
+pi = _math.pi
+e = _math.e
+inf = float("inf")
+nan = float("nan")
+euler_gamma = 0.5772156649015329
+newaxis = None
+
+
+def _attach_array_methods():
+    """Methods of ``array`` that forward to the op of the same name (as in MLX)."""
+    import oxmlx._core as _c
+
+    def fwd(name):
+        fn = getattr(_c, name)
+
+        def method(self, *args, **kwargs):
+            return fn(self, *args, **kwargs)
+
+        method.__name__ = name
+        method.__doc__ = f"See :func:`{name}`."
+        return method
+
+    names = [
+        "abs", "all", "any", "argmax", "argmin", "conj", "cos", "cummax", "cummin",
+        "cumprod", "cumsum", "exp", "flatten", "log", "log10", "log1p", "log2",
+        "logcumsumexp", "max", "mean", "min", "moveaxis", "prod", "reciprocal",
+        "round", "rsqrt", "sin", "sqrt", "square", "squeeze", "sum", "swapaxes",
+        "var", "expand_dims", "maximum", "minimum",
+    ]
+    for n in names:
+        if hasattr(_c, n) and not hasattr(array, n):
+            setattr(array, n, fwd(n))
+
+
+_attach_array_methods()
+del _attach_array_methods

@@ -1,0 +1,1 @@
+"""Neural network layers (mirrors mlx.nn)."""

@@ -1,0 +1,1 @@
+"""Optimizers (mirrors mlx.optimizers)."""

@@ -1,0 +1,1 @@
+"""Pytree utilities (mirrors mlx.utils)."""
