@@ -56,6 +56,9 @@ class Backend {
                        array& out) = 0;
   // Any layout and dtype in -> out's dtype, row-contiguous out.
   virtual void copy(const array& in, array& out) = 0;
+  // out = base with update written into the region start + i * step.
+  virtual void slice_update(const array& base, const array& update, array& out,
+                            const Shape& start, const Shape& step) = 0;
   // out[i] = start + i * step, in out's dtype.
   virtual void arange(double start, double step, array& out) = 0;
 

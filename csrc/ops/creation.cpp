@@ -98,3 +98,17 @@ array eye(int64_t n, int64_t m, int k, Dtype dtype, StreamOrDevice s) {
 array identity(int64_t n, Dtype dtype, StreamOrDevice s) { return eye(n, n, 0, dtype, s); }
 
 }  // namespace oxmlx
+
+namespace oxmlx {
+
+std::vector<array> CopyPrim::vjp(const std::vector<array>& in, const std::vector<array>& cots,
+                                 const std::vector<int>&, const std::vector<array>&) {
+  return {astype(cots[0], in[0].dtype())};
+}
+
+std::vector<array> CopyPrim::jvp(const std::vector<array>&, const std::vector<array>& tans,
+                                 const std::vector<int>&) {
+  return {tans[0]};
+}
+
+}  // namespace oxmlx

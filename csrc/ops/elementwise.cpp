@@ -271,3 +271,159 @@ array where(const array& cond, const array& x, const array& y, StreamOrDevice s)
 }
 
 }  // namespace oxmlx
+
+// ------------------------------------------------------- derivative rules
+
+namespace oxmlx {
+
+namespace {
+
+// d op(x) / dx as an array, given x and y = op(x).
+array unary_derivative(UnaryOp op, const array& x, const array& y) {
+  using O = UnaryOp;
+  Dtype dt = y.dtype();
+  auto c = [&](double v) { return array(v, dt); };
+  switch (op) {
+    case O::Abs: return sign(x);
+    case O::Negative: return full(x.shape(), c(-1.0), dt);
+    case O::Sign: case O::Floor: case O::Ceil: case O::Round: case O::Trunc:
+      return zeros_like(x);
+    case O::Sqrt: return divide(c(0.5), y);
+    case O::Rsqrt: return multiply(c(-0.5), divide(y, x));
+    case O::Square: return multiply(c(2.0), x);
+    case O::Reciprocal: return negative(square(y));
+    case O::Exp: return y;
+    case O::Expm1: return add(y, c(1.0));
+    case O::Log: return reciprocal(x);
+    case O::Log1p: return reciprocal(add(x, c(1.0)));
+    case O::Log2: return reciprocal(multiply(x, c(std::log(2.0))));
+    case O::Log10: return reciprocal(multiply(x, c(std::log(10.0))));
+    case O::Sin: return cos(x);
+    case O::Cos: return negative(sin(x));
+    case O::Tan: return add(c(1.0), square(y));
+    case O::ArcSin: return rsqrt(subtract(c(1.0), square(x)));
+    case O::ArcCos: return negative(rsqrt(subtract(c(1.0), square(x))));
+    case O::ArcTan: return reciprocal(add(c(1.0), square(x)));
+    case O::Sinh: return cosh(x);
+    case O::Cosh: return sinh(x);
+    case O::Tanh: return subtract(c(1.0), square(y));
+    case O::ArcSinh: return rsqrt(add(square(x), c(1.0)));
+    case O::ArcCosh: return rsqrt(subtract(square(x), c(1.0)));
+    case O::ArcTanh: return reciprocal(subtract(c(1.0), square(x)));
+    case O::Sigmoid: return multiply(y, subtract(c(1.0), y));
+    case O::Erf: return multiply(c(2.0 / std::sqrt(M_PI)), exp(negative(square(x))));
+    case O::ErfInv: return multiply(c(std::sqrt(M_PI) / 2.0), exp(square(y)));
+    default:
+      throw ValueError(msg("[", op_name(op), "] is not differentiable."));
+  }
+}
+
+bool unary_is_constant(UnaryOp op) {
+  using O = UnaryOp;
+  return op == O::LogicalNot || op == O::BitwiseInvert || op == O::IsNan || op == O::IsInf ||
+         op == O::IsFinite || op == O::IsPosInf || op == O::IsNegInf;
+}
+
+}  // namespace
+
+std::vector<array> UnaryPrim::vjp(const std::vector<array>& in, const std::vector<array>& cots,
+                                  const std::vector<int>&, const std::vector<array>& outs) {
+  if (unary_is_constant(op_)) return {zeros_like(in[0])};
+  if (op_ == UnaryOp::Real || op_ == UnaryOp::Imag || op_ == UnaryOp::Conjugate)
+    throw ValueError(msg("[", op_name(op_), "] vjp for complex inputs is not implemented."));
+  return {multiply(cots[0], unary_derivative(op_, in[0], outs[0]))};
+}
+
+std::vector<array> UnaryPrim::jvp(const std::vector<array>& in, const std::vector<array>& tans,
+                                  const std::vector<int>&) {
+  if (unary_is_constant(op_)) return {zeros(in[0].shape(), bool_)};
+  array y = unary(op_, in[0]);
+  return {multiply(tans[0], unary_derivative(op_, in[0], y))};
+}
+
+namespace {
+
+// (d/da, d/db) of a binary op at (a, b) with output y.
+std::pair<array, array> binary_partials(BinaryOp op, const array& a, const array& b,
+                                        const array& y) {
+  using O = BinaryOp;
+  Dtype dt = y.dtype();
+  auto c = [&](double v) { return array(v, dt); };
+  switch (op) {
+    case O::Add: return {ones_like(a), ones_like(b)};
+    case O::Subtract: return {ones_like(a), full(b.shape(), c(-1.0), dt)};
+    case O::Multiply: return {b, a};
+    case O::Divide: return {reciprocal(b), negative(divide(y, b))};
+    case O::Power: {
+      // d/da = b * a^(b-1); d/db = y * log(a) (0 where a == 0)
+      array da = multiply(b, power(a, subtract(b, c(1.0))));
+      array la = where(equal(a, c(0.0)), c(0.0), log(a));
+      return {da, multiply(y, la)};
+    }
+    case O::Maximum: {
+      array m = astype(greater_equal(a, b), dt);
+      return {m, subtract(c(1.0), m)};
+    }
+    case O::Minimum: {
+      array m = astype(less_equal(a, b), dt);
+      return {m, subtract(c(1.0), m)};
+    }
+    case O::LogAddExp:
+      return {exp(subtract(a, y)), exp(subtract(b, y))};
+    case O::ArcTan2: {
+      array den = add(square(a), square(b));
+      return {divide(b, den), negative(divide(a, den))};
+    }
+    case O::Remainder:
+      return {ones_like(a), negative(floor_divide(a, b))};
+    case O::FloorDivide:
+      return {zeros_like(a), zeros_like(b)};
+    default:
+      // Comparisons, logical and bitwise ops have zero derivative.
+      return {zeros_like(a), zeros_like(b)};
+  }
+}
+
+}  // namespace
+
+std::vector<array> BinaryPrim::vjp(const std::vector<array>& in, const std::vector<array>& cots,
+                                   const std::vector<int>& argnums,
+                                   const std::vector<array>& outs) {
+  auto [da, db] = binary_partials(op_, in[0], in[1], outs[0]);
+  std::vector<array> r;
+  for (int k : argnums) r.push_back(multiply(cots[0], k == 0 ? da : db));
+  return r;
+}
+
+std::vector<array> BinaryPrim::jvp(const std::vector<array>& in, const std::vector<array>& tans,
+                                   const std::vector<int>& argnums) {
+  array y = binary(op_, in[0], in[1]);
+  auto [da, db] = binary_partials(op_, in[0], in[1], y);
+  array r = multiply(tans[0], argnums[0] == 0 ? da : db);
+  if (argnums.size() > 1) r = add(r, multiply(tans[1], db));
+  return {r};
+}
+
+std::vector<array> SelectPrim::vjp(const std::vector<array>& in, const std::vector<array>& cots,
+                                   const std::vector<int>& argnums, const std::vector<array>&) {
+  std::vector<array> r;
+  array z = zeros_like(cots[0]);
+  for (int k : argnums) {
+    if (k == 0) r.push_back(zeros_like(in[0]));
+    else if (k == 1) r.push_back(where(in[0], cots[0], z));
+    else r.push_back(where(in[0], z, cots[0]));
+  }
+  return r;
+}
+
+std::vector<array> SelectPrim::jvp(const std::vector<array>& in, const std::vector<array>& tans,
+                                   const std::vector<int>& argnums) {
+  array tx = zeros_like(in[1]), ty = zeros_like(in[2]);
+  for (size_t i = 0; i < argnums.size(); ++i) {
+    if (argnums[i] == 1) tx = tans[i];
+    if (argnums[i] == 2) ty = tans[i];
+  }
+  return {where(in[0], tx, ty)};
+}
+
+}  // namespace oxmlx

@@ -46,3 +46,24 @@ array matmul(const array& a_in, const array& b_in, StreamOrDevice s) {
 }
 
 }  // namespace oxmlx
+
+namespace oxmlx {
+
+std::vector<array> MatmulPrim::vjp(const std::vector<array>& in, const std::vector<array>& cots,
+                                   const std::vector<int>& argnums, const std::vector<array>&) {
+  std::vector<array> r;
+  for (int k : argnums) {
+    if (k == 0) r.push_back(matmul(cots[0], swapaxes(in[1], -1, -2)));
+    else r.push_back(matmul(swapaxes(in[0], -1, -2), cots[0]));
+  }
+  return r;
+}
+
+std::vector<array> MatmulPrim::jvp(const std::vector<array>& in, const std::vector<array>& tans,
+                                   const std::vector<int>& argnums) {
+  array r = argnums[0] == 0 ? matmul(tans[0], in[1]) : matmul(in[0], tans[0]);
+  if (argnums.size() > 1) r = add(r, matmul(in[0], tans[1]));
+  return {r};
+}
+
+}  // namespace oxmlx

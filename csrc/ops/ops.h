@@ -79,6 +79,10 @@ array expand_dims(const array& a, const std::vector<int>& axes, StreamOrDevice s
 // Strided slice: start/stop/strides per axis, already normalized by the caller
 // (0 <= start, stop in [-1, dim], strides != 0).
 array slice(const array& a, Shape start, Shape stop, Shape strides, StreamOrDevice s = {});
+array slice_update(const array& src, const array& update, Shape start, Shape stop, Shape strides,
+                   StreamOrDevice s = {});
+// A new graph node that is a view of a with the same shape (no copy).
+array identity_view(const array& a, StreamOrDevice s = {});
 array as_strided(const array& a, Shape shape, Strides strides, int64_t offset, StreamOrDevice s = {});
 
 // ---- reductions ----

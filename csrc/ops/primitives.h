@@ -12,6 +12,10 @@ class UnaryPrim : public Primitive {
  public:
   UnaryPrim(Stream s, UnaryOp op) : Primitive(s), op_(op) {}
   void eval(const std::vector<array>& in, std::vector<array>& out) override;
+  std::vector<array> vjp(const std::vector<array>&, const std::vector<array>&,
+                         const std::vector<int>&, const std::vector<array>&) override;
+  std::vector<array> jvp(const std::vector<array>&, const std::vector<array>&,
+                         const std::vector<int>&) override;
   std::vector<Shape> output_shapes(const std::vector<array>& in) override { return {in[0].shape()}; }
   std::string name() const override { return op_name(op_); }
   bool is_equivalent(const Primitive& o) const override;
@@ -25,6 +29,10 @@ class BinaryPrim : public Primitive {
  public:
   BinaryPrim(Stream s, BinaryOp op) : Primitive(s), op_(op) {}
   void eval(const std::vector<array>& in, std::vector<array>& out) override;
+  std::vector<array> vjp(const std::vector<array>&, const std::vector<array>&,
+                         const std::vector<int>&, const std::vector<array>&) override;
+  std::vector<array> jvp(const std::vector<array>&, const std::vector<array>&,
+                         const std::vector<int>&) override;
   std::vector<Shape> output_shapes(const std::vector<array>& in) override { return {in[0].shape()}; }
   std::string name() const override { return op_name(op_); }
   bool is_equivalent(const Primitive& o) const override;
@@ -38,6 +46,10 @@ class SelectPrim : public Primitive {
  public:
   explicit SelectPrim(Stream s) : Primitive(s) {}
   void eval(const std::vector<array>& in, std::vector<array>& out) override;
+  std::vector<array> vjp(const std::vector<array>&, const std::vector<array>&,
+                         const std::vector<int>&, const std::vector<array>&) override;
+  std::vector<array> jvp(const std::vector<array>&, const std::vector<array>&,
+                         const std::vector<int>&) override;
   std::string name() const override { return "Select"; }
   bool is_equivalent(const Primitive& o) const override { return dynamic_cast<const SelectPrim*>(&o); }
 };
@@ -47,6 +59,10 @@ class CopyPrim : public Primitive {
  public:
   explicit CopyPrim(Stream s) : Primitive(s) {}
   void eval(const std::vector<array>& in, std::vector<array>& out) override;
+  std::vector<array> vjp(const std::vector<array>&, const std::vector<array>&,
+                         const std::vector<int>&, const std::vector<array>&) override;
+  std::vector<array> jvp(const std::vector<array>&, const std::vector<array>&,
+                         const std::vector<int>&) override;
   std::string name() const override { return "Copy"; }
   bool is_equivalent(const Primitive& o) const override { return dynamic_cast<const CopyPrim*>(&o); }
 };
@@ -68,6 +84,10 @@ class ViewPrim : public Primitive {
   ViewPrim(Stream s, Kind k) : Primitive(s), kind_(k) {}
   Kind kind() const { return kind_; }
   void eval(const std::vector<array>& in, std::vector<array>& out) override;
+  std::vector<array> vjp(const std::vector<array>&, const std::vector<array>&,
+                         const std::vector<int>&, const std::vector<array>&) override;
+  std::vector<array> jvp(const std::vector<array>&, const std::vector<array>&,
+                         const std::vector<int>&) override;
   std::string name() const override;
   bool is_equivalent(const Primitive& o) const override;
 
@@ -86,6 +106,10 @@ class ReducePrim : public Primitive {
  public:
   ReducePrim(Stream s, ReduceOp op, std::vector<int> axes) : Primitive(s), op_(op), axes_(std::move(axes)) {}
   void eval(const std::vector<array>& in, std::vector<array>& out) override;
+  std::vector<array> vjp(const std::vector<array>&, const std::vector<array>&,
+                         const std::vector<int>&, const std::vector<array>&) override;
+  std::vector<array> jvp(const std::vector<array>&, const std::vector<array>&,
+                         const std::vector<int>&) override;
   std::string name() const override { return op_name(op_); }
   bool is_equivalent(const Primitive& o) const override;
   ReduceOp op() const { return op_; }
@@ -112,6 +136,10 @@ class ScanPrim : public Primitive {
   ScanPrim(Stream s, ScanOp op, int axis, bool reverse, bool inclusive)
       : Primitive(s), op_(op), axis_(axis), reverse_(reverse), inclusive_(inclusive) {}
   void eval(const std::vector<array>& in, std::vector<array>& out) override;
+  std::vector<array> vjp(const std::vector<array>&, const std::vector<array>&,
+                         const std::vector<int>&, const std::vector<array>&) override;
+  std::vector<array> jvp(const std::vector<array>&, const std::vector<array>&,
+                         const std::vector<int>&) override;
   std::string name() const override { return op_name(op_); }
 
  private:
@@ -124,8 +152,28 @@ class MatmulPrim : public Primitive {
  public:
   explicit MatmulPrim(Stream s) : Primitive(s) {}
   void eval(const std::vector<array>& in, std::vector<array>& out) override;
+  std::vector<array> vjp(const std::vector<array>&, const std::vector<array>&,
+                         const std::vector<int>&, const std::vector<array>&) override;
+  std::vector<array> jvp(const std::vector<array>&, const std::vector<array>&,
+                         const std::vector<int>&) override;
   std::string name() const override { return "Matmul"; }
   bool is_equivalent(const Primitive& o) const override { return dynamic_cast<const MatmulPrim*>(&o); }
+};
+
+// Writes `update` into the strided region (start, step) of a copy of `base`.
+class SliceUpdatePrim : public Primitive {
+ public:
+  SliceUpdatePrim(Stream s, Shape start, Shape step)
+      : Primitive(s), start_(std::move(start)), step_(std::move(step)) {}
+  void eval(const std::vector<array>& in, std::vector<array>& out) override;
+  std::vector<array> vjp(const std::vector<array>&, const std::vector<array>&,
+                         const std::vector<int>&, const std::vector<array>&) override;
+  std::vector<array> jvp(const std::vector<array>&, const std::vector<array>&,
+                         const std::vector<int>&) override;
+  std::string name() const override { return "SliceUpdate"; }
+
+ private:
+  Shape start_, step_;
 };
 
 }  // namespace oxmlx

@@ -146,3 +146,94 @@ array scan(ScanOp op, const array& a, std::optional<int> axis, bool reverse, boo
 }
 
 }  // namespace oxmlx
+
+// ------------------------------------------------------- derivative rules
+
+namespace oxmlx {
+
+std::vector<array> ReducePrim::vjp(const std::vector<array>& in, const std::vector<array>& cots,
+                                   const std::vector<int>&, const std::vector<array>& outs) {
+  const array& x = in[0];
+  // cots[0] and outs[0] keep the reduced axes as size 1.
+  array c = broadcast_to(cots[0], x.shape());
+  switch (op_) {
+    case ReduceOp::Sum: return {c};
+    case ReduceOp::Prod: {
+      // d prod / d x_i = product of the others: exclusive cumulative products
+      // from both sides (exact with zeros, no division). The reduced axes are
+      // moved last and flattened so one scan covers them.
+      std::vector<int> perm;
+      std::vector<bool> red(x.ndim(), false);
+      for (int ax : axes_) red[ax] = true;
+      Shape flat;
+      int64_t r = 1;
+      for (int i = 0; i < x.ndim(); ++i)
+        if (!red[i]) {
+          perm.push_back(i);
+          flat.push_back(x.shape(i));
+        }
+      for (int ax : axes_) {
+        perm.push_back(ax);
+        r *= x.shape(ax);
+      }
+      flat.push_back(r);
+      array xt = reshape(transpose(x, perm), flat);
+      array left = scan(ScanOp::Prod, xt, -1, false, false);
+      array right = scan(ScanOp::Prod, xt, -1, true, false);
+      Shape tshape;
+      for (int p : perm) tshape.push_back(x.shape(p));
+      array others = reshape(multiply(left, right), tshape);
+      std::vector<int> inv(perm.size());
+      for (size_t i = 0; i < perm.size(); ++i) inv[perm[i]] = int(i);
+      (void)outs;
+      return {multiply(c, transpose(others, inv))};
+    }
+    case ReduceOp::Max:
+    case ReduceOp::Min: {
+      array mask = astype(equal(x, broadcast_to(outs[0], x.shape())), x.dtype());
+      array count = sum(mask, axes_, true);
+      return {multiply(c, divide(mask, count))};
+    }
+    default:
+      return {zeros_like(x)};
+  }
+}
+
+std::vector<array> ReducePrim::jvp(const std::vector<array>& in, const std::vector<array>& tans,
+                                   const std::vector<int>&) {
+  switch (op_) {
+    case ReduceOp::Sum: return {sum(tans[0], axes_, true)};
+    case ReduceOp::Max:
+    case ReduceOp::Min: {
+      array y = reduce(op_, in[0], axes_, true);
+      array mask = astype(equal(in[0], y), in[0].dtype());
+      return {divide(sum(multiply(mask, tans[0]), axes_, true), sum(mask, axes_, true))};
+    }
+    case ReduceOp::Prod: {
+      array y = reduce(op_, in[0], axes_, true);
+      return {sum(multiply(tans[0], divide(y, in[0])), axes_, true)};
+    }
+    default:
+      return {zeros(reduce(op_, in[0], axes_, true).shape(), bool_)};
+  }
+}
+
+std::vector<array> ScanPrim::vjp(const std::vector<array>& in, const std::vector<array>& cots,
+                                 const std::vector<int>&, const std::vector<array>& outs) {
+  if (op_ == ScanOp::Sum) return {scan(ScanOp::Sum, cots[0], axis_, !reverse_, inclusive_)};
+  if (op_ == ScanOp::LogAddExp) {
+    // d out_j / d x_i = exp(x_i - out_j) for i in the prefix of j.
+    array g = scan(ScanOp::Sum, multiply(cots[0], exp(negative(outs[0]))), axis_, !reverse_, inclusive_);
+    return {multiply(g, exp(in[0]))};
+  }
+  throw ValueError(msg("[", op_name(op_), "] vjp is not implemented."));
+}
+
+std::vector<array> ScanPrim::jvp(const std::vector<array>& in, const std::vector<array>& tans,
+                                 const std::vector<int>&) {
+  if (op_ == ScanOp::Sum) return {scan(ScanOp::Sum, tans[0], axis_, reverse_, inclusive_)};
+  (void)in;
+  throw ValueError(msg("[", op_name(op_), "] jvp is not implemented."));
+}
+
+}  // namespace oxmlx

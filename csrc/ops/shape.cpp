@@ -219,6 +219,11 @@ array reshape(const array& a, Shape shape, StreamOrDevice s) {
                std::make_shared<ViewPrim>(to_stream(s), ViewPrim::Kind::Reshape), {a});
 }
 
+array identity_view(const array& a, StreamOrDevice s) {
+  return array(a.shape(), a.dtype(),
+               std::make_shared<ViewPrim>(to_stream(s), ViewPrim::Kind::Reshape), {a});
+}
+
 array flatten(const array& a, int start_axis, int end_axis, StreamOrDevice s) {
   int nd = a.ndim();
   if (nd == 0) return reshape(a, {1}, s);
@@ -361,6 +366,104 @@ array as_strided(const array& a, Shape shape, Strides strides, int64_t offset, S
   p->as_strides = std::move(strides);
   p->as_offset = offset;
   return array(std::move(shape), a.dtype(), std::move(p), {a});
+}
+
+}  // namespace oxmlx
+
+// ------------------------------------------------------- slice_update
+
+namespace oxmlx {
+
+void SliceUpdatePrim::eval(const std::vector<array>& in, std::vector<array>& out) {
+  backend_for(stream()).slice_update(in[0], in[1], out[0], start_, step_);
+}
+
+array slice_update(const array& src, const array& update_in, Shape start, Shape stop, Shape strides,
+                   StreamOrDevice s) {
+  Stream st = to_stream(s);
+  int nd = src.ndim();
+  if (int(start.size()) != nd || int(stop.size()) != nd || int(strides.size()) != nd)
+    throw ValueError(msg("[slice_update] Invalid number of indices or strides for array with ", nd,
+                         " dimensions."));
+  Shape region(nd);
+  for (int i = 0; i < nd; ++i) {
+    int64_t k = strides[i];
+    if (k == 0) throw ValueError("[slice_update] Slice step cannot be zero.");
+    int64_t n = k > 0 ? (stop[i] - start[i] + k - 1) / k : (start[i] - stop[i] - k - 1) / (-k);
+    region[i] = std::max<int64_t>(n, 0);
+  }
+  array update = astype(update_in, src.dtype(), st);
+  if (update.shape() != region) {
+    if (broadcast_shapes(update.shape(), region) != region)
+      throw ValueError(msg("[slice_update] Update of shape ", shape_str(update.shape()),
+                           " cannot be broadcast to the slice of shape ", shape_str(region), "."));
+    update = broadcast_to(update, region, st);
+  }
+  return array(src.shape(), src.dtype(), std::make_shared<SliceUpdatePrim>(st, start, strides),
+               {src, update});
+}
+
+std::vector<array> SliceUpdatePrim::vjp(const std::vector<array>& in, const std::vector<array>& cots,
+                                        const std::vector<int>& argnums, const std::vector<array>&) {
+  Shape stop(start_.size());
+  for (size_t i = 0; i < stop.size(); ++i) stop[i] = start_[i] + in[1].shape(int(i)) * step_[i];
+  std::vector<array> r;
+  for (int k : argnums) {
+    if (k == 0) r.push_back(slice_update(cots[0], zeros_like(in[1]), start_, stop, step_));
+    else r.push_back(slice(cots[0], start_, stop, step_));
+  }
+  return r;
+}
+
+std::vector<array> SliceUpdatePrim::jvp(const std::vector<array>& in, const std::vector<array>& tans,
+                                        const std::vector<int>& argnums) {
+  array tb = zeros_like(in[0]), tu = zeros_like(in[1]);
+  for (size_t i = 0; i < argnums.size(); ++i) (argnums[i] == 0 ? tb : tu) = tans[i];
+  Shape stop(start_.size());
+  for (size_t i = 0; i < stop.size(); ++i) stop[i] = start_[i] + in[1].shape(int(i)) * step_[i];
+  return {slice_update(tb, tu, start_, stop, step_)};
+}
+
+// ------------------------------------------------------- view rules
+
+std::vector<array> ViewPrim::vjp(const std::vector<array>& in, const std::vector<array>& cots,
+                                 const std::vector<int>&, const std::vector<array>&) {
+  const array& x = in[0];
+  const array& c = cots[0];
+  switch (kind_) {
+    case Kind::Reshape: return {reshape(c, x.shape())};
+    case Kind::Transpose: {
+      std::vector<int> inv(perm.size());
+      for (size_t i = 0; i < perm.size(); ++i) inv[perm[i]] = int(i);
+      return {transpose(c, inv)};
+    }
+    case Kind::Broadcast: {
+      int diff = c.ndim() - x.ndim();
+      std::vector<int> axes;
+      for (int i = 0; i < c.ndim(); ++i)
+        if (i < diff || (x.shape(i - diff) == 1 && c.shape(i) != 1)) axes.push_back(i);
+      array r = axes.empty() ? c : sum(c, axes, true);
+      return {reshape(r, x.shape())};
+    }
+    case Kind::Slice:
+      return {slice_update(zeros_like(x), c, start, stop, step)};
+    case Kind::AsStrided:
+      throw ValueError("[as_strided] vjp is not implemented.");
+  }
+  return {};
+}
+
+std::vector<array> ViewPrim::jvp(const std::vector<array>& in, const std::vector<array>& tans,
+                                 const std::vector<int>&) {
+  const array& t = tans[0];
+  switch (kind_) {
+    case Kind::Reshape: return {t};  // reshaped to the output by jvp()
+    case Kind::Transpose: return {transpose(t, perm)};
+    case Kind::Broadcast: return {t};  // broadcast by the caller
+    case Kind::Slice: return {slice(t, start, stop, step)};
+    case Kind::AsStrided: (void)in; throw ValueError("[as_strided] jvp is not implemented.");
+  }
+  return {};
 }
 
 }  // namespace oxmlx

@@ -14,6 +14,7 @@ void init_device(nb::module_& m);
 void init_array(nb::module_& m);
 void init_ops(nb::module_& m);
 void init_memory(nb::module_& m);
+void init_transforms(nb::module_& m);
 
 std::string array_repr(array& a);
 // Basic indexing (ints, slices, None, Ellipsis) as strided views.

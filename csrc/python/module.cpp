@@ -159,4 +159,5 @@ NB_MODULE(_core, m) {
   py::init_memory(m);
   py::init_array(m);
   py::init_ops(m);
+  py::init_transforms(m);
 }

@@ -69,3 +69,31 @@ void CpuBackend::arange(double start, double step, array& out) {
 }
 
 }  // namespace oxmlx::cpu
+
+namespace oxmlx::cpu {
+
+void CpuBackend::slice_update(const array& base, const array& update, array& out,
+                              const Shape& start, const Shape& step) {
+  // out starts as base (donated when possible), then the update is copied
+  // through a strided view of out's region.
+  if (!(base.flags().row_contiguous && try_donate(base, out))) copy(base, out);
+  Strides st(out.ndim());
+  int64_t off = 0;
+  for (int i = 0; i < out.ndim(); ++i) {
+    off += start[i] * out.strides()[i];
+    st[i] = out.strides()[i] * step[i];
+  }
+  if (update.size() == 0) return;
+  dispatch_dtype(out.dtype(), [&](auto t) {
+    using T = decltype(t);
+    const T* src = update.data<T>();
+    T* dst = out.data<T>() + off;
+    auto c = collapse<2>(update.shape(), {&update.strides(), &st});
+    for_each_row<2>(c, [&](const std::array<int64_t, 2>& o, int64_t n,
+                           const std::array<int64_t, 2>& s) {
+      for (int64_t i = 0; i < n; ++i) dst[o[1] + i * s[1]] = src[o[0] + i * s[0]];
+    });
+  });
+}
+
+}  // namespace oxmlx::cpu

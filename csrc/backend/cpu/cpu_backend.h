@@ -17,6 +17,8 @@ class CpuBackend final : public Backend {
   void ternary(TernaryOp op, const array& a, const array& b, const array& c, array& out) override;
   void copy(const array& in, array& out) override;
   void arange(double start, double step, array& out) override;
+  void slice_update(const array& base, const array& update, array& out, const Shape& start,
+                    const Shape& step) override;
   void reduce(ReduceOp op, const array& in, array& out, const std::vector<int>& axes) override;
   void arg_reduce(ArgReduceOp op, const array& in, array& out, int axis) override;
   void scan(ScanOp op, const array& in, array& out, int axis, bool reverse, bool inclusive) override;

@@ -57,6 +57,19 @@ inline __mmask8 mask8(int n) {
 
 // ---------------------------------------------------------------- kernels --
 
+// Prefetches rows [0, m) of an NR-element-wide tile: every cache line the
+// row can touch (a 128-byte row spans up to three lines when unaligned).
+template <int NR, int kLocality, typename E>  // locality 3 = L1 (T0), 2 = L2 (T1)
+inline void prefetch_tile(const E* C, int64_t ldc, int m) {
+  constexpr int kBytes = NR * int(sizeof(E));
+  for (int i = 0; i < m; ++i) {
+    const char* p = reinterpret_cast<const char*>(C + i * ldc);
+#pragma GCC unroll 8
+    for (int off = 0; off < kBytes; off += 64) __builtin_prefetch(p + off, 0, kLocality);
+    __builtin_prefetch(p + kBytes - 1, 0, kLocality);
+  }
+}
+
 // MR x (16*NV) float tile. The accumulator array is fully unrolled into zmm
 // registers; A is broadcast one element at a time (a load-port op, no
 // shuffle), B is loaded as NV aligned vectors per k. The store handles
@@ -71,16 +84,15 @@ void kernel_f32(int64_t kc, const float* Ap, const float* Bp, float* C, int64_t 
   for (int i = 0; i < MR; ++i)
 #pragma GCC unroll 4
     for (int v = 0; v < NV; ++v) acc[i][v] = _mm512_setzero_ps();
-  // Pull the C tile towards L1 while the k loop runs, so the final
-  // read-modify-write does not stall on memory.
-  for (int i = 0; i < m; ++i) {
-    _mm_prefetch(reinterpret_cast<const char*>(C + i * ldc), _MM_HINT_T0);
-    _mm_prefetch(reinterpret_cast<const char*>(C + i * ldc + NR - 1), _MM_HINT_T0);
-  }
+  // The C tile is read and written once at the end. Ask for it in L2 now
+  // (L3/DRAM latency is then hidden by the k loop) and in L1 only for the
+  // last few k steps: rows of C are often a multiple of 4 KiB apart and
+  // share L1 sets, so an early L1 prefetch would be evicted by the A and B
+  // streams before use.
+  prefetch_tile<NR, 2>(C, ldc, m);
   const float* a = Ap;
   const float* b = Bp;
-#pragma GCC unroll 4
-  for (int64_t k = 0; k < kc; ++k) {
+  auto step = [&]() __attribute__((always_inline)) {
     __m512 bv[NV];
 #pragma GCC unroll 4
     for (int v = 0; v < NV; ++v) bv[v] = _mm512_load_ps(b + 16 * v);
@@ -92,7 +104,14 @@ void kernel_f32(int64_t kc, const float* Ap, const float* Bp, float* C, int64_t 
     }
     a += MR;
     b += NR;
-  }
+  };
+  constexpr int64_t kTail = 16;
+  int64_t k = 0;
+#pragma GCC unroll 4
+  for (; k < kc - kTail; ++k) step();
+  prefetch_tile<NR, 3>(C, ldc, m);
+#pragma GCC unroll 4
+  for (; k < kc; ++k) step();
   __mmask16 mk[NV];
 #pragma GCC unroll 4
   for (int v = 0; v < NV; ++v) mk[v] = mask16(n - 16 * v);

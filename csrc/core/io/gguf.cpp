@@ -218,8 +218,7 @@ GgufFile parse_gguf(const uint8_t* p, size_t n) {
     t.record.nbytes = checked_mul(numel / ti->block, ti->bytes, msg("gguf: tensor '", name, "'"));
     t.plain = plain_dtype(t.ggml_type, &t.record.dtype);
     if (!t.plain) t.record.dtype = uint8;  // raw blocks
-    t.quantized = t.ggml_type == ggml::Q4_0 || t.ggml_type == ggml::Q4_1 || t.ggml_type == ggml::Q8_0 ||
-                  t.ggml_type == ggml::Q4_K;
+    t.quantized = t.ggml_type == ggml::Q4_0 || t.ggml_type == ggml::Q4_1 || t.ggml_type == ggml::Q8_0;
     f.tensors.push_back(std::move(t));
   }
 
@@ -335,7 +334,7 @@ void gguf_blocks_to_affine(uint32_t type, const uint8_t* blk, uint64_t n_groups,
 
 AffineQuantized gguf_to_affine(const GgufTensor& t, const uint8_t* file, size_t file_size) {
   const TensorRecord& r = t.record;
-  if (!t.quantized)
+  if (!t.quantized && t.ggml_type != ggml::Q4_K)
     throw ValueError(msg("gguf: tensor '", r.name, "' of type ", ggml_type_name(t.ggml_type) ? ggml_type_name(t.ggml_type) : "?",
                          " is not Q4_0/Q4_1/Q8_0/Q4_K"));
   if (r.shape.empty()) throw ValueError(msg("gguf: quantized tensor '", r.name, "' has no dimensions"));
@@ -346,7 +345,7 @@ AffineQuantized gguf_to_affine(const GgufTensor& t, const uint8_t* file, size_t 
   AffineQuantized q;
   q.bits = t.ggml_type == ggml::Q8_0 ? 8 : 4;
   q.weight_shape = q.scales_shape = r.shape;
-  q.weight_shape.back() = r.shape.back() * q.bits / 32;
+  q.weight_shape.back() = r.shape.back() / 32 * q.bits;  // K % 32 == 0: no overflow
   q.scales_shape.back() = r.shape.back() / 32;
   uint64_t groups = numel / 32;
   q.weights.resize(size_t(groups * uint64_t(q.bits)));

@@ -275,10 +275,14 @@ struct GgufTensor {
   TensorRecord record;
   uint32_t ggml_type = 0;
   std::vector<uint64_t> ggml_dims;  // as stored: innermost first
-  bool plain = false;      // F32 F16 BF16 F64 I8 I16 I32 I64: record is a normal array
-  bool quantized = false;  // Q4_0 Q4_1 Q8_0 Q4_K: convertible by gguf_to_affine
-  // Any other known ggml type (Q5_*, K-quants, IQ*) is reported with both
-  // flags false; its extent is still validated.
+  bool plain = false;  // F32 F16 BF16 F64 I8 I16 I32 I64: record is a normal array
+  // Q4_0 Q4_1 Q8_0: the types mx.load (mlx 0.32) returns as affine
+  // weights/scales/biases; convert with gguf_to_affine.
+  bool quantized = false;
+  // Any other known ggml type (Q5_*, K-quants, IQ*, ...) has both flags false
+  // (mlx 0.32 dequantizes those to float16; not provided here) but its extent
+  // is still validated. gguf_to_affine also accepts Q4_K, as MLX's main
+  // branch converts it.
 };
 
 struct GgufFile {
@@ -299,7 +303,8 @@ struct GgufFile {
 // get an offset clamped to the file size.
 GgufFile parse_gguf(const uint8_t* p, size_t n);
 
-// MLX's affine format for a quantized GGUF tensor, as mx.load builds it:
+// MLX's affine format for a quantized GGUF tensor (Q4_0, Q4_1, Q8_0, Q4_K),
+// as MLX's gguf loader builds it:
 // weights uint32-packed (last dim K*bits/32), float16 scales and biases (last
 // dim K/32), group size 32; w = scale * q + bias.
 struct AffineQuantized {

@@ -42,3 +42,5 @@ def _attach_array_methods():
 
 _attach_array_methods()
 del _attach_array_methods
+
+from oxmlx.core._transforms import grad, value_and_grad, vjp, jvp  # noqa: E402,F401
