@@ -3,7 +3,7 @@
 import functools
 
 from oxmlx import _core
-from oxmlx.utils import tree_flatten, tree_unflatten
+from oxmlx.utils import tree_flatten, tree_map
 
 
 def _as_list(x):
@@ -43,6 +43,12 @@ def _leaves(tree, what):
     return flat
 
 
+def _rebuild(tree, leaves):
+    """The structure of ``tree`` (lists, tuples, dicts kept) with new leaves in order."""
+    it = iter(leaves)
+    return tree_map(lambda _: next(it), tree)
+
+
 def value_and_grad(fun, argnums=None, argnames=()):
     """Returns a function computing ``(fun(*args), grad of fun w.r.t. argnums/argnames)``."""
     if isinstance(argnames, str):
@@ -73,7 +79,7 @@ def value_and_grad(fun, argnums=None, argnames=()):
             pos = 0
             new_args, new_kwargs = list(args), dict(kwargs)
             for i, f in enumerate(flats):
-                sub = tree_unflatten([(p, x) for (p, _), x in zip(f, xs[pos : pos + sizes[i]])])
+                sub = _rebuild(trees[i], xs[pos : pos + sizes[i]])
                 pos += sizes[i]
                 if i < len(nums):
                     new_args[nums[i]] = sub
@@ -94,7 +100,7 @@ def value_and_grad(fun, argnums=None, argnames=()):
         pos = 0
         results = []
         for f, n in zip(flats, sizes):
-            results.append(tree_unflatten([(p, g) for (p, _), g in zip(f, grads[pos : pos + n])]))
+            results.append(_rebuild(trees[len(results)], grads[pos : pos + n]))
             pos += n
         pos_grads = results[: len(nums)]
         kw_grads = dict(zip(argnames, results[len(nums) :]))

@@ -1,0 +1,156 @@
+"""grad / value_and_grad / vjp / jvp: finite differences in float64, MLX as oracle."""
+
+import numpy as np
+import pytest
+
+import oxmlx.core as mx
+
+UNARY = {
+    "exp": (-1.0, 1.0), "expm1": (-1.0, 1.0), "log": (0.5, 2.0), "log1p": (0.1, 2.0),
+    "log2": (0.5, 2.0), "log10": (0.5, 2.0), "sqrt": (0.5, 2.0), "rsqrt": (0.5, 2.0),
+    "square": (-2.0, 2.0), "reciprocal": (0.5, 2.0), "sin": (-2.0, 2.0), "cos": (-2.0, 2.0),
+    "tan": (-1.0, 1.0), "arcsin": (-0.8, 0.8), "arccos": (-0.8, 0.8), "arctan": (-2.0, 2.0),
+    "sinh": (-1.0, 1.0), "cosh": (-1.0, 1.0), "tanh": (-2.0, 2.0), "arcsinh": (-2.0, 2.0),
+    "arccosh": (1.2, 3.0), "arctanh": (-0.8, 0.8), "sigmoid": (-3.0, 3.0), "erf": (-1.5, 1.5),
+    "erfinv": (-0.8, 0.8), "abs": (0.2, 2.0), "negative": (-2.0, 2.0),
+}
+
+BINARY = {
+    "add": ((-2, 2), (-2, 2)), "subtract": ((-2, 2), (-2, 2)), "multiply": ((-2, 2), (-2, 2)),
+    "divide": ((-2, 2), (0.5, 2)), "power": ((0.5, 2), (-1.5, 1.5)),
+    "maximum": ((-2, 2), (-2, 2)), "minimum": ((-2, 2), (-2, 2)),
+    "logaddexp": ((-2, 2), (-2, 2)), "arctan2": ((-2, 2), (0.5, 2)),
+}
+
+
+def numeric_grad(f, x, eps=1e-6):
+    """Central differences of a scalar function of a float64 numpy array."""
+    g = np.zeros_like(x)
+    it = np.nditer(x, flags=["multi_index"])
+    for _ in it:
+        i = it.multi_index
+        xp, xm = x.copy(), x.copy()
+        xp[i] += eps
+        xm[i] -= eps
+        g[i] = (f(xp) - f(xm)) / (2 * eps)
+    return g
+
+
+def scalar_fn(op):
+    return lambda x: mx.sum(getattr(mx, op)(x) * mx.arange(1, x.size + 1, dtype=mx.float64).reshape(x.shape))
+
+
+@pytest.mark.parametrize("op", sorted(UNARY))
+def test_unary_vjp_matches_finite_differences(op):
+    lo, hi = UNARY[op]
+    x = np.random.default_rng(0).uniform(lo, hi, size=(2, 3))
+    f = scalar_fn(op)
+    g = np.array(mx.grad(f)(mx.array(x, dtype=mx.float64)))
+    ng = numeric_grad(lambda v: f(mx.array(v, dtype=mx.float64)).item(), x)
+    np.testing.assert_allclose(g, ng, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("op", sorted(UNARY))
+def test_unary_jvp_matches_vjp(op):
+    lo, hi = UNARY[op]
+    x = mx.array(np.random.default_rng(1).uniform(lo, hi, size=(4,)), dtype=mx.float64)
+    t = mx.ones((4,), dtype=mx.float64)
+    _, (jv,) = mx.jvp(getattr(mx, op), [x], [t])
+    _, (vj,) = mx.vjp(getattr(mx, op), [x], [t])
+    np.testing.assert_allclose(np.array(jv), np.array(vj), rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("op", sorted(BINARY))
+def test_binary_vjp_matches_finite_differences(op):
+    (alo, ahi), (blo, bhi) = BINARY[op]
+    rng = np.random.default_rng(2)
+    a = rng.uniform(alo, ahi, size=(3, 2))
+    b = rng.uniform(blo, bhi, size=(2,))  # broadcast: gradient must be summed back
+    fn = getattr(mx, op)
+
+    def f(x, y):
+        return mx.sum(fn(x, y) * mx.array([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]], dtype=mx.float64))
+
+    ga, gb = mx.grad(f, argnums=(0, 1))(mx.array(a, mx.float64), mx.array(b, mx.float64))
+    na = numeric_grad(lambda v: f(mx.array(v, mx.float64), mx.array(b, mx.float64)).item(), a)
+    nb_ = numeric_grad(lambda v: f(mx.array(a, mx.float64), mx.array(v, mx.float64)).item(), b)
+    assert ga.shape == (3, 2) and gb.shape == (2,)
+    np.testing.assert_allclose(np.array(ga), na, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(np.array(gb), nb_, rtol=1e-5, atol=1e-6)
+
+
+def test_shape_reduce_and_matmul_gradients():
+    rng = np.random.default_rng(3)
+    a = rng.standard_normal((3, 4))
+    b = rng.standard_normal((4, 5))
+
+    def f(x, y):
+        z = (x @ y).T.reshape(-1)[::2]
+        return mx.sum(z * z) + mx.max(x) + mx.mean(mx.prod(x[:, :2], axis=1)) + mx.sum(mx.cumsum(y, axis=1))
+
+    ga, gb = mx.grad(f, argnums=(0, 1))(mx.array(a, mx.float64), mx.array(b, mx.float64))
+    na = numeric_grad(lambda v: f(mx.array(v, mx.float64), mx.array(b, mx.float64)).item(), a)
+    nb_ = numeric_grad(lambda v: f(mx.array(a, mx.float64), mx.array(v, mx.float64)).item(), b)
+    np.testing.assert_allclose(np.array(ga), na, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(np.array(gb), nb_, rtol=1e-5, atol=1e-5)
+
+
+def test_prod_gradient_with_zero_is_exact():
+    x = mx.array([2.0, 0.0, 3.0, 4.0], dtype=mx.float64)
+    g = mx.grad(lambda v: mx.prod(v))(x)
+    np.testing.assert_array_equal(np.array(g), [0.0, 24.0, 0.0, 0.0])
+
+
+def test_grad_of_grad():
+    f = lambda x: mx.sum(mx.sin(x) * x**3)  # noqa: E731
+    x = np.array([0.3, -1.2, 2.0])
+    g2 = mx.grad(lambda v: mx.sum(mx.grad(f)(v)))(mx.array(x, mx.float64))
+    # d2/dx2 [x^3 sin x] = 6x sin x + 6x^2 cos x - x^3 sin x
+    expect = 6 * x * np.sin(x) + 6 * x**2 * np.cos(x) - x**3 * np.sin(x)
+    np.testing.assert_allclose(np.array(g2), expect, rtol=1e-10)
+
+
+def test_value_and_grad_pytrees_and_aux():
+    params = {"w": [mx.array([1.0, 2.0]), mx.array(3.0)], "b": (mx.array([0.5]),)}
+
+    def loss(p, scale):
+        v = mx.sum(p["w"][0] ** 2) * p["w"][1] + mx.sum(p["b"][0]) * scale
+        return v, mx.array(7.0)
+
+    (val, aux), g = mx.value_and_grad(loss)(params, 2.0)
+    assert val.item() == pytest.approx(15.0 + 1.0) and aux.item() == 7.0
+    np.testing.assert_allclose(np.array(g["w"][0]), [6.0, 12.0])
+    assert g["w"][1].item() == pytest.approx(5.0)
+    assert isinstance(g["b"], tuple) and g["b"][0].tolist() == [2.0]
+
+
+def test_grad_argnames_and_errors():
+    f = lambda x, *, y: mx.sum(x * y)  # noqa: E731
+    gx, gk = mx.grad(f, argnums=0, argnames="y")(mx.array([1.0, 2.0]), y=mx.array([3.0, 4.0]))
+    assert gx.tolist() == [3.0, 4.0] and gk["y"].tolist() == [1.0, 2.0]
+    with pytest.raises(ValueError, match="scalar"):
+        mx.grad(lambda x: x * 2)(mx.array([1.0, 2.0]))
+    with pytest.raises(ValueError, match="argument number"):
+        mx.grad(lambda x: mx.sum(x), argnums=3)(mx.array([1.0]))
+
+
+def test_mlp_cross_entropy_gradients_match_mlx():
+    M = pytest.importorskip("mlx.core")
+    rng = np.random.default_rng(0)
+    shapes = {"w1": (8, 16), "b1": (16,), "w2": (16, 4), "b2": (4,)}
+    P = {k: (rng.standard_normal(s) * 0.3).astype(np.float32) for k, s in shapes.items()}
+    X = rng.standard_normal((5, 8)).astype(np.float32)
+    T = np.eye(4, dtype=np.float32)[rng.integers(0, 4, 5)]
+
+    def mlp(p, m):
+        h = m.tanh(m.array(X) @ p["w1"] + p["b1"])
+        z = h @ p["w2"] + p["b2"]
+        zmax = m.max(z, axis=1, keepdims=True)
+        lse = m.log(m.sum(m.exp(z - zmax), axis=1, keepdims=True)) + zmax
+        return m.mean(m.sum((lse - z) * m.array(T), axis=1))
+
+    la, ga = mx.value_and_grad(lambda p: mlp(p, mx))({k: mx.array(v) for k, v in P.items()})
+    lb, gb = M.value_and_grad(lambda p: mlp(p, M))({k: M.array(v) for k, v in P.items()})
+    assert la.item() == pytest.approx(lb.item(), rel=1e-6)
+    for k in P:
+        np.testing.assert_allclose(np.array(ga[k]), np.array(gb[k]), atol=1e-5)
