@@ -31,6 +31,11 @@ enum class BinaryOp : uint8_t {
 
 enum class TernaryOp : uint8_t { Select };
 
+enum class ScatterOp : uint8_t { None, Sum, Prod, Max, Min };
+enum class LinalgOp : uint8_t {
+  Inv, TriInv, Cholesky, Qr, Svd, Eigh, Eig, Lu, LuFactor, Solve, SolveTriangular
+};
+
 enum class ReduceOp : uint8_t { Sum, Prod, Max, Min, And, Or };
 enum class ArgReduceOp : uint8_t { ArgMax, ArgMin };
 enum class ScanOp : uint8_t { Sum, Prod, Max, Min, LogAddExp };
@@ -71,6 +76,39 @@ class Backend {
   // Batched matrix product; a: (..., M, K), b: (..., K, N) with batch dims
   // already broadcast to out's (..., M, N).
   virtual void matmul(const array& a, const array& b, array& out) = 0;
+
+  // The families below have default implementations that raise, so a backend
+  // can be brought up family by family.
+
+  // Gather: for every position of the (broadcast) index arrays, the slice of
+  // size `slice_sizes` of src starting at indices[k] along axes[k] (0 on the
+  // other axes). out shape = index shape + slice_sizes.
+  virtual void gather(const array& src, const std::vector<array>& indices, array& out,
+                      const std::vector<int>& axes, const Shape& slice_sizes);
+  // Scatter: out = base, then every update slice (updates shape = index shape
+  // + slice shape) is combined by `op` into out at its index position.
+  virtual void scatter(ScatterOp op, const array& base, const std::vector<array>& indices,
+                       const array& updates, array& out, const std::vector<int>& axes);
+  // Sort along `axis` (values, or uint32 indices when arg); partition places
+  // the kth element where a full sort would, smaller before, larger after.
+  virtual void sort(const array& in, array& out, int axis, bool arg);
+  virtual void partition(const array& in, array& out, int axis, int kth, bool arg);
+  // Random bits: threefry-2x32 counters keyed by `keys` (uint32 pairs).
+  virtual void random_bits(const array& keys, array& out);
+  // N-d convolution, channels last (MLX layout: in (N, ..., C), w (O, ..., C/groups)).
+  virtual void conv(const array& in, const array& w, array& out, const std::vector<int>& stride,
+                    const std::vector<int>& pad_lo, const std::vector<int>& pad_hi,
+                    const std::vector<int>& kernel_dilation, const std::vector<int>& input_dilation,
+                    int groups, bool flip);
+  // Discrete Fourier transforms over `axes` (complex in/out, or real in /
+  // half-spectrum out and back when `real`).
+  virtual void fft(const array& in, array& out, const std::vector<int>& axes, bool inverse,
+                   bool real);
+  // Dense factorizations and solves over the last two axes.
+  virtual void linalg(LinalgOp op, const std::vector<array>& inputs, std::vector<array>& outputs);
+
+ protected:
+  [[noreturn]] void unsupported(const char* family) const;
 };
 
 }  // namespace oxmlx

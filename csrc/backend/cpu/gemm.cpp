@@ -1,22 +1,24 @@
 // GEMM driver: ISA selection, BLIS-style cache blocking, threading, the
-// small-matrix path, batching and the explicit instantiations.
+// matrix-vector and tiny-matrix paths, batching and the instantiations.
 //
-// Blocked algorithm, for one call (all loops are over C = op(A) op(B)):
+// Blocked algorithm, for one call (C = alpha op(A) op(B) + beta C):
 //
-//   for j0 in N step NC                 (columns of C / B; bounds packed B)
-//     for i0 in M step MB               (rows of C / A; bounds packed A)
-//       for p0 in K step KC             (depth; one packed A+B block each)
-//         phase 1 (parallel): pack A[i0:i0+MB, p0:p0+KC] into MR-row panels
-//                             and B[p0:p0+KC, j0:j0+NC] into NR-col panels
-//         phase 2 (parallel): every thread owns a rectangle of micro-tiles
-//           for ic in its rows step MC  (A block of MC x KC stays in L2)
-//             for jr in its NR panels   (B micro-panel KC x NR stays in L1)
-//               for ir in ic block: micro-kernel (MR x NR tile in registers)
+//   for j0 in N step NC               (columns of C; bounds the packed B)
+//     for i0 in M step MB             (rows of C; bounds the packed A)
+//       for p0 in K step KC           (depth; one packed A+B block each)
+//         parallel: each thread owns a rectangle of MR x NR micro-tiles
+//           for ic in its rows step MC   (A block of MC x KC stays in L2)
+//             pack the A panels of this block (MR rows x KC each)
+//             for jr in its NR panels    (B panel of KC x NR stays in L1)
+//               pack B panel jr unless another thread already has
+//               for ir in ic block: micro-kernel (MR x NR in registers)
 //
-// Both packed buffers are shared by all threads, so A and B are each packed
-// exactly once per block whatever the thread layout. f16/bf16 are converted
-// to f32 while packing; because their partial sums must stay in f32 across
-// K blocks, those types accumulate into an f32 workspace W and the last K
+// Packed panels live in buffers shared by the threads and each panel is
+// packed exactly once per K block, by whichever thread needs it first
+// (a per-panel state flag; see acquire_panel). That spreads the packing over
+// the threads, overlaps it with compute and needs no barrier. f16/bf16 are
+// converted to f32 while packing; their partial sums must stay in f32 across
+// K blocks, so those types accumulate into an f32 workspace W and the last K
 // block converts each thread's rectangle of W into C.
 #include "backend/cpu/gemm.h"
 
@@ -24,8 +26,8 @@
 #include <atomic>
 #include <cstdlib>
 #include <cstring>
+#include <new>
 #include <type_traits>
-#include <vector>
 
 #include "backend/cpu/threadpool.h"
 #ifdef OXMLX_GEMM_PROFILE
@@ -92,6 +94,10 @@ PackFn<float, float> pack_of(const IsaKernels& k, const float*) { return k.pack_
 PackFn<double, double> pack_of(const IsaKernels& k, const double*) { return k.pack_f64; }
 PackFn<float16_t, float> pack_of(const IsaKernels& k, const float16_t*) { return k.pack_f16; }
 PackFn<bfloat16_t, float> pack_of(const IsaKernels& k, const bfloat16_t*) { return k.pack_bf16; }
+GemvPair<float, float> gemv_of(const IsaKernels& k, const float*) { return k.gemv_f32; }
+GemvPair<double, double> gemv_of(const IsaKernels& k, const double*) { return k.gemv_f64; }
+GemvPair<float16_t, float> gemv_of(const IsaKernels& k, const float16_t*) { return k.gemv_f16; }
+GemvPair<bfloat16_t, float> gemv_of(const IsaKernels& k, const bfloat16_t*) { return k.gemv_bf16; }
 StoreFn<float16_t> store_of(const IsaKernels& k, const float16_t*) { return k.store_f16; }
 StoreFn<bfloat16_t> store_of(const IsaKernels& k, const bfloat16_t*) { return k.store_bf16; }
 
@@ -104,12 +110,12 @@ struct Scratch {
   void* get(size_t bytes) {
     if (bytes > cap) {
       std::free(p);
-      cap = (bytes + 4095) & ~size_t(4095);
-      p = std::aligned_alloc(64, cap);
-      if (!p) {
-        cap = 0;
-        throw std::bad_alloc();
-      }
+      p = nullptr;
+      cap = 0;
+      const size_t want = (bytes + 4095) & ~size_t(4095);
+      p = std::aligned_alloc(64, want);
+      if (!p) throw std::bad_alloc();
+      cap = want;
     }
     return p;
   }
@@ -141,48 +147,160 @@ void scale_c(int64_t M, int64_t N, float beta, T* C, int64_t ldc) {
   }
 }
 
-// Unpacked path for tiny problems, where packing and thread dispatch would
-// cost more than the arithmetic. Accumulates a row of C in Acc, in chunks of
-// kCols columns so the accumulator lives on the stack.
+// Converts rows [0, n) x [0, len) of a matrix into a dense row-major Acc
+// array (dst[i*len + l] = src(i, l)) with the ISA's packer, which
+// vectorizes the 16-bit conversions. src(i, l) = src[i*ld + l] when
+// l_contig, else src[l*ld + i].
+template <typename T, typename Acc>
+void to_dense(PackFn<T, Acc> pack, const T* src, int64_t ld, bool l_contig, int64_t n, int64_t len,
+              Acc* dst) {
+  // PackFn writes dst[k*width + r] = src(r, k) with r < rows <= width; here
+  // r runs along `len` and k along `n`. Its row count is an int, so very long
+  // rows are converted in slices.
+  constexpr int64_t kSlice = int64_t(1) << 30;
+  for (int64_t l0 = 0; l0 < len; l0 += kSlice) {
+    const int64_t ln = std::min(kSlice, len - l0);
+    if (l_contig) {
+      pack(src + l0, ld, true, int(ln), n, dst + l0, int(len));
+    } else {
+      pack(src + l0 * ld, ld, false, int(ln), n, dst + l0, int(len));
+    }
+  }
+}
+
+// Stores y (Acc, n values) into C with stride `inc`: C = alpha*y + beta*C.
+template <typename T, typename Acc>
+void store_vec(const Acc* y, int64_t n, float alpha, float beta, T* C, int64_t inc) {
+  const Acc al = Acc(alpha), be = Acc(beta);
+  if (beta == 0.0f) {
+    for (int64_t j = 0; j < n; ++j) C[j * inc] = T(al * y[j]);
+  } else {
+    for (int64_t j = 0; j < n; ++j) C[j * inc] = T(al * y[j] + be * to_acc<Acc>(C[j * inc]));
+  }
+}
+
+// Unpacked path for tiny problems, where packing panels and dispatching
+// threads would cost more than the arithmetic: op(A) and op(B) are converted
+// to dense row-major Acc copies (cheap at this size, and it keeps the 16-bit
+// conversions out of the inner loop), then C is built row by row with a
+// contiguous axpy the compiler vectorizes.
 template <typename T>
-void small_gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, const T* A,
-                int64_t lda, const T* B, int64_t ldb, float beta, T* C, int64_t ldc) {
+void small_gemm(const IsaKernels& ik, bool ta, bool tb, int64_t M, int64_t N, int64_t K,
+                float alpha, const T* A, int64_t lda, const T* B, int64_t ldb, float beta, T* C,
+                int64_t ldc) {
   using Acc = AccOf<T>;
-  constexpr int64_t kCols = 128;
-  Acc acc[kCols];
+  const PackFn<T, Acc> pack = pack_of(ik, A);
+  Acc* a = static_cast<Acc*>(tl_scratch[0].get(sizeof(Acc) * size_t(M * K)));
+  Acc* b = static_cast<Acc*>(tl_scratch[1].get(sizeof(Acc) * size_t(K * N + N)));
+  Acc* acc = b + K * N;
+  to_dense(pack, A, lda, !ta, M, K, a);  // a[i*K + k] = op(A)(i,k)
+  to_dense(pack, B, ldb, !tb, K, N, b);  // b[k*N + j] = op(B)(k,j)
   for (int64_t i = 0; i < M; ++i) {
-    for (int64_t j0 = 0; j0 < N; j0 += kCols) {
-      const int64_t nj = std::min(kCols, N - j0);
-      if (!tb) {
-        // acc += A(i,k) * B(k, j0:j0+nj): contiguous axpy over j.
-        for (int64_t j = 0; j < nj; ++j) acc[j] = Acc(0);
-        for (int64_t k = 0; k < K; ++k) {
-          const Acc a = to_acc<Acc>(ta ? A[k * lda + i] : A[i * lda + k]);
-          const T* b = B + k * ldb + j0;
-          for (int64_t j = 0; j < nj; ++j) acc[j] += a * to_acc<Acc>(b[j]);
-        }
-      } else {
-        // B(k,j) = B[j*ldb + k]: dot products along k.
-        for (int64_t j = 0; j < nj; ++j) {
-          const T* b = B + (j0 + j) * ldb;
-          Acc s = 0;
-          if (!ta) {
-            const T* a = A + i * lda;
-            for (int64_t k = 0; k < K; ++k) s += to_acc<Acc>(a[k]) * to_acc<Acc>(b[k]);
+    for (int64_t j = 0; j < N; ++j) acc[j] = Acc(0);
+    for (int64_t k = 0; k < K; ++k) {
+      const Acc av = a[i * K + k];
+      const Acc* br = b + k * N;
+      for (int64_t j = 0; j < N; ++j) acc[j] += av * br[j];
+    }
+    store_vec(acc, N, alpha, beta, C + i * ldc, 1);
+  }
+}
+
+// Matrix-vector products (M == 1 or N == 1): the matrix operand is used
+// once, so packing it would double the memory traffic of an already
+// bandwidth-bound operation. The vector is converted once; the matrix is
+// streamed in its own layout, either as dot products along contiguous rows
+// ("dot" form) or as scaled row additions ("axpy" form), split over outputs.
+template <typename T>
+void gemv(const IsaKernels& ik, bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha,
+          const T* A, int64_t lda, const T* B, int64_t ldb, float beta, T* C, int64_t ldc,
+          int threads) {
+  using Acc = AccOf<T>;
+  const PackFn<T, Acc> pack = pack_of(ik, A);
+  // out(o) = sum_k v[k] * X(o, k), o < nout.
+  const T *X, *vsrc;
+  int64_t ldx, vinc, nout, cinc;
+  bool dot;  // X(o,k) = X[o*ldx + k] (dot) or X[k*ldx + o] (axpy)
+  if (M == 1) {
+    vsrc = A;
+    vinc = ta ? lda : 1;
+    X = B;
+    ldx = ldb;
+    dot = tb;
+    nout = N;
+    cinc = 1;
+  } else {  // N == 1
+    vsrc = B;
+    vinc = tb ? 1 : ldb;
+    X = A;
+    ldx = lda;
+    dot = !ta;
+    nout = M;
+    cinc = ldc;
+  }
+  Acc* v = static_cast<Acc*>(tl_scratch[0].get(sizeof(Acc) * size_t(K + nout)));
+  Acc* y = v + K;
+  if (vinc == 1) to_dense(pack, vsrc, 0, true, 1, K, v);
+  else to_dense(pack, vsrc, vinc, false, 1, K, v);
+
+  const GemvPair<T, Acc> simd = gemv_of(ik, A);
+  constexpr int64_t kSeg = 512;  // elements converted per step (16-bit X)
+  auto run = [&](int64_t o0, int64_t o1) {
+    alignas(64) Acc seg[kSeg];
+    if (dot && simd.dot) {
+      simd.dot(X + o0 * ldx, ldx, v, K, o1 - o0, y + o0);
+    } else if (!dot && simd.axpy) {
+      simd.axpy(X + o0, ldx, v, K, o1 - o0, y + o0);
+    } else if (dot) {
+      for (int64_t o = o0; o < o1; ++o) {
+        // 16 independent partial sums let the compiler vectorize the
+        // reduction without reassociating a single accumulator.
+        Acc part[16] = {};
+        const T* xr = X + o * ldx;
+        for (int64_t k0 = 0; k0 < K; k0 += kSeg) {
+          const int64_t kn = std::min(kSeg, K - k0);
+          const Acc* x;
+          if constexpr (std::is_same_v<T, Acc>) {
+            x = xr + k0;
           } else {
-            for (int64_t k = 0; k < K; ++k) s += to_acc<Acc>(A[k * lda + i]) * to_acc<Acc>(b[k]);
+            pack(xr + k0, 0, true, int(kn), 1, seg, int(kn));
+            x = seg;
           }
-          acc[j] = s;
+          const Acc* vv = v + k0;
+          int64_t k = 0;
+          for (; k + 16 <= kn; k += 16)
+            for (int l = 0; l < 16; ++l) part[l] += x[k + l] * vv[k + l];
+          for (; k < kn; ++k) part[k & 15] += x[k] * vv[k];
         }
+        Acc s = 0;
+        for (int l = 0; l < 16; ++l) s += part[l];
+        y[o] = s;
       }
-      T* c = C + i * ldc + j0;
-      const Acc al = Acc(alpha), be = Acc(beta);
-      if (beta == 0.0f) {
-        for (int64_t j = 0; j < nj; ++j) c[j] = T(al * acc[j]);
-      } else {
-        for (int64_t j = 0; j < nj; ++j) c[j] = T(al * acc[j] + be * to_acc<Acc>(c[j]));
+    } else {
+      for (int64_t o = o0; o < o1; ++o) y[o] = Acc(0);
+      for (int64_t s0 = o0; s0 < o1; s0 += kSeg) {
+        const int64_t sn = std::min(kSeg, o1 - s0);
+        Acc* yy = y + s0;
+        for (int64_t k = 0; k < K; ++k) {
+          const Acc* x;
+          if constexpr (std::is_same_v<T, Acc>) {
+            x = X + k * ldx + s0;
+          } else {
+            pack(X + k * ldx + s0, 0, true, int(sn), 1, seg, int(sn));
+            x = seg;
+          }
+          const Acc vk = v[k];
+          for (int64_t j = 0; j < sn; ++j) yy[j] += vk * x[j];
+        }
       }
     }
+    store_vec(y + o0, o1 - o0, alpha, beta, C + o0 * cinc, cinc);
+  };
+  if (threads > 1 && nout >= 2 * 16) {
+    // Chunks of >= 16 outputs keep the axpy form on whole vectors.
+    parallel_for(nout, std::max<int64_t>(16, (nout + threads - 1) / threads), run);
+  } else {
+    run(0, nout);
   }
 }
 
@@ -350,7 +468,9 @@ void blocked_gemm(const IsaKernels& ik, bool ta, bool tb, int64_t M, int64_t N, 
             for (int64_t blk = 0; blk < nblk; ++blk) {
               const int64_t ic = pa0 + (pa1 - pa0) * blk / nblk;
               const int64_t ie = pa0 + (pa1 - pa0) * (blk + 1) / nblk;
-              for (int64_t ip = ic; ip < ie; ++ip) pack_a(ip);
+              // Threads that share these A panels (tn > 1) start packing at
+              // different offsets for the same reason as `rot` below.
+              for (int64_t q = 0, na = ie - ic; q < na; ++q) pack_a(ic + (q + na * tj / tn) % na);
               for (int64_t q = 0; q < npb; ++q) {
                 const int64_t jp = pb0 + (q + rot) % npb;
                 pack_b(jp);
@@ -399,7 +519,7 @@ int threads_for(double flops) {
   return std::max(1, std::min(t, by_work));
 }
 
-constexpr double kSmallFlops = 2.0 * 32 * 32 * 32;
+constexpr double kSmallFlops = 2.0 * 8 * 8 * 8;
 
 template <typename T>
 void gemm_one(const IsaKernels& ik, bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha,
@@ -411,8 +531,13 @@ void gemm_one(const IsaKernels& ik, bool ta, bool tb, int64_t M, int64_t N, int6
     return;
   }
   const double flops = 2.0 * double(M) * double(N) * double(K);
-  if (flops <= kSmallFlops) {
-    small_gemm(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+  if (M == 1 || N == 1) {
+    gemv(ik, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, threads);
+    return;
+  }
+  static const double small_thr = getenv("XSMALL") ? atof(getenv("XSMALL")) : kSmallFlops;  // TEMP
+  if (flops <= small_thr) {
+    small_gemm(ik, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
     return;
   }
   blocked_gemm(ik, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, threads);

@@ -87,6 +87,19 @@ template <typename T>
 using StoreFn = void (*)(const float* W, int64_t ldw, T* C, int64_t ldc, int64_t m, int64_t n,
                          float beta);
 
+// Matrix-vector kernels (optional; nullptr selects portable code):
+//   dot:  y[o] = sum_k X[o*ldx + k] * v[k]   for o < n
+//   axpy: y[j] = sum_k v[k] * X[k*ldx + j]   for j < n
+// y is overwritten; K is the length of v.
+template <typename T, typename Acc>
+using GemvFn = void (*)(const T* X, int64_t ldx, const Acc* v, int64_t K, int64_t n, Acc* y);
+
+template <typename T, typename Acc>
+struct GemvPair {
+  GemvFn<T, Acc> dot = nullptr;
+  GemvFn<T, Acc> axpy = nullptr;
+};
+
 struct IsaKernels {
   const char* name;
   int mr32, nr32;  // float micro-tile
@@ -99,6 +112,10 @@ struct IsaKernels {
   PackFn<double, double> pack_f64;
   StoreFn<float16_t> store_f16;
   StoreFn<bfloat16_t> store_bf16;
+  GemvPair<float, float> gemv_f32;
+  GemvPair<double, double> gemv_f64;
+  GemvPair<float16_t, float> gemv_f16;
+  GemvPair<bfloat16_t, float> gemv_bf16;
 };
 
 // Each returns nullptr when that ISA is not compiled in for this target.

@@ -70,120 +70,104 @@ inline void prefetch_tile(const E* C, int64_t ldc, int m) {
   }
 }
 
-// MR x (16*NV) float tile. The accumulator array is fully unrolled into zmm
-// registers; A is broadcast one element at a time (a load-port op, no
-// shuffle), B is loaded as NV aligned vectors per k. The store handles
-// partial tiles with lane masks (row tails by skipping rows), so one code
-// path serves full and edge tiles at the same speed.
-template <int MR, int NV>
-void kernel_f32(int64_t kc, const float* Ap, const float* Bp, float* C, int64_t ldc, int m, int n,
-                int mode, float alpha, float beta) {
-  constexpr int NR = 16 * NV;
-  __m512 acc[MR][NV];
+// Vector traits so that one kernel template serves float and double.
+template <typename E>
+struct Vec;
+template <>
+struct Vec<float> {
+  using V = __m512;
+  using Mask = __mmask16;
+  static constexpr int kLanes = 16;
+  static V zero() { return _mm512_setzero_ps(); }
+  static V load(const float* p) { return _mm512_load_ps(p); }
+  static V bcast(const float* p) { return _mm512_set1_ps(*p); }
+  static V set1(float x) { return _mm512_set1_ps(x); }
+  static V fma(V a, V b, V c) { return _mm512_fmadd_ps(a, b, c); }
+  static V mul(V a, V b) { return _mm512_mul_ps(a, b); }
+  static V loadm(Mask k, const float* p) { return _mm512_maskz_loadu_ps(k, p); }
+  static void storem(float* p, Mask k, V v) { _mm512_mask_storeu_ps(p, k, v); }
+  static Mask mask(int n) { return mask16(n); }
+};
+template <>
+struct Vec<double> {
+  using V = __m512d;
+  using Mask = __mmask8;
+  static constexpr int kLanes = 8;
+  static V zero() { return _mm512_setzero_pd(); }
+  static V load(const double* p) { return _mm512_load_pd(p); }
+  static V bcast(const double* p) { return _mm512_set1_pd(*p); }
+  static V set1(double x) { return _mm512_set1_pd(x); }
+  static V fma(V a, V b, V c) { return _mm512_fmadd_pd(a, b, c); }
+  static V mul(V a, V b) { return _mm512_mul_pd(a, b); }
+  static V loadm(Mask k, const double* p) { return _mm512_maskz_loadu_pd(k, p); }
+  static void storem(double* p, Mask k, V v) { _mm512_mask_storeu_pd(p, k, v); }
+  static Mask mask(int n) { return mask8(n); }
+};
+
+// One k step of the register tile: NV vector loads of B, MR broadcasts of A
+// (a load-port op, no shuffle), MR*NV FMAs.
+template <typename E, int MR, int NV>
+__attribute__((always_inline)) inline void rank1(typename Vec<E>::V (&acc)[MR][NV], const E* a,
+                                                 const E* b) {
+  using X = Vec<E>;
+  typename X::V bv[NV];
+#pragma GCC unroll 4
+  for (int v = 0; v < NV; ++v) bv[v] = X::load(b + X::kLanes * v);
+#pragma GCC unroll 32
+  for (int i = 0; i < MR; ++i) {
+    const typename X::V av = X::bcast(a + i);
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; ++v) acc[i][v] = X::fma(av, bv[v], acc[i][v]);
+  }
+}
+
+// MR x (lanes*NV) tile. The accumulator array is fully unrolled into zmm
+// registers. The store handles partial tiles with lane masks (and row tails
+// by skipping rows), so one code path serves full and edge tiles alike.
+template <typename E, int MR, int NV>
+void kernel(int64_t kc, const E* Ap, const E* Bp, E* C, int64_t ldc, int m, int n, int mode,
+            E alpha, E beta) {
+  using X = Vec<E>;
+  constexpr int NR = X::kLanes * NV;
+  typename X::V acc[MR][NV];
 #pragma GCC unroll 32
   for (int i = 0; i < MR; ++i)
 #pragma GCC unroll 4
-    for (int v = 0; v < NV; ++v) acc[i][v] = _mm512_setzero_ps();
+    for (int v = 0; v < NV; ++v) acc[i][v] = X::zero();
   // The C tile is read and written once at the end. Ask for it in L2 now
   // (L3/DRAM latency is then hidden by the k loop) and in L1 only for the
   // last few k steps: rows of C are often a multiple of 4 KiB apart and
   // share L1 sets, so an early L1 prefetch would be evicted by the A and B
   // streams before use.
   prefetch_tile<NR, 2>(C, ldc, m);
-  const float* a = Ap;
-  const float* b = Bp;
-  auto step = [&]() __attribute__((always_inline)) {
-    __m512 bv[NV];
-#pragma GCC unroll 4
-    for (int v = 0; v < NV; ++v) bv[v] = _mm512_load_ps(b + 16 * v);
-#pragma GCC unroll 32
-    for (int i = 0; i < MR; ++i) {
-      const __m512 av = _mm512_set1_ps(a[i]);
-#pragma GCC unroll 4
-      for (int v = 0; v < NV; ++v) acc[i][v] = _mm512_fmadd_ps(av, bv[v], acc[i][v]);
-    }
-    a += MR;
-    b += NR;
-  };
   constexpr int64_t kTail = 16;
+  const E* a = Ap;
+  const E* b = Bp;
   int64_t k = 0;
 #pragma GCC unroll 4
-  for (; k < kc - kTail; ++k) step();
+  for (; k < kc - kTail; ++k, a += MR, b += NR) rank1<E, MR, NV>(acc, a, b);
   prefetch_tile<NR, 3>(C, ldc, m);
 #pragma GCC unroll 4
-  for (; k < kc; ++k) step();
-  __mmask16 mk[NV];
-#pragma GCC unroll 4
-  for (int v = 0; v < NV; ++v) mk[v] = mask16(n - 16 * v);
-  const __m512 va = _mm512_set1_ps(alpha), vb = _mm512_set1_ps(beta);
-#pragma GCC unroll 32
-  for (int i = 0; i < MR; ++i) {
-    if (i >= m) break;
-    float* c = C + i * ldc;
-#pragma GCC unroll 4
-    for (int v = 0; v < NV; ++v) {
-      __m512 r;
-      if (mode == kOverwrite) {
-        r = _mm512_mul_ps(acc[i][v], va);
-      } else {
-        const __m512 old = _mm512_maskz_loadu_ps(mk[v], c + 16 * v);
-        r = mode == kBeta ? _mm512_fmadd_ps(acc[i][v], va, _mm512_mul_ps(old, vb))
-                          : _mm512_fmadd_ps(acc[i][v], va, old);
-      }
-      _mm512_mask_storeu_ps(c + 16 * v, mk[v], r);
-    }
-  }
-}
+  for (; k < kc; ++k, a += MR, b += NR) rank1<E, MR, NV>(acc, a, b);
 
-// Same structure for double: MR x (8*NV).
-template <int MR, int NV>
-void kernel_f64(int64_t kc, const double* Ap, const double* Bp, double* C, int64_t ldc, int m,
-                int n, int mode, double alpha, double beta) {
-  constexpr int NR = 8 * NV;
-  __m512d acc[MR][NV];
-#pragma GCC unroll 32
-  for (int i = 0; i < MR; ++i)
+  typename X::Mask mk[NV];
 #pragma GCC unroll 4
-    for (int v = 0; v < NV; ++v) acc[i][v] = _mm512_setzero_pd();
-  for (int i = 0; i < m; ++i) {
-    _mm_prefetch(reinterpret_cast<const char*>(C + i * ldc), _MM_HINT_T0);
-    _mm_prefetch(reinterpret_cast<const char*>(C + i * ldc + NR - 1), _MM_HINT_T0);
-  }
-  const double* a = Ap;
-  const double* b = Bp;
-#pragma GCC unroll 4
-  for (int64_t k = 0; k < kc; ++k) {
-    __m512d bv[NV];
-#pragma GCC unroll 4
-    for (int v = 0; v < NV; ++v) bv[v] = _mm512_load_pd(b + 8 * v);
-#pragma GCC unroll 32
-    for (int i = 0; i < MR; ++i) {
-      const __m512d av = _mm512_set1_pd(a[i]);
-#pragma GCC unroll 4
-      for (int v = 0; v < NV; ++v) acc[i][v] = _mm512_fmadd_pd(av, bv[v], acc[i][v]);
-    }
-    a += MR;
-    b += NR;
-  }
-  __mmask8 mk[NV];
-#pragma GCC unroll 4
-  for (int v = 0; v < NV; ++v) mk[v] = mask8(n - 8 * v);
-  const __m512d va = _mm512_set1_pd(alpha), vb = _mm512_set1_pd(beta);
+  for (int v = 0; v < NV; ++v) mk[v] = X::mask(n - X::kLanes * v);
+  const typename X::V va = X::set1(alpha), vb = X::set1(beta);
 #pragma GCC unroll 32
   for (int i = 0; i < MR; ++i) {
     if (i >= m) break;
-    double* c = C + i * ldc;
+    E* c = C + i * ldc;
 #pragma GCC unroll 4
     for (int v = 0; v < NV; ++v) {
-      __m512d r;
+      typename X::V r;
       if (mode == kOverwrite) {
-        r = _mm512_mul_pd(acc[i][v], va);
+        r = X::mul(acc[i][v], va);
       } else {
-        const __m512d old = _mm512_maskz_loadu_pd(mk[v], c + 8 * v);
-        r = mode == kBeta ? _mm512_fmadd_pd(acc[i][v], va, _mm512_mul_pd(old, vb))
-                          : _mm512_fmadd_pd(acc[i][v], va, old);
+        const typename X::V old = X::loadm(mk[v], c + X::kLanes * v);
+        r = mode == kBeta ? X::fma(acc[i][v], va, X::mul(old, vb)) : X::fma(acc[i][v], va, old);
       }
-      _mm512_mask_storeu_pd(c + 8 * v, mk[v], r);
+      X::storem(c + X::kLanes * v, mk[v], r);
     }
   }
 }
@@ -267,10 +251,11 @@ void pack_f32_family(const T* src, int64_t ld, bool r_contig, int rows, int64_t 
       }
       transpose16(r);
       float* d = dst + k0 * width + 16 * g;
-      if (groups == 1 && k0 + 16 < kc) {
-        // Single group (width <= 16): full-width stores may spill into the
-        // start of the next panel row, which the following store (or the
-        // next block) overwrites; avoids masked stores straddling lines.
+      if (groups == 1 && k0 + 32 <= kc) {
+        // Single group (width <= 16): full-width stores spill up to 15
+        // elements past their row into later rows, which later stores of
+        // this block or the next (full) block overwrite; this avoids masked
+        // stores straddling cache lines.
 #pragma GCC unroll 16
         for (int kk = 0; kk < 16; ++kk) _mm512_storeu_ps(d + kk * width, r[kk]);
         continue;
@@ -355,8 +340,8 @@ void store16(const float* W, int64_t ldw, T* C, int64_t ldc, int64_t m, int64_t 
 
 const IsaKernels kAvx512 = {
     "avx512",
-    OXMLX_AVX512_MR32, 16 * OXMLX_AVX512_NV32, &kernel_f32<OXMLX_AVX512_MR32, OXMLX_AVX512_NV32>,
-    OXMLX_AVX512_MR64, 8 * OXMLX_AVX512_NV64, &kernel_f64<OXMLX_AVX512_MR64, OXMLX_AVX512_NV64>,
+    OXMLX_AVX512_MR32, 16 * OXMLX_AVX512_NV32, &kernel<float, OXMLX_AVX512_MR32, OXMLX_AVX512_NV32>,
+    OXMLX_AVX512_MR64, 8 * OXMLX_AVX512_NV64, &kernel<double, OXMLX_AVX512_MR64, OXMLX_AVX512_NV64>,
     &pack_f32, &pack_f16, &pack_bf16, &pack_f64,
     &store16<float16_t>, &store16<bfloat16_t>,
 };

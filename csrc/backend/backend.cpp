@@ -1,0 +1,25 @@
+// Default family implementations: a backend brought up family by family
+// raises a clear error for the families it does not have yet.
+#include "backend/backend.h"
+
+namespace oxmlx {
+
+void Backend::unsupported(const char* family) const {
+  throw RuntimeError(msg("[", family, "] is not implemented by the '", name(), "' backend."));
+}
+void Backend::gather(const array&, const std::vector<array>&, array&, const std::vector<int>&,
+                     const Shape&) { unsupported("gather"); }
+void Backend::scatter(ScatterOp, const array&, const std::vector<array>&, const array&, array&,
+                      const std::vector<int>&) { unsupported("scatter"); }
+void Backend::sort(const array&, array&, int, bool) { unsupported("sort"); }
+void Backend::partition(const array&, array&, int, int, bool) { unsupported("partition"); }
+void Backend::random_bits(const array&, array&) { unsupported("random_bits"); }
+void Backend::conv(const array&, const array&, array&, const std::vector<int>&,
+                   const std::vector<int>&, const std::vector<int>&, const std::vector<int>&,
+                   const std::vector<int>&, int, bool) { unsupported("conv"); }
+void Backend::fft(const array&, array&, const std::vector<int>&, bool, bool) { unsupported("fft"); }
+void Backend::linalg(LinalgOp, const std::vector<array>&, std::vector<array>&) {
+  unsupported("linalg");
+}
+
+}  // namespace oxmlx
