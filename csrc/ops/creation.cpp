@@ -71,12 +71,14 @@ array arange(double start, double stop, double step, Dtype dtype, StreamOrDevice
 
 array linspace(double start, double stop, int64_t num, Dtype dtype, StreamOrDevice s) {
   if (num < 0) throw ValueError(msg("[linspace] num must be non-negative, got ", num, "."));
-  if (num == 1) return full({1}, array(float(start)), dtype, s);
+  if (num == 1) return full({1}, array(start), dtype, s);
   Stream st = to_stream(s);
-  // start + i * (stop - start) / (num - 1), computed in float32 like MLX.
+  // start + i * (stop - start) / (num - 1), computed in float32 like MLX
+  // (float64 for a float64 result).
   double step = num > 1 ? (stop - start) / double(num - 1) : 0.0;
-  array idx = arange(0, double(num), 1, float32, st);
-  array r = add(multiply(idx, array(float(step)), st), array(float(start)), st);
+  Dtype ct = dtype == float64 ? float64 : float32;
+  array idx = arange(0, double(num), 1, ct, st);
+  array r = add(multiply(idx, array(step, ct), st), array(start, ct), st);
   return astype(r, dtype, st);
 }
 

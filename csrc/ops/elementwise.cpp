@@ -80,9 +80,14 @@ UKind unary_kind(UnaryOp op) {
 }
 
 std::string lower_name(const char* n) {
-  // "ArcSin" -> "arcsin" for error messages that match the Python names.
+  // "ArcSin" -> "arcsin", "BitwiseAnd" -> "bitwise_and": the Python names, for
+  // error messages.
   std::string s;
   for (const char* c = n; *c; ++c) s += char(std::tolower(*c));
+  for (const char* p : {"bitwise", "floor", "left", "right", "not", "less", "greater", "logical"}) {
+    std::string pre(p);
+    if (s.size() > pre.size() && s.compare(0, pre.size(), pre) == 0) return pre + "_" + s.substr(pre.size());
+  }
   return s;
 }
 
@@ -105,14 +110,11 @@ array unary(UnaryOp op, const array& a_in, StreamOrDevice s) {
     case UKind::Keep:
       if (dt == bool_ && (op == UnaryOp::Negative))
         throw ValueError("[negative] Not supported for bool, use logical_not instead.");
-      if (dt == bool_ && op != UnaryOp::Real && op != UnaryOp::Imag && op != UnaryOp::Conjugate &&
-          op != UnaryOp::Floor && op != UnaryOp::Ceil && op != UnaryOp::Trunc)
-        throw ValueError(msg("[", nm, "] Not supported for bool."));
       if (is_complex(dt) && (op == UnaryOp::Floor || op == UnaryOp::Ceil || op == UnaryOp::Trunc))
         throw ValueError(msg("[", nm, "] Not supported for complex64."));
       if (!is_complex(dt) && (op == UnaryOp::Real || op == UnaryOp::Conjugate)) return a;
       if (!is_complex(dt) && op == UnaryOp::Imag) return zeros_like(a, st);
-      if (dt == bool_) return a;  // floor/ceil/trunc of bool
+      if (dt == bool_) return a;  // abs, sign, square, round, floor, ... of bool (as MLX)
       if (is_integral(dt) &&
           (op == UnaryOp::Floor || op == UnaryOp::Ceil || op == UnaryOp::Trunc || op == UnaryOp::Round))
         return a;
@@ -178,7 +180,25 @@ OXMLX_DEF_UNARY(conjugate, Conjugate)
 
 array stop_gradient(const array& a, StreamOrDevice) { return a; }
 
+// Integers rounded to a negative number of decimals, exactly and half to even:
+// q = a // 10^-d, r = a - q * 10^-d, then q rounds up when r is past the half.
+array round_integer(const array& a, int decimals, Stream st) {
+  Dtype dt = a.dtype();
+  double s = std::pow(10.0, double(-decimals));
+  double hi = is_unsigned(dt) ? std::ldexp(1.0, int(dt.size) * 8) : std::ldexp(1.0, int(dt.size) * 8 - 1);
+  if (s >= hi) return zeros_like(a, st);  // |a| < s / 2: everything rounds to 0
+  array sc(int64_t(s), dt), two(int64_t(2), dt), zero(int64_t(0), dt);
+  array q = floor_divide(a, sc, st);
+  array r = subtract(a, multiply(q, sc, st), st);
+  array rest = subtract(sc, r, st);  // r > s - r avoids overflowing 2 * r
+  array odd = not_equal(remainder(q, two, st), zero, st);
+  array up = logical_or(greater(r, rest, st), logical_and(equal(r, rest, st), odd, st), st);
+  return multiply(add(q, astype(up, dt, st), st), sc, st);
+}
+
 array round(const array& a, int decimals, StreamOrDevice s) {
+  if (decimals < 0 && is_integral(a.dtype()) && a.dtype() != bool_)
+    return round_integer(a, decimals, to_stream(s));
   if (decimals == 0 || !is_inexact(a.dtype())) return unary(UnaryOp::Round, a, s);
   Stream st = to_stream(s);
   array scale(std::pow(10.0, double(decimals)), a.dtype());
@@ -193,6 +213,7 @@ array binary(BinaryOp op, const array& a_in, const array& b_in, StreamOrDevice s
   Dtype dt = promote_types(a_in.dtype(), b_in.dtype());
   const std::string nm = lower_name(op_name(op));
   Dtype out_dt = dt;
+  bool bool_result = false;  // computed in int32, returned as bool (MLX's dtype)
   switch (op) {
     case O::Divide: case O::ArcTan2: case O::LogAddExp:
       if (!is_inexact(dt)) dt = out_dt = float32;
@@ -213,11 +234,11 @@ array binary(BinaryOp op, const array& a_in, const array& b_in, StreamOrDevice s
       break;
     case O::Remainder: case O::FloorDivide:
       if (is_complex(dt)) throw ValueError(msg("[", nm, "] Not supported for complex64."));
-      if (dt == bool_) dt = out_dt = int32;  // no bool division kernel: compute in int32
+      if (dt == bool_) dt = out_dt = int32, bool_result = true;  // no bool division kernel
       break;
     case O::Power: case O::Subtract: case O::Add: case O::Multiply:
     case O::Maximum: case O::Minimum:
-      if (op == O::Power && dt == bool_) dt = out_dt = int32;
+      if (op == O::Power && dt == bool_) dt = out_dt = int32, bool_result = true;
       break;
     default:
       break;
@@ -227,7 +248,8 @@ array binary(BinaryOp op, const array& a_in, const array& b_in, StreamOrDevice s
   array b = b_in.dtype() == dt ? b_in : astype(b_in, dt, st);
   if (a.shape() != shape) a = broadcast_to(a, shape, st);
   if (b.shape() != shape) b = broadcast_to(b, shape, st);
-  return array(std::move(shape), out_dt, std::make_shared<BinaryPrim>(st, op), {a, b});
+  array r(std::move(shape), out_dt, std::make_shared<BinaryPrim>(st, op), {a, b});
+  return bool_result ? astype(r, bool_, st) : r;
 }
 
 #define OXMLX_DEF_BINARY(fn, OP) \

@@ -12,6 +12,12 @@ const char* op_name(ScanOp op) {
   static const char* n[] = {"CumSum", "CumProd", "CumMax", "CumMin", "CumLogAddExp"};
   return n[int(op)];
 }
+namespace {
+const char* scan_api_name(ScanOp op) {
+  static const char* n[] = {"cumsum", "cumprod", "cummax", "cummin", "logcumsumexp"};
+  return n[int(op)];
+}
+}  // namespace
 
 void ReducePrim::eval(const std::vector<array>& in, std::vector<array>& out) {
   backend_for(stream()).reduce(op_, in[0], out[0], axes_);
@@ -104,9 +110,11 @@ array var(const array& a, const std::vector<int>& axes_in, bool keepdims, int dd
   array x = astype(a, dt, st);
   array mu = mean(x, axes, true, st);
   array d = subtract(x, mu, st);
-  array ss = sum(multiply(d, d, st), axes, keepdims, st);
+  // |d|^2: the variance of complex values is real (MLX: float32).
+  array sq = is_complex(dt) ? square(abs(d, st), st) : multiply(d, d, st);
+  array ss = sum(sq, axes, keepdims, st);
   double denom = std::max<double>(double(n - ddof), 0.0);
-  return divide(ss, array(denom, dt), st);
+  return divide(ss, array(denom, ss.dtype()), st);
 }
 
 array argreduce(ArgReduceOp op, const array& a, std::optional<int> axis, bool keepdims,
@@ -135,9 +143,10 @@ array scan(ScanOp op, const array& a, std::optional<int> axis, bool reverse, boo
            StreamOrDevice s) {
   Stream st = to_stream(s);
   array x = axis ? a : reshape(a, {a.size()}, st);
-  int ax = normalize_axis(axis.value_or(0), x.ndim(), op_name(op));
+  int ax = normalize_axis(axis.value_or(0), x.ndim(), scan_api_name(op));
   Dtype dt = x.dtype();
-  if (op == ScanOp::Sum || op == ScanOp::Prod) dt = sum_dtype(dt);
+  // MLX keeps the dtype of cumulative sums and products; only bool sums count in int32.
+  if (op == ScanOp::Sum && dt == bool_) dt = int32;
   if (op == ScanOp::LogAddExp && !is_inexact(dt)) {
     x = astype(x, float32, st);
     dt = float32;

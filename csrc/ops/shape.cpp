@@ -227,9 +227,12 @@ array identity_view(const array& a, StreamOrDevice s) {
 array flatten(const array& a, int start_axis, int end_axis, StreamOrDevice s) {
   int nd = a.ndim();
   if (nd == 0) return reshape(a, {1}, s);
-  int st = normalize_axis(start_axis, nd, "flatten");
-  int en = normalize_axis(end_axis, nd, "flatten");
+  // Out-of-range axes are clamped and every bad combination is a ValueError (MLX).
+  int st = std::max(0, start_axis < 0 ? start_axis + nd : start_axis);
+  int en = std::min(nd - 1, end_axis < 0 ? end_axis + nd : end_axis);
   if (st > en) throw ValueError("[flatten] start_axis must be less than or equal to end_axis.");
+  if (st >= nd) throw ValueError(msg("[flatten] Invalid start_axis ", start_axis, "."));
+  if (en < 0) throw ValueError(msg("[flatten] Invalid end_axis ", end_axis, "."));
   Shape shape(a.shape().begin(), a.shape().begin() + st);
   int64_t m = 1;
   for (int i = st; i <= en; ++i) m *= a.shape(i);
@@ -248,7 +251,7 @@ array transpose(const array& a, std::vector<int> axes, StreamOrDevice s) {
   for (int i = 0; i < nd; ++i) {
     int ax = axes[i] < 0 ? axes[i] + nd : axes[i];
     if (ax < 0 || ax >= nd)
-      throw ValueError(msg("[transpose] Invalid axis (", axes[i], ") for array with ", nd, " dimensions."));
+      throw IndexError(msg("[transpose] Invalid axis (", axes[i], ") for array with ", nd, " dimensions."));
     if (seen[ax]) throw ValueError("[transpose] Repeat axes not allowed in transpose.");
     seen[ax] = true;
     axes[i] = ax;

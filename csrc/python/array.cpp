@@ -200,12 +200,12 @@ void init_array(nb::module_& m) {
   def_bin("__ge__", nullptr, &greater_equal);
   def_bin("__eq__", nullptr, &equal);
   def_bin("__ne__", nullptr, &not_equal);
-  // In-place operators rebind this array object to the result (MLX semantics).
+  // In-place operators rebind this array object to the result, whose dtype
+  // follows promotion (MLX semantics: int32 `a += 1.5` makes a float32).
   auto def_ibin = [&](const char* name, array (*f)(const array&, const array&, StreamOrDevice)) {
     cls.def(name, [f](nb::handle a, nb::handle b) -> nb::object {
       auto [x, y] = to_arrays(a, b);
       array r = f(x, y, {});
-      if (r.dtype() != x.dtype()) r = astype(r, x.dtype());
       nb::cast<array&>(a) = r;
       return nb::borrow(a);
     });
@@ -221,6 +221,8 @@ void init_array(nb::module_& m) {
   def_ibin("__iand__", &bitwise_and);
   def_ibin("__ior__", &bitwise_or);
   def_ibin("__ixor__", &bitwise_xor);
+  def_ibin("__ilshift__", &left_shift);
+  def_ibin("__irshift__", &right_shift);
   cls.def("__neg__", [](const array& a) { return negative(a); })
       .def("__pos__", [](const array& a) { return a; })
       .def("__abs__", [](const array& a) { return abs(a); })

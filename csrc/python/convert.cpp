@@ -105,6 +105,8 @@ struct ListInfo {
   bool shape_set = false;
   Kind kind = Kind::Bool;
   bool big_int = false;
+  bool huge_int = false;  // some value needs uint64 (>= 2^63)
+  bool neg_int = false;
   std::optional<Dtype> arr_dtype;  // promotion of nested arrays' dtypes
   bool any_scalar = false;
 };
@@ -148,7 +150,13 @@ void scan_list(nb::handle o, int depth, Shape& cur, ListInfo& info) {
   if (is_int(o)) {
     info.kind = std::max(info.kind, Kind::Int);
     int64_t v = py_int(o);
+    int overflow = 0;
+    PyLong_AsLongLongAndOverflow(o.ptr(), &overflow);
+    if (overflow > 0) info.huge_int = true;
+    else if (v < 0) info.neg_int = true;
     if (v < INT32_MIN || v > INT32_MAX) info.big_int = true;
+    if (info.huge_int && info.neg_int)
+      throw ValueError("[array] The integers in the list do not fit one 64-bit integer type.");
     return;
   }
   if (is_float(o)) {
@@ -199,11 +207,20 @@ array list_to_array(nb::handle o, std::optional<Dtype> dtype) {
   ListInfo info;
   Shape cur;
   scan_list(o, 0, cur, info);
+  Dtype natural = !info.any_scalar               ? float32
+                  : info.kind == Kind::Complex ? complex64
+                  : info.kind == Kind::Float   ? float32
+                  : info.kind == Kind::Int     ? (info.huge_int  ? uint64
+                                                  : info.big_int ? int64
+                                                                 : int32)
+                                               : bool_;
   if (info.arr_dtype) {
-    // Lists of arrays (possibly mixed with scalars): copy each piece in.
+    // Lists of arrays (possibly mixed with scalars, which count with their
+    // natural dtype as in MLX): copy each piece in.
     std::vector<array> parts;
     collect_arrays(o, parts);
-    Dtype dt = dtype.value_or(*info.arr_dtype);
+    Dtype dt = dtype.value_or(info.any_scalar ? promote_types(*info.arr_dtype, natural)
+                                              : *info.arr_dtype);
     for (auto& p : parts) {
       if (p.dtype() != dt) p = astype(p, dt);
     }
@@ -223,16 +240,14 @@ array list_to_array(nb::handle o, std::optional<Dtype> dtype) {
   std::vector<double> dv;
   std::vector<int64_t> iv;
   fill_list(o, cv, dv, iv, info.kind);
-  Dtype natural = info.kind == Kind::Complex ? complex64
-                  : info.kind == Kind::Float ? float32
-                  : info.kind == Kind::Int   ? (info.big_int ? int64 : int32)
-                                             : bool_;
   Dtype dt = dtype.value_or(natural);
   array src;
   if (info.kind == Kind::Complex) {
     src = array(cv.data(), info.shape, complex64);
   } else if (info.kind == Kind::Float) {
     src = array(dv.data(), info.shape, float64);
+  } else if (info.huge_int) {
+    src = array(iv.data(), info.shape, uint64);  // same bits, read as unsigned
   } else {
     src = array(iv.data(), info.shape, int64);
     if (dt == bool_ && info.kind == Kind::Bool) src = astype(src, bool_);

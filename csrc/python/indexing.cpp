@@ -20,6 +20,8 @@ array get_item(const array& a, nb::handle index) {
       ++ellipses;
       continue;
     }
+    if (PyBool_Check(h.ptr()))  // not the integer 1: numpy reads it as a mask
+      throw IndexError("[indexing] Boolean indices are not supported.");
     if (nb::isinstance<array>(h) || PyList_Check(h.ptr()))
       throw IndexError("[indexing] Array (advanced) indices are not supported yet.");
     if (!PySlice_Check(h.ptr()) && !PyLong_Check(h.ptr()) && !PyIndex_Check(h.ptr()))

@@ -204,7 +204,7 @@ void init_ops(nb::module_& m) {
         [S](nb::args arrays, nb::handle s) {
           std::vector<array> in;
           for (nb::handle h : arrays) in.push_back(to_array(h));
-          return nb::tuple(nb::cast(broadcast_arrays(in, S(s))));
+          return nb::list(nb::cast(broadcast_arrays(in, S(s))));  // a list, as MLX
         },
         "arrays"_a, nb::kw_only(), "stream"_a.none() = nb::none());
   m.def("broadcast_shapes", [](nb::args shapes) {

@@ -1,5 +1,5 @@
 // MLX-style repr: array([[1.5, 2],\n       [3, 4]], dtype=float32), with
-// numpy's summarization of large arrays.
+// the middle of every axis longer than 6 elided as MLX does.
 #include <cstdio>
 #include <sstream>
 
@@ -49,9 +49,7 @@ void print_dim(std::ostringstream& os, const T* base, const Shape& shape, const 
     if (last) {
       os << ", ";
     } else {
-      os << ",";
-      for (int k = 0; k < int(shape.size()) - dim - 1; ++k) os << "\n";
-      os << std::string(indent + 1, ' ');
+      os << ",\n" << std::string(indent + 1, ' ');  // one newline at every depth (MLX)
     }
   };
   if (summarize && n > 6) {
@@ -86,7 +84,7 @@ std::string array_repr(array& a) {
     if (a.ndim() == 0) {
       os << fmt(base[0]);
     } else {
-      print_dim(os, base, a.shape(), a.strides(), 0, 0, a.size() > 1000, 6);
+      print_dim(os, base, a.shape(), a.strides(), 0, 0, true, 6);  // MLX elides any axis > 6
     }
   });
   os << ", dtype=" << dtype_name(a.dtype()) << ")";

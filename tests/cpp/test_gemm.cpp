@@ -8,7 +8,9 @@
 // gemm_reset_isa), and for each: all four dtypes, all trans_a/trans_b
 // combinations, odd sizes and tails, padded leading dimensions, several
 // alpha/beta pairs (beta == 0 with a NaN-filled C), empty dimensions, K == 0,
-// several thread counts and batched products with broadcast operands. The
+// alpha == 0, matrix-vector shapes (M or N == 1, their own path), shapes
+// spanning several cache blocks, several thread counts (1, 3, all) and
+// batched products with broadcast operands. The
 // reference is a naive triple loop accumulating in double on the same
 // (already rounded) inputs; the tolerance scales with K and the magnitude of
 // the products, plus one rounding of the output type.
@@ -230,6 +232,16 @@ void run_dtype(bool quick) {
     run_case<T>(Case{ta, tb, 6, 9, 0, 1, 0, 1, 1, 2});
     run_case<T>(Case{ta, tb, 6, 9, 0, 1, 0.5f, 1, 1, 2});
     run_case<T>(Case{ta, tb, 40, 50, 60, 0, 0.5f, 1, 1, 2});
+  }
+  // Matrix-vector shapes (their own path): row/column vectors, tails in K
+  // and in the output length, strided vectors, dot products.
+  for (int t = 0; t < 4; ++t) {
+    bool ta = t & 1, tb = t & 2;
+    run_case<T>(Case{ta, tb, 1, 300, 77, 1, 0, 3, 2, 0});
+    run_case<T>(Case{ta, tb, 300, 1, 77, -0.5f, 2, 1, 3, 4});
+    run_case<T>(Case{ta, tb, 1, 1, 1000, 1, 0, 0, 0, 0});
+    run_case<T>(Case{ta, tb, 1, 129, 5, 1, 1, 0, 1, 0});
+    run_case<T>(Case{ta, tb, 131, 1, 3, 2, 0, 1, 0, 2});
   }
   // Larger shapes: several K blocks, several NC/MB blocks, thread grids.
   const Case big[] = {

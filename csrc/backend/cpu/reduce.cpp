@@ -2,6 +2,8 @@
 // are "row" reductions (contiguous runs), over leading axes "column"
 // reductions (accumulate whole rows, vectorized across columns); any other
 // axis set is first copied into (kept..., reduced...) order.
+#include <memory>
+
 #include "backend/cpu/convert.h"
 #include "backend/cpu/cpu_backend.h"
 #include "backend/cpu/strided.h"
@@ -45,11 +47,19 @@ struct ROp {
   }
 };
 
+// Rows longer than this are halved recursively (pairwise, as numpy): a float
+// sum's error then grows with log(n) instead of n.
+constexpr int64_t kPairwiseBlock = 2048;
+
 // Row reduction of n contiguous elements with several independent
 // accumulators so the compiler can vectorize and the sum error stays small.
 template <ReduceOp op, typename T, typename A>
 A reduce_row(const T* p, int64_t n) {
   using R = ROp<op, A>;
+  if (n > kPairwiseBlock) {
+    int64_t h = (n / 2) & ~int64_t(15);
+    return R::apply(reduce_row<op, T, A>(p, h), reduce_row<op, T, A>(p + h, n - h));
+  }
   constexpr int K = 16;
   A acc[K];
   for (int k = 0; k < K; ++k) acc[k] = R::init();
@@ -60,6 +70,26 @@ A reduce_row(const T* p, int64_t n) {
   for (int k = 0; k < K; ++k) r = R::apply(r, acc[k]);
   for (; i < n; ++i) r = R::apply(r, convert<A>(p[i]));
   return r;
+}
+
+// acc[j] = reduction over rows [r0, r1) of src[i * stride + j], j < m; the
+// rows are halved pairwise like reduce_row.
+template <ReduceOp op, typename T, typename A>
+void reduce_cols(const T* src, int64_t stride, int64_t r0, int64_t r1, int64_t m, A* acc) {
+  using R = ROp<op, A>;
+  if (r1 - r0 > kPairwiseBlock / 2) {
+    int64_t mid = r0 + (r1 - r0) / 2;
+    std::unique_ptr<A[]> other(new A[m]);
+    reduce_cols<op, T, A>(src, stride, r0, mid, m, acc);
+    reduce_cols<op, T, A>(src, stride, mid, r1, m, other.get());
+    for (int64_t j = 0; j < m; ++j) acc[j] = R::apply(acc[j], other[j]);
+    return;
+  }
+  for (int64_t j = 0; j < m; ++j) acc[j] = R::init();
+  for (int64_t i = r0; i < r1; ++i) {
+    const T* row = src + i * stride;
+    for (int64_t j = 0; j < m; ++j) acc[j] = R::apply(acc[j], convert<A>(row[j]));
+  }
 }
 
 template <ReduceOp op, typename T, typename O>
@@ -113,11 +143,8 @@ void run_reduce(const array& in, array& out, const std::vector<int>& axes) {
     // out[j] = reduce_i in[i * n_out + j]: stream whole rows, vectorized over j.
     const T* src = in.data<T>();
     parallel_for(n_out, 1 << 12, [&](int64_t b, int64_t e) {
-      std::vector<A> acc(e - b, R::init());
-      for (int64_t i = 0; i < rsize; ++i) {
-        const T* row = src + i * n_out;
-        for (int64_t j = b; j < e; ++j) acc[j - b] = R::apply(acc[j - b], convert<A>(row[j]));
-      }
+      std::unique_ptr<A[]> acc(new A[e - b]);
+      reduce_cols<op, T, A>(src + b, n_out, 0, rsize, e - b, acc.get());
       for (int64_t j = b; j < e; ++j) dst[j] = convert<O>(A(acc[j - b]));
     });
     return;

@@ -80,8 +80,7 @@ constexpr bool unary_valid() {
     case O::Round: return !std::is_same_v<T, bool>;
     case O::LogicalNot: return true;
     case O::BitwiseInvert: return std::is_integral_v<T>;
-    case O::IsNan: case O::IsInf: case O::IsFinite: return true;
-    case O::IsPosInf: case O::IsNegInf: return !is_complex_v<T>;
+    case O::IsNan: case O::IsInf: case O::IsFinite: case O::IsPosInf: case O::IsNegInf: return true;
     case O::Real: case O::Imag: case O::Conjugate: return is_complex_v<T>;
     case O::Erf: case O::ErfInv: return is_float_v<T>;
     case O::ArcTan: case O::ArcSinh: case O::ArcCosh: case O::ArcTanh: case O::ArcSin:
@@ -103,6 +102,18 @@ struct UnaryOut {
                          float, T>>;
 };
 
+// Unsigned type wide enough that arithmetic on it never promotes to int
+// (uint16 * uint16 would be a signed-int multiply that can overflow).
+template <typename T>
+using wide_unsigned_t = std::conditional_t<(sizeof(T) < 4), uint32_t, std::make_unsigned_t<T>>;
+
+// -v with two's-complement wrapping (-INT_MIN == INT_MIN), without signed-overflow UB.
+template <typename T>
+inline T wrap_neg(T v) {
+  using U = std::make_unsigned_t<T>;
+  return T(U(0) - U(v));
+}
+
 template <UnaryOp op, typename T>
 inline typename UnaryOut<op, T>::type unary_scalar(T in) {
   using O = UnaryOp;
@@ -112,9 +123,10 @@ inline typename UnaryOut<op, T>::type unary_scalar(T in) {
   if constexpr (op == O::Abs) {
     if constexpr (std::is_unsigned_v<T>) return x;
     else if constexpr (is_complex_v<T>) return std::abs(x);
-    else return R(x < C(0) ? C(-x) : x);
+    else if constexpr (std::is_integral_v<T>) return R(x < C(0) ? wrap_neg(in) : in);
+    else return R(std::abs(x));  // abs(-0.0) is +0.0
   } else if constexpr (op == O::Negative) {
-    if constexpr (std::is_integral_v<T>) return R(T(0) - in);
+    if constexpr (std::is_integral_v<T>) return R(wrap_neg(in));
     else return R(-x);
   } else if constexpr (op == O::Sign) {
     if constexpr (is_complex_v<T>) {
@@ -140,7 +152,8 @@ inline typename UnaryOut<op, T>::type unary_scalar(T in) {
   } else if constexpr (op == O::Rsqrt) {
     return R(C(1) / std::sqrt(x));
   } else if constexpr (op == O::Square) {
-    if constexpr (std::is_integral_v<T>) return R(T(in * in)); else return R(x * x);
+    if constexpr (std::is_integral_v<T>) return R(T(wide_unsigned_t<T>(in) * wide_unsigned_t<T>(in)));
+    else return R(x * x);
   } else if constexpr (op == O::Reciprocal) {
     return R(C(1) / x);
   } else if constexpr (op == O::Exp) {
@@ -196,9 +209,14 @@ inline typename UnaryOut<op, T>::type unary_scalar(T in) {
     else if constexpr (is_float_v<T>) return std::isfinite(x);
     else return true;
   } else if constexpr (op == O::IsPosInf) {
-    if constexpr (is_float_v<T>) return x == std::numeric_limits<C>::infinity(); else return false;
+    // Complex values compare to the real infinity (MLX): inf+0j only.
+    if constexpr (is_complex_v<T>) return x == C(std::numeric_limits<float>::infinity());
+    else if constexpr (is_float_v<T>) return x == std::numeric_limits<C>::infinity();
+    else return false;
   } else if constexpr (op == O::IsNegInf) {
-    if constexpr (is_float_v<T>) return x == -std::numeric_limits<C>::infinity(); else return false;
+    if constexpr (is_complex_v<T>) return x == C(-std::numeric_limits<float>::infinity());
+    else if constexpr (is_float_v<T>) return x == -std::numeric_limits<C>::infinity();
+    else return false;
   } else if constexpr (op == O::Real) {
     return x.real();
   } else if constexpr (op == O::Imag) {
@@ -249,8 +267,8 @@ inline T int_pow(T base, T exp) {
   if constexpr (std::is_signed_v<T>) {
     if (exp < 0) return base == 1 ? 1 : (base == -1 ? ((exp & 1) ? -1 : 1) : 0);
   }
-  using U = std::make_unsigned_t<T>;
-  U r = 1, b = U(base);
+  using U = wide_unsigned_t<T>;  // wraps modulo 2^bits once cast back to T
+  U r = 1, b = U(std::make_unsigned_t<T>(base));
   auto e = exp;
   while (e) {
     if (e & 1) r = U(r * b);
@@ -276,7 +294,7 @@ inline binary_out_t<op, T> binary_scalar(T ia, T ib) {
     else return R(a - b);
   } else if constexpr (op == O::Multiply) {
     if constexpr (std::is_same_v<T, bool>) return ia && ib;
-    else if constexpr (std::is_integral_v<T>) return T(std::make_unsigned_t<T>(ia) * std::make_unsigned_t<T>(ib));
+    else if constexpr (std::is_integral_v<T>) return T(wide_unsigned_t<T>(ia) * wide_unsigned_t<T>(ib));
     else return R(a * b);
   } else if constexpr (op == O::Divide) {
     return R(a / b);
@@ -285,7 +303,7 @@ inline binary_out_t<op, T> binary_scalar(T ia, T ib) {
     else return R(std::pow(a, b));
   } else if constexpr (op == O::Remainder) {
     if constexpr (std::is_integral_v<T>) {
-      if (ib == 0) return ia;  // MLX returns the dividend
+      if (ib == 0) return 0;  // numpy's result (MLX's CPU backend traps)
       if constexpr (std::is_signed_v<T>) {
         if (ib == -1) return 0;  // avoids the INT_MIN % -1 trap
         T r = ia % ib;

@@ -78,21 +78,22 @@ void run_scan(ScanOp op, const array& in, array& out, int axis, bool reverse, bo
         else return std::numeric_limits<A>::max();
       case ScanOp::LogAddExp:
         if constexpr (std::is_floating_point_v<A>) return -std::numeric_limits<A>::infinity();
+        else if constexpr (is_complex_v<A>) return A(-INFINITY, 0);  // log(0)
         else return A(0);
     }
     return A(0);
   };
   auto step = [&](A acc, A v) -> A {
     switch (op) {
-      case ScanOp::Sum:
-        if constexpr (std::is_same_v<A, bool>) return acc || v; else return acc + v;
-      case ScanOp::Prod:
-        if constexpr (std::is_same_v<A, bool>) return acc && v; else return acc * v;
+      // binary_scalar wraps integer overflow instead of signed-overflow UB.
+      case ScanOp::Sum: return binary_scalar<BinaryOp::Add, A>(acc, v);
+      case ScanOp::Prod: return binary_scalar<BinaryOp::Multiply, A>(acc, v);
       case ScanOp::Max: return binary_scalar<BinaryOp::Maximum, A>(acc, v);
       case ScanOp::Min: return binary_scalar<BinaryOp::Minimum, A>(acc, v);
       case ScanOp::LogAddExp:
-        if constexpr (std::is_floating_point_v<A>) return binary_scalar<BinaryOp::LogAddExp, A>(acc, v);
-        else return acc;
+        if constexpr (std::is_floating_point_v<A> || is_complex_v<A>)
+          return binary_scalar<BinaryOp::LogAddExp, A>(acc, v);
+        else return acc;  // never built: the op builder casts integers to float
     }
     return acc;
   };

@@ -14,6 +14,7 @@ namespace oxmlx::io {
 namespace {
 
 constexpr int kMaxDepth = 8;  // nested metadata arrays
+constexpr uint64_t kMaxNestedItems = 1 << 20;
 constexpr uint32_t kMaxDims = 8;
 
 struct TypeInfo {
@@ -112,6 +113,10 @@ class Parser {
         v.strings.reserve(size_t(v.count));
         for (uint64_t i = 0; i < v.count; ++i) v.strings.push_back(str(key));
       } else if (v.elem_type == GgufType::ARRAY) {
+        // Each nested item costs ~100x its 12 encoded bytes in memory; real
+        // files do not nest (MLX cannot load them at all), so cap the total.
+        nested_ += v.count;
+        if (nested_ > kMaxNestedItems) c_.fail(key, at, "more than 2^20 nested metadata arrays in the file");
         v.items.reserve(size_t(v.count));
         for (uint64_t i = 0; i < v.count; ++i) v.items.push_back(value(GgufType::ARRAY, depth + 1, key));
       } else {
@@ -133,6 +138,7 @@ class Parser {
 
  private:
   detail::Cursor c_;
+  uint64_t nested_ = 0;
 };
 
 }  // namespace

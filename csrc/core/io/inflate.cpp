@@ -3,6 +3,7 @@
 // is checked against the input, and output is capped at the size the caller
 // expects. Each loop iteration consumes input bits or produces output, so
 // running time is linear in input + output.
+#include <bit>
 #include <cstring>
 
 #include "core/io/io.h"
@@ -11,8 +12,11 @@ namespace oxmlx::io {
 
 namespace {
 
+// The word-at-a-time refill puts the first byte in the low bits.
+static_assert(std::endian::native == std::endian::little, "little-endian host required");
+
 constexpr int kMaxBits = 15;
-constexpr int kFastBits = 10;  // primary lookup width; longer codes take the slow path
+constexpr int kFastBits = 11;  // primary lookup width; longer codes take the slow path
 
 [[noreturn]] void bad(std::string_view what, uint64_t at) {
   throw ValueError(msg("inflate: ", what, " (compressed byte ", at, ")"));
@@ -24,6 +28,14 @@ class Bits {
  public:
   Bits(const uint8_t* p, size_t n) : p_(p), n_(n) {}
   void refill() {
+    if (n_ - pos_ >= 8) {  // whole-word load; takes as many bytes as fit
+      uint64_t w;
+      std::memcpy(&w, p_ + pos_, 8);
+      buf_ |= w << cnt_;
+      pos_ += size_t(63 - cnt_) >> 3;
+      cnt_ |= 56;
+      return;
+    }
     while (cnt_ <= 56) {
       if (pos_ < n_) buf_ |= uint64_t(p_[pos_++]) << cnt_;
       else pad_ += 8;

@@ -50,6 +50,7 @@ using ArraySpec = std::tuple<std::string, Dtype, std::vector<int64_t>, const voi
 // process while mapped can fault on access; open() maps a snapshot size.
 class MappedFile : public std::enable_shared_from_this<MappedFile> {
  public:
+  // Throws ValueError when the path cannot be opened or read.
   static std::shared_ptr<MappedFile> open(const std::string& path);
   static std::shared_ptr<MappedFile> from_bytes(std::vector<uint8_t> bytes);
   // A view of [offset, offset + length) of this source (bounds checked).
@@ -120,8 +121,9 @@ std::string npy_descr(Dtype dtype);
 std::vector<uint8_t> npy_header(Dtype dtype, const std::vector<int64_t>& shape,
                                 bool fortran_order = false);
 TensorRecord load_npy(const MappedFile& file, const std::string& name = "");
+// `data` holds the elements in C order, or in Fortran order if fortran_order.
 void save_npy(const std::string& path, Dtype dtype, const std::vector<int64_t>& shape,
-              const void* data);
+              const void* data, bool fortran_order = false);
 
 // ---------------------------------------------------------------------------
 // zip / DEFLATE
@@ -296,11 +298,11 @@ struct GgufFile {
 
 // Validates magic, version (2 or 3; v1 and big-endian files rejected with a
 // message), counts against the bytes left, every string length, value types,
-// bool bytes, nesting depth (<= 8), duplicate keys and tensor names,
-// general.alignment (UINT32 power of two), dims (at most 8, each
-// <= INT64_MAX, product checked), known ggml types and block divisibility,
-// offsets aligned, inside the file and not overlapping. Zero-byte tensors
-// get an offset clamped to the file size.
+// bool bytes, nesting depth (<= 8) and total nested arrays (<= 2^20),
+// duplicate keys and tensor names, general.alignment (UINT32 power of two),
+// dims (at most 8, each <= INT64_MAX, product checked), known ggml types and
+// block divisibility, offsets aligned, inside the file and not overlapping.
+// Zero-byte tensors get an offset clamped to the file size.
 GgufFile parse_gguf(const uint8_t* p, size_t n);
 
 // MLX's affine format for a quantized GGUF tensor (Q4_0, Q4_1, Q8_0, Q4_K),

@@ -34,7 +34,7 @@ std::vector<uint8_t> read_all(int fd, const std::string& path) {
     ssize_t r = ::read(fd, out.data() + used, out.size() - used);
     if (r < 0) {
       if (errno == EINTR) continue;
-      throw RuntimeError(msg("[load] failed to read ", path, ": ", errno_str()));
+      throw ValueError(msg("[load] failed to read ", path, ": ", errno_str()));
     }
     if (r == 0) break;
     used += size_t(r);

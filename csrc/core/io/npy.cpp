@@ -245,8 +245,8 @@ TensorRecord load_npy(const MappedFile& file, const std::string& name) {
 }
 
 void save_npy(const std::string& path, Dtype dtype, const std::vector<int64_t>& shape,
-              const void* data) {
-  std::vector<uint8_t> header = npy_header(dtype, shape);
+              const void* data, bool fortran_order) {
+  std::vector<uint8_t> header = npy_header(dtype, shape, fortran_order);
   uint64_t nbytes = shape_nbytes(dtype, shape, "save_npy");
   write_file(path, {{header.data(), header.size()}, {data, size_t(nbytes)}});
 }
