@@ -160,4 +160,6 @@ NB_MODULE(_core, m) {
   py::init_array(m);
   py::init_ops(m);
   py::init_transforms(m);
+  py::init_io(m);
+  py::init_internal(m);
 }

@@ -33,7 +33,7 @@ def _attach_array_methods():
         "cumprod", "cumsum", "exp", "flatten", "log", "log10", "log1p", "log2",
         "logcumsumexp", "max", "mean", "min", "moveaxis", "prod", "reciprocal",
         "round", "rsqrt", "sin", "sqrt", "square", "squeeze", "sum", "swapaxes",
-        "var", "expand_dims", "maximum", "minimum",
+        "var", "expand_dims", "maximum", "minimum", "logsumexp", "std", "diag", "diagonal", "split", "transpose" ,
     ]
     for n in names:
         if hasattr(_c, n) and not hasattr(array, n):
@@ -43,4 +43,6 @@ def _attach_array_methods():
 _attach_array_methods()
 del _attach_array_methods
 
+from oxmlx.core._composite import *  # noqa: E402,F401,F403
+from oxmlx.core._composite import divmod  # noqa: E402,F401,A004
 from oxmlx.core._transforms import grad, value_and_grad, vjp, jvp  # noqa: E402,F401

@@ -1,0 +1,22 @@
+// Private strided slice helpers used by the Python-level compositions in
+// python/oxmlx/core/_composite.py (concatenate, pad, roll, ...).
+#include <nanobind/stl/vector.h>
+
+#include "python/bindings.h"
+
+namespace oxmlx::py {
+
+void init_internal(nb::module_& m) {
+  m.def("_strided_slice",
+        [](const array& a, Shape start, Shape stop, Shape strides) {
+          return slice(a, std::move(start), std::move(stop), std::move(strides));
+        },
+        "a"_a, "start"_a, "stop"_a, "strides"_a);
+  m.def("_strided_slice_update",
+        [](const array& a, const array& update, Shape start, Shape stop, Shape strides) {
+          return slice_update(a, update, std::move(start), std::move(stop), std::move(strides));
+        },
+        "a"_a, "update"_a, "start"_a, "stop"_a, "strides"_a);
+}
+
+}  // namespace oxmlx::py
