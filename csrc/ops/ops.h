@@ -103,8 +103,31 @@ array argreduce(ArgReduceOp op, const array& a, std::optional<int> axis, bool ke
 array scan(ScanOp op, const array& a, std::optional<int> axis, bool reverse, bool inclusive,
            StreamOrDevice s = {});
 
+// ---- random ----
+// uint32 bits of `shape` from threefry-2x32 keyed by `key` ((2,) uint32).
+array random_bits(const Shape& shape, const array& key, StreamOrDevice s = {});
+
 // ---- linear algebra ----
 array matmul(const array& a, const array& b, StreamOrDevice s = {});
+
+// ---- indexing (gather/scatter family; ops/indexing.cpp) ----
+// Index arrays are broadcast together; negative indices wrap; an index whose
+// slice leaves the array raises IndexError when evaluated.
+array gather(const array& a, const std::vector<array>& indices, const std::vector<int>& axes,
+             const Shape& slice_sizes, StreamOrDevice s = {});
+// updates: index shape + a slice of a.ndim() dims (broadcast if needed).
+array scatter(ScatterOp op, const array& a, const std::vector<array>& indices,
+              const array& updates, const std::vector<int>& axes, StreamOrDevice s = {});
+array take(const array& a, const array& indices, std::optional<int> axis, StreamOrDevice s = {});
+array take_along_axis(const array& a, const array& indices, std::optional<int> axis,
+                      StreamOrDevice s = {});
+array put_along_axis(const array& a, const array& indices, const array& values,
+                     std::optional<int> axis, StreamOrDevice s = {});
+// MLX's mx.slice / mx.slice_update with array start indices.
+array dynamic_slice(const array& a, const array& start, const std::vector<int>& axes,
+                    const Shape& slice_size, StreamOrDevice s = {});
+array dynamic_slice_update(const array& a, const array& update, const array& start,
+                           const std::vector<int>& axes, StreamOrDevice s = {});
 
 // ---- helpers shared by the op files ----
 int normalize_axis(int axis, int ndim, const char* op);

@@ -17,6 +17,8 @@ void init_internal(nb::module_& m) {
           return slice_update(a, update, std::move(start), std::move(stop), std::move(strides));
         },
         "a"_a, "update"_a, "start"_a, "stop"_a, "strides"_a);
+  m.def("_random_bits", [](Shape shape, const array& key) { return random_bits(shape, key); },
+        "shape"_a, "key"_a);
 }
 
 }  // namespace oxmlx::py

@@ -23,6 +23,11 @@ class CpuBackend final : public Backend {
   void arg_reduce(ArgReduceOp op, const array& in, array& out, int axis) override;
   void scan(ScanOp op, const array& in, array& out, int axis, bool reverse, bool inclusive) override;
   void matmul(const array& a, const array& b, array& out) override;
+  void random_bits(const array& keys, array& out) override;
+  void gather(const array& src, const std::vector<array>& indices, array& out,
+              const std::vector<int>& axes, const Shape& slice_sizes) override;
+  void scatter(ScatterOp op, const array& base, const std::vector<array>& indices,
+               const array& updates, array& out, const std::vector<int>& axes) override;
 };
 
 // Output allocation shared by the elementwise kernels: reuse (donate) an

@@ -27,11 +27,12 @@
 #include <cstdlib>
 #include <cstring>
 #include <new>
+#include <thread>
 #include <type_traits>
 
 #include "backend/cpu/threadpool.h"
-#ifdef OXMLX_GEMM_PROFILE
-#include <x86intrin.h>
+#if defined(__linux__)
+#include <sys/mman.h>
 #endif
 
 namespace oxmlx::cpu {
@@ -101,9 +102,13 @@ GemvPair<bfloat16_t, float> gemv_of(const IsaKernels& k, const bfloat16_t*) { re
 StoreFn<float16_t> store_of(const IsaKernels& k, const float16_t*) { return k.store_f16; }
 StoreFn<bfloat16_t> store_of(const IsaKernels& k, const bfloat16_t*) { return k.store_bf16; }
 
-// Grow-only, 64-byte aligned scratch owned by one thread. Reusing it across
-// calls matters: a fresh multi-megabyte allocation would be mmapped and pay a
-// page fault per 4 KiB on first touch, which costs more than a small GEMM.
+// Grow-only scratch owned by one thread. Reusing it across calls matters: a
+// fresh multi-megabyte allocation would be mmapped and pay a page fault per
+// 4 KiB on first touch, which costs more than a small GEMM. Large buffers
+// are 2 MiB aligned and (on Linux) asked to be backed by transparent huge
+// pages: the packed panels are then physically contiguous, which avoids
+// TLB misses and, above all, the run-to-run variance of L2 set conflicts
+// that randomly placed 4 KiB pages cause in a multi-hundred-KiB A block.
 struct Scratch {
   void* p = nullptr;
   size_t cap = 0;
@@ -112,9 +117,15 @@ struct Scratch {
       std::free(p);
       p = nullptr;
       cap = 0;
-      const size_t want = (bytes + 4095) & ~size_t(4095);
-      p = std::aligned_alloc(64, want);
+      constexpr size_t kHuge = size_t(2) << 20;
+      const bool huge = bytes >= kHuge / 2;
+      const size_t align = huge ? kHuge : 64;
+      const size_t want = (bytes + align - 1) & ~(align - 1);
+      p = std::aligned_alloc(align, want);
       if (!p) throw std::bad_alloc();
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+      if (huge) madvise(p, want, MADV_HUGEPAGE);  // a hint; failure is harmless
+#endif
       cap = want;
     }
     return p;
@@ -304,45 +315,33 @@ void gemv(const IsaKernels& ik, bool ta, bool tb, int64_t M, int64_t N, int64_t 
   }
 }
 
-#ifdef OXMLX_GEMM_PROFILE
-}  // namespace
-double g_prof[4];
-namespace {
-#define PROF_BEGIN(i) auto _pt##i = __rdtsc()
-#define PROF_END(i) g_prof[i] += double(__rdtsc() - _pt##i)
-#else
-#define PROF_BEGIN(i)
-#define PROF_END(i)
-#endif
-
 struct Blocking {
   int64_t kc, mc, nc, mb;
 };
 
-// Cache blocking. KC*NR*sizeof(Acc) keeps a B micro-panel within roughly
-// half of a 32-48 KiB L1; MC*KC*sizeof(Acc) keeps a thread's A block within
-// about half of a >= 1 MiB L2. NC/MB bound the shared packed buffers (and the
-// f32 workspace of the 16-bit types) to a few MiB.
+// Cache blocking (per element type; MR/NR come from the ISA table).
+//  KC: depth of a packed block. A KC x NR B panel is reused from L1/L2 by
+//      MC/MR kernel calls; larger KC means fewer passes over C (each pass
+//      reads and writes all of C). 512 floats measured best on AVX-512
+//      (B panel 64 KiB in L2, A panel 28 KiB); double keeps the same bytes.
+//  MC: rows of A per L2 block (MC x KC x 4 bytes ~ 0.5 MiB of a >= 1 MiB L2).
+//  NC, MB: bound the shared packed buffers. Every element of packed B is
+//      used for 2*MB flops and of packed A for 2*NC flops, so both are kept
+//      large (packing costs ~1% per halving at these sizes); the 16-bit types
+//      use smaller blocks because their f32 workspace W is MB x NC.
 template <typename T>
 Blocking blocking(int mr, int nr) {
   Blocking b;
   if constexpr (std::is_same_v<T, double>) {
-    b.kc = 256;
-    b.mc = 192;
-    b.nc = 2048;
-    b.mb = 1024;
+    b = {256, 192, 2048, 1024};
+  } else if constexpr (kIs16<T>) {
+    b = {512, 240, 2048, 1024};
   } else {
-    b.kc = nr >= 32 ? 256 : 384;
-    b.mc = 240;
-    b.nc = kIs16<T> ? 1024 : 4096;
-    b.mb = kIs16<T> ? 1024 : 2048;
+    b = {512, 240, 4096, 2048};
   }
-  if (const char* e = std::getenv("XKC")) b.kc = atoi(e);  // TEMP tuning
-  if (const char* e = std::getenv("XMC")) b.mc = atoi(e);
-  if (const char* e = std::getenv("XNC")) b.nc = atoi(e);
   b.mc = std::max<int64_t>(mr, b.mc / mr * mr);
-  b.nc = std::max<int64_t>(nr, b.nc / nr * nr);
-  b.mb = std::max<int64_t>(b.mc, b.mb / b.mc * b.mc);
+  b.nc = std::max<int64_t>(nr, b.nc);
+  b.mb = std::max<int64_t>(mr, b.mb);
   return b;
 }
 
@@ -381,7 +380,12 @@ inline void acquire_panel(std::atomic<uint8_t>& state, F&& do_pack) {
     state.store(kReady, std::memory_order_release);
     return;
   }
-  while (state.load(std::memory_order_acquire) != kReady) cpu_relax();
+  // Packing a panel takes microseconds; yield only if the packer seems to
+  // have been descheduled (an oversubscribed machine).
+  for (int spins = 0; state.load(std::memory_order_acquire) != kReady; ++spins) {
+    cpu_relax();
+    if (spins > 20000) std::this_thread::yield();
+  }
 }
 
 template <typename T>
@@ -398,9 +402,16 @@ void blocked_gemm(const IsaKernels& ik, bool ta, bool tb, int64_t M, int64_t N, 
   const PackFn<T, Acc> pack = pack_of(ik, A);
   const Blocking bl = blocking<T>(MR, NR);
 
-  const int64_t mb_max = std::min(bl.mb, (M + MR - 1) / MR * MR);
-  const int64_t nb_max = std::min(bl.nc, (N + NR - 1) / NR * NR);
-  const int64_t kb_max = std::min(bl.kc, K);
+  // Split each dimension into equal blocks no larger than the limits (so
+  // that, e.g., M = 2048 is one block rather than 2044 + 4 rows), rounded to
+  // whole panels.
+  auto split = [](int64_t n, int64_t limit, int64_t unit) {
+    const int64_t blocks = (n + limit - 1) / limit;
+    return ((n + blocks - 1) / blocks + unit - 1) / unit * unit;
+  };
+  const int64_t mb_max = split(M, bl.mb, MR);
+  const int64_t nb_max = split(N, bl.nc, NR);
+  const int64_t kb_max = split(K, bl.kc, 1);
   Acc* Ap = static_cast<Acc*>(tl_scratch[0].get(sizeof(Acc) * mb_max * kb_max));
   Acc* Bp = static_cast<Acc*>(tl_scratch[1].get(sizeof(Acc) * nb_max * kb_max));
   float* W = nullptr;
@@ -412,16 +423,16 @@ void blocked_gemm(const IsaKernels& ik, bool ta, bool tb, int64_t M, int64_t N, 
 
   const Acc al = Acc(alpha), be = Acc(beta);
 
-  for (int64_t j0 = 0; j0 < N; j0 += bl.nc) {
-    const int64_t nb = std::min(bl.nc, N - j0);
+  for (int64_t j0 = 0; j0 < N; j0 += nb_max) {
+    const int64_t nb = std::min(nb_max, N - j0);
     const int64_t pn = (nb + NR - 1) / NR;  // NR panels in this block
-    for (int64_t i0 = 0; i0 < M; i0 += bl.mb) {
-      const int64_t mb = std::min(bl.mb, M - i0);
+    for (int64_t i0 = 0; i0 < M; i0 += mb_max) {
+      const int64_t mb = std::min(mb_max, M - i0);
       const int64_t pm = (mb + MR - 1) / MR;  // MR panels in this block
       int tm, tn;
       thread_grid(threads, pm, pn, tm, tn);
-      for (int64_t p0 = 0; p0 < K; p0 += bl.kc) {
-        const int64_t kb = std::min(bl.kc, K - p0);
+      for (int64_t p0 = 0; p0 < K; p0 += kb_max) {
+        const int64_t kb = std::min(kb_max, K - p0);
         const bool first = p0 == 0, last = p0 + kb == K;
         for (int64_t i = 0; i < pm + pn; ++i) state[i].store(kUnpacked, std::memory_order_relaxed);
 
@@ -500,11 +511,9 @@ void blocked_gemm(const IsaKernels& ik, bool ta, bool tb, int64_t M, int64_t N, 
             }
           }
         };
-        PROF_BEGIN(1);
         const int64_t nt = int64_t(tm) * tn;
         if (nt > 1) parallel_for(nt, 1, compute);
         else compute(0, 1);
-        PROF_END(1);
       }
     }
   }
@@ -535,8 +544,7 @@ void gemm_one(const IsaKernels& ik, bool ta, bool tb, int64_t M, int64_t N, int6
     gemv(ik, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, threads);
     return;
   }
-  static const double small_thr = getenv("XSMALL") ? atof(getenv("XSMALL")) : kSmallFlops;  // TEMP
-  if (flops <= small_thr) {
+  if (flops <= kSmallFlops) {
     small_gemm(ik, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
     return;
   }
@@ -569,8 +577,9 @@ void gemm_batched(bool trans_a, bool trans_b, int64_t batch, int64_t M, int64_t 
   // Spread whole products over threads when there are many of them or each
   // is too small to split well; otherwise run them in turn, each threaded.
   // (Inside parallel_for the nested gemm runs on its own thread's scratch.)
-  const bool across = threads > 1 && (batch >= 4 * int64_t(threads) ||
-                                      (batch % threads == 0) || flops < 8.0e6);
+  // (batch == 1, e.g. a plain matmul, always takes the second branch.)
+  const bool across = threads > 1 && batch >= threads &&
+                      (batch >= 4 * int64_t(threads) || batch % threads == 0 || flops < 8.0e6);
   if (across) {
     parallel_for(batch, 1, [&](int64_t b0, int64_t b1) {
       for (int64_t b = b0; b < b1; ++b) one(b, 1);

@@ -6,7 +6,8 @@
 // micro-kernels and packers provided per ISA by gemm_avx512.cpp,
 // gemm_avx2.cpp, gemm_neon.cpp and gemm_generic.cpp. The ISA is picked at run
 // time from cpuid; OXMLX_GEMM_ISA=avx512|avx2|neon|generic forces a path
-// (ignored when the CPU lacks it).
+// (ignored when the CPU lacks it; read on first use and by gemm_reset_isa).
+// Matrix-vector shapes (M or N == 1) and tiny products skip packing.
 #pragma once
 
 #include <cstdint>

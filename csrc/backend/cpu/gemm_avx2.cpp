@@ -283,12 +283,116 @@ void store16(const float* W, int64_t ldw, T* C, int64_t ldc, int64_t m, int64_t 
   }
 }
 
+// ------------------------------------------------------------------ gemv --
+
+// Loaders for the matrix-vector kernels: 8 f32 lanes for the float family,
+// 4 double lanes for double. Tails are handled with scalar code.
+template <typename T>
+struct GemvOps {
+  using V = __m256;
+  static constexpr int L = 8;
+  static V zero() { return _mm256_setzero_ps(); }
+  static V load(const T* p) { return load8(p); }
+  static V loadv(const float* p) { return _mm256_loadu_ps(p); }
+  static void storev(float* p, V v) { _mm256_storeu_ps(p, v); }
+  static V set1(float x) { return _mm256_set1_ps(x); }
+  static V fma(V a, V b, V c) { return _mm256_fmadd_ps(a, b, c); }
+  static float one(const T* p) { return load1(p); }
+  static float reduce(V v) {
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+  }
+};
+template <>
+struct GemvOps<double> {
+  using V = __m256d;
+  static constexpr int L = 4;
+  static V zero() { return _mm256_setzero_pd(); }
+  static V load(const double* p) { return _mm256_loadu_pd(p); }
+  static V loadv(const double* p) { return _mm256_loadu_pd(p); }
+  static void storev(double* p, V v) { _mm256_storeu_pd(p, v); }
+  static V set1(double x) { return _mm256_set1_pd(x); }
+  static V fma(V a, V b, V c) { return _mm256_fmadd_pd(a, b, c); }
+  static double one(const double* p) { return *p; }
+  static double reduce(V v) {
+    __m128d s = _mm_add_pd(_mm256_castpd256_pd128(v), _mm256_extractf128_pd(v, 1));
+    return _mm_cvtsd_f64(_mm_add_sd(s, _mm_unpackhi_pd(s, s)));
+  }
+};
+
+// y[o] = sum_k X[o*ldx + k] * v[k], four rows at a time (see gemm_avx512).
+template <typename T, typename Acc>
+void gemv_dot(const T* Xm, int64_t ldx, const Acc* v, int64_t K, int64_t n, Acc* y) {
+  using G = GemvOps<T>;
+  constexpr int L = G::L;
+  const int64_t kfull = K / L * L;
+  int64_t o = 0;
+  for (; o + 4 <= n; o += 4) {
+    const T* x = Xm + o * ldx;
+    typename G::V s[4] = {G::zero(), G::zero(), G::zero(), G::zero()};
+    for (int64_t k = 0; k < kfull; k += L) {
+      const typename G::V vv = G::loadv(v + k);
+#pragma GCC unroll 4
+      for (int r = 0; r < 4; ++r) s[r] = G::fma(G::load(x + r * ldx + k), vv, s[r]);
+    }
+    for (int r = 0; r < 4; ++r) {
+      Acc t = G::reduce(s[r]);
+      for (int64_t k = kfull; k < K; ++k) t += G::one(x + r * ldx + k) * v[k];
+      y[o + r] = t;
+    }
+  }
+  for (; o < n; ++o) {
+    const T* x = Xm + o * ldx;
+    typename G::V s = G::zero();
+    for (int64_t k = 0; k < kfull; k += L) s = G::fma(G::load(x + k), G::loadv(v + k), s);
+    Acc t = G::reduce(s);
+    for (int64_t k = kfull; k < K; ++k) t += G::one(x + k) * v[k];
+    y[o] = t;
+  }
+}
+
+// y[j] = sum_k v[k] * X[k*ldx + j], streaming four rows at a time.
+template <typename T, typename Acc>
+void gemv_axpy(const T* Xm, int64_t ldx, const Acc* v, int64_t K, int64_t n, Acc* y) {
+  using G = GemvOps<T>;
+  constexpr int L = G::L;
+  const int64_t nfull = n / L * L;
+  for (int64_t j = 0; j < n; ++j) y[j] = Acc(0);
+  for (int64_t k = 0; k < K; k += 4) {
+    const int rows = int(K - k < 4 ? K - k : 4);
+    Acc vk[4];
+    const T* x[4];
+    for (int r = 0; r < 4; ++r) {
+      vk[r] = r < rows ? v[k + r] : Acc(0);  // missing rows: zero weight
+      x[r] = Xm + (k + (r < rows ? r : 0)) * ldx;
+    }
+    const typename G::V v0 = G::set1(vk[0]), v1 = G::set1(vk[1]), v2 = G::set1(vk[2]),
+                        v3 = G::set1(vk[3]);
+    for (int64_t j = 0; j < nfull; j += L) {
+      typename G::V acc = G::loadv(y + j);
+      acc = G::fma(v0, G::load(x[0] + j), acc);
+      acc = G::fma(v1, G::load(x[1] + j), acc);
+      acc = G::fma(v2, G::load(x[2] + j), acc);
+      acc = G::fma(v3, G::load(x[3] + j), acc);
+      G::storev(y + j, acc);
+    }
+    for (int64_t j = nfull; j < n; ++j)
+      for (int r = 0; r < 4; ++r) y[j] += vk[r] * G::one(x[r] + j);
+  }
+}
+
 const IsaKernels kAvx2 = {
     "avx2",
     6, 16, &kernel_f32<6, 2>,
     6, 8, &kernel_f64<6, 2>,
     &pack_f32, &pack_f16, &pack_bf16, &pack_f64,
     &store16<float16_t>, &store16<bfloat16_t>,
+    {&gemv_dot<float, float>, &gemv_axpy<float, float>},
+    {&gemv_dot<double, double>, &gemv_axpy<double, double>},
+    {&gemv_dot<float16_t, float>, &gemv_axpy<float16_t, float>},
+    {&gemv_dot<bfloat16_t, float>, &gemv_axpy<bfloat16_t, float>},
 };
 
 }  // namespace

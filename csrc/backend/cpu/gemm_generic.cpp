@@ -110,6 +110,7 @@ const IsaKernels kGeneric = {
     4, 8, &kernel<double, 4, 8>,
     &pack<float, float>, &pack<float16_t, float>, &pack<bfloat16_t, float>, &pack<double, double>,
     &store16<float16_t>, &store16<bfloat16_t>,
+    {}, {}, {}, {},  // gemv: the driver's portable loops
 };
 
 }  // namespace

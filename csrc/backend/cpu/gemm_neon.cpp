@@ -269,6 +269,7 @@ const IsaKernels kNeon = {
     6, 8, &kernel_f64<6, 4>,
     &pack_f32, &pack_f16, &pack_bf16, &pack_f64,
     &store16<float16_t>, &store16<bfloat16_t>,
+    {}, {}, {}, {},  // gemv: the driver's portable loops
 };
 
 }  // namespace

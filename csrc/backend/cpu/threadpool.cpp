@@ -14,7 +14,8 @@
 //
 // Waking. Workers watch the ticket's generation. After finishing work they
 // spin for a short while (cheap back-to-back dispatch, e.g. a sequence of
-// GEMM calls) and then sleep on a condition variable. The dispatcher only
+// GEMM calls; 20 us pure spin, then yielding polls up to 200 us) and then
+// sleep on a condition variable. The dispatcher only
 // touches the mutex/condvar when some worker has announced it is sleeping
 // (`sleepers`), which keeps the hot path to a couple of atomics.
 //
@@ -54,6 +55,8 @@ thread_local bool tl_in_region = false;  // executing a chunk (worker or caller)
 
 // How long an idle worker keeps polling before it blocks on the condvar.
 constexpr auto kSpinTime = std::chrono::microseconds(200);
+// ... of which the first part busy-waits without yielding the core.
+constexpr auto kPureSpinTime = std::chrono::microseconds(20);
 constexpr int kMaxChunks = 0xffff;
 
 int env_threads() {
@@ -139,15 +142,25 @@ struct Pool {
     tl_in_region = true;  // anything a worker runs counts as nested
     uint32_t seen = gen_of(ticket.load(std::memory_order_acquire));
     for (;;) {
-      // Spin phase: poll for a new generation.
-      auto deadline = std::chrono::steady_clock::now() + kSpinTime;
+      // Spin phase: poll for a new generation. After a short pure spin the
+      // poll loop also yields, so that when other runnable threads share the
+      // core (another library's thread pool, e.g. OpenBLAS under numpy, or
+      // an oversubscribed machine) they get it, while an idle core still
+      // sees the next job within a microsecond.
+      const auto start = std::chrono::steady_clock::now();
       int polls = 0;
+      bool yielding = false;
       uint32_t g = seen;
       while (!stop.load(std::memory_order_relaxed)) {
         g = gen_of(ticket.load(std::memory_order_acquire));
         if (g != seen) break;
-        OXMLX_CPU_RELAX();
-        if ((++polls & 63) == 0 && std::chrono::steady_clock::now() > deadline) break;
+        if (yielding) std::this_thread::yield();
+        else OXMLX_CPU_RELAX();
+        if ((++polls & 63) == 0) {
+          const auto spent = std::chrono::steady_clock::now() - start;
+          if (spent > kSpinTime) break;
+          yielding = spent > kPureSpinTime;
+        }
       }
       if (g == seen && !stop.load()) {
         // Sleep phase. Announce first (seq_cst) so that a dispatcher which
@@ -215,10 +228,20 @@ std::mutex g_create_mu;
 std::atomic<int> g_requested{0};  // 0 = not decided yet
 std::once_flag g_atfork_once;
 
+// Pools that were replaced (resize, fork) are never freed, see above. Keeping
+// them reachable from a global means leak checkers (LeakSanitizer) do not
+// report them; past the table's size they are simply dropped.
+Pool* g_retired[64];
+std::atomic<int> g_nretired{0};
+void retire(Pool* p) {
+  int i = g_nretired.fetch_add(1);
+  if (i < 64) g_retired[i] = p;
+}
+
 void atfork_child() {
   // The child has only the forking thread. Abandon (leak) the parent's pool:
   // its mutexes may be in any state and its workers do not exist here.
-  g_pool.store(nullptr);
+  if (Pool* p = g_pool.exchange(nullptr)) retire(p);
   new (&g_create_mu) std::mutex();
 }
 
@@ -265,6 +288,7 @@ void set_num_threads(int n) {
     std::lock_guard<std::mutex> dl(p->dispatch_mu);
     g_pool.store(nullptr);
     p->shutdown();
+    retire(p);
   }
 }
 

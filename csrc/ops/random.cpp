@@ -1,0 +1,32 @@
+// Random family builder: bits(shape, key) as a RandomBits node; everything
+// else in mx.random is built from it (python/oxmlx/core/random.py).
+#include "ops/ops.h"
+#include "ops/primitives.h"
+
+namespace oxmlx {
+
+namespace {
+
+class RandomBitsPrim : public Primitive {
+ public:
+  using Primitive::Primitive;
+  void eval(const std::vector<array>& in, std::vector<array>& out) override {
+    backend_for(stream()).random_bits(in[0], out[0]);
+  }
+  std::string name() const override { return "RandomBits"; }
+  bool is_equivalent(const Primitive& o) const override {
+    return dynamic_cast<const RandomBitsPrim*>(&o) != nullptr;
+  }
+};
+
+}  // namespace
+
+array random_bits(const Shape& shape, const array& key, StreamOrDevice s) {
+  if (key.dtype() != uint32 || key.ndim() != 1 || key.shape(0) != 2)
+    throw ValueError(msg("[random.bits] Expected a key of shape (2,) and dtype uint32, got shape ",
+                         shape_str(key.shape()), " and dtype ", dtype_name(key.dtype()), "."));
+  Stream st = to_stream(s);
+  return array(shape, uint32, std::make_shared<RandomBitsPrim>(st), {contiguous(key, false, st)});
+}
+
+}  // namespace oxmlx
