@@ -26,29 +26,27 @@ std::vector<Shape> Primitive::output_shapes(const std::vector<array>&) {
   throw ValueError(msg("[", name(), "] cannot infer output shapes (shapeless compile)."));
 }
 
-namespace {
-
-std::vector<array> build_tape(const std::vector<array>& outputs) {
+std::vector<array> graph_postorder(const std::vector<array>& outputs, bool only_unscheduled) {
   std::vector<array> tape;
   std::unordered_set<const Node*> visited;
+  auto wanted = [&](const array& a) {
+    return a.has_primitive() && (!only_unscheduled || a.status() == Status::unscheduled) &&
+           visited.insert(a.node().get()).second;
+  };
   struct Frame {
     array a;
     size_t next;
   };
   std::vector<Frame> stack;
   for (auto& out : outputs) {
-    if (out.status() != Status::unscheduled || !out.has_primitive()) continue;
-    if (!visited.insert(out.node().get()).second) continue;
+    if (!wanted(out)) continue;
     stack.push_back({out, 0});
     while (!stack.empty()) {
       Frame& f = stack.back();
       const auto& ins = f.a.inputs();
       if (f.next < ins.size()) {
         const array& in = ins[f.next++];
-        if (in.status() == Status::unscheduled && in.has_primitive() &&
-            visited.insert(in.node().get()).second) {
-          stack.push_back({in, 0});
-        }
+        if (wanted(in)) stack.push_back({in, 0});
         continue;
       }
       tape.push_back(std::move(f.a));
@@ -58,10 +56,8 @@ std::vector<array> build_tape(const std::vector<array>& outputs) {
   return tape;
 }
 
-}  // namespace
-
 void eval(std::vector<array> outputs) {
-  std::vector<array> tape = build_tape(outputs);
+  std::vector<array> tape = graph_postorder(outputs, true);
   for (auto& slot : tape) {
     // Take the array out of the tape so that, once consumers detach, nothing
     // keeps its buffer alive but the user's own handles.

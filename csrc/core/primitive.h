@@ -49,4 +49,9 @@ class Primitive {
 void eval(std::vector<array> outputs);
 void async_eval(std::vector<array> outputs);
 
+// Nodes reachable from outputs, inputs before consumers, one entry per node,
+// found with an explicit stack (any depth). only_unscheduled skips nodes that
+// are already evaluated or scheduled.
+std::vector<array> graph_postorder(const std::vector<array>& outputs, bool only_unscheduled);
+
 }  // namespace oxmlx

@@ -31,31 +31,12 @@ std::vector<array> trace_tape(const std::vector<array>& outputs,
                               const std::unordered_set<uintptr_t>& tracer_ids,
                               std::unordered_set<uintptr_t>& depends) {
   std::vector<array> tape;
-  std::unordered_set<const Node*> visited;
-  struct Frame {
-    array a;
-    size_t next;
-  };
-  std::vector<Frame> stack;
-  for (auto& out : outputs) {
-    if (!out.has_primitive() || !visited.insert(out.node().get()).second) continue;
-    stack.push_back({out, 0});
-    while (!stack.empty()) {
-      Frame& f = stack.back();
-      const auto& ins = f.a.inputs();
-      if (f.next < ins.size()) {
-        const array& in = ins[f.next++];
-        if (in.has_primitive() && visited.insert(in.node().get()).second) stack.push_back({in, 0});
-        continue;
-      }
-      bool dep = false;
-      for (auto& in : ins) dep |= tracer_ids.count(in.id()) || depends.count(in.id());
-      if (dep) {
-        for (auto& o : f.a.outputs()) depends.insert(o.id());
-        tape.push_back(f.a);
-      }
-      stack.pop_back();
-    }
+  for (auto& a : graph_postorder(outputs, false)) {
+    bool dep = false;
+    for (auto& in : a.inputs()) dep |= tracer_ids.count(in.id()) || depends.count(in.id());
+    if (!dep) continue;
+    for (auto& o : a.outputs()) depends.insert(o.id());
+    tape.push_back(a);
   }
   return tape;
 }

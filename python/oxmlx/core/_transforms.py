@@ -10,26 +10,20 @@ def _as_list(x):
     return list(x) if isinstance(x, (list, tuple)) else [x]
 
 
+def _flat_call(flat_fn, fun, primals, seeds):
+    primals, seeds = _as_list(primals), _as_list(seeds)
+    outs, res = flat_fn(lambda xs: _as_list(fun(*xs)), primals, seeds)
+    return list(outs), list(res)
+
+
 def vjp(fun, primals, cotangents):
     """Returns ``(outputs, vjps)`` of ``fun(*primals)`` for the given cotangents."""
-    primals, cotangents = _as_list(primals), _as_list(cotangents)
-
-    def flat(xs):
-        return _as_list(fun(*xs))
-
-    outs, grads = _core._vjp_flat(flat, primals, cotangents)
-    return list(outs), list(grads)
+    return _flat_call(_core._vjp_flat, fun, primals, cotangents)
 
 
 def jvp(fun, primals, tangents):
     """Returns ``(outputs, jvps)`` of ``fun(*primals)`` for the given tangents."""
-    primals, tangents = _as_list(primals), _as_list(tangents)
-
-    def flat(xs):
-        return _as_list(fun(*xs))
-
-    outs, tans = _core._jvp_flat(flat, primals, tangents)
-    return list(outs), list(tans)
+    return _flat_call(_core._jvp_flat, fun, primals, tangents)
 
 
 def _leaves(tree, what):
