@@ -5,6 +5,8 @@
 // evaluates / densifies arrays before writing.
 #include <nanobind/stl/string.h>
 
+#include <sys/mman.h>
+
 #include <cstring>
 #include <string>
 #include <utility>
@@ -133,9 +135,8 @@ std::shared_ptr<MappedFile> open_source(nb::handle file, const std::string& fmt)
       nb::gil_scoped_release nogil;
       return MappedFile::open(path);
     } catch (const ValueError& e) {
-      std::string m = msg("[load] Failed to open file ", path, " (", e.what(), ")");
-      if (fmt == "npy" || fmt == "safetensors") throw RuntimeError(m);
-      throw ValueError(m);
+      if (fmt == "npy" || fmt == "safetensors") throw RuntimeError(e.what());
+      throw;
     }
   }
   if (!nb::hasattr(file, "read"))
@@ -175,7 +176,7 @@ nb::object gguf_value_to_py(const std::string& key, const io::GgufValue& v) {
     if (v.elem_type == T::STRING) {
       nb::list out;
       for (auto& s : v.strings) out.append(nb::str(s.data(), s.size()));
-      return std::move(out);
+      return out;
     }
     if (v.elem_type == T::ARRAY)
       throw ValueError(msg("[load_gguf] metadata '", key,
@@ -236,7 +237,7 @@ nb::object load_gguf(const std::shared_ptr<MappedFile>& file, bool return_metada
                            tn ? tn : "?", " (", t.ggml_type, ") is not supported"));
     }
   }
-  if (!return_metadata) return std::move(arrays);
+  if (!return_metadata) return arrays;
   nb::dict meta;
   for (auto& [k, v] : g.metadata) meta[nb::str(k.data(), k.size())] = gguf_value_to_py(k, v);
   return nb::make_tuple(arrays, meta);
@@ -249,6 +250,12 @@ nb::object load(nb::handle file, nb::handle format, bool return_metadata) {
   if (return_metadata && (fmt == "npy" || fmt == "npz"))
     throw ValueError(msg("[load] metadata not supported for format ", fmt));
   std::shared_ptr<MappedFile> src = open_source(file, fmt);
+  // Loaded arrays alias the mapping and numpy views of them are writable:
+  // make the private (copy-on-write) mapping writable so such writes change
+  // only this process's copy instead of faulting. Should the kernel refuse
+  // (commit limits), the arrays still alias the read-only mapping.
+  if (src->is_mmapped() && src->size() > 0)
+    ::mprotect(const_cast<uint8_t*>(src->data()), src->size(), PROT_READ | PROT_WRITE);
 
   if (fmt == "npy") {
     io::TensorRecord r = io::load_npy(*src);
@@ -260,14 +267,14 @@ nb::object load(nb::handle file, nb::handle format, bool return_metadata) {
     for (auto& m : members)
       out[nb::str(m.record.name.data(), m.record.name.size())] =
           nb::cast(record_to_array(m.source, m.record));
-    return std::move(out);
+    return out;
   }
   if (fmt == "safetensors") {
     io::SafetensorsFile st = io::parse_safetensors(src->data(), src->size());
     nb::dict out;
     for (auto& r : st.tensors)
       out[nb::str(r.name.data(), r.name.size())] = nb::cast(record_to_array(src, r));
-    if (!return_metadata) return std::move(out);
+    if (!return_metadata) return out;
     nb::dict meta;
     for (auto& [k, v] : st.metadata) meta[nb::str(k.data(), k.size())] = nb::str(v.data(), v.size());
     return nb::make_tuple(out, meta);

@@ -54,7 +54,7 @@ std::shared_ptr<MappedFile> MappedFile::open(const std::string& path) {
   bool regular = ::fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
   if (regular && st.st_size > 0 &&
       uint64_t(st.st_size) <= uint64_t(std::numeric_limits<size_t>::max())) {
-    void* m = ::mmap(nullptr, size_t(st.st_size), PROT_READ, MAP_PRIVATE, fd, 0);
+    void* m = ::mmap(nullptr, size_t(st.st_size), PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
     if (m != MAP_FAILED) {
       f->map_base_ = m;
       f->map_len_ = size_t(st.st_size);
