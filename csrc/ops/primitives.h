@@ -177,3 +177,43 @@ class SliceUpdatePrim : public Primitive {
 };
 
 }  // namespace oxmlx
+
+namespace oxmlx {
+
+// Gather family: inputs {src, indices...}; out = index shape + slice_sizes.
+class GatherPrim : public Primitive {
+ public:
+  GatherPrim(Stream s, std::vector<int> axes, Shape slice_sizes)
+      : Primitive(s), axes_(std::move(axes)), slice_sizes_(std::move(slice_sizes)) {}
+  void eval(const std::vector<array>& in, std::vector<array>& out) override;
+  std::vector<array> vjp(const std::vector<array>&, const std::vector<array>&,
+                         const std::vector<int>&, const std::vector<array>&) override;
+  std::vector<array> jvp(const std::vector<array>&, const std::vector<array>&,
+                         const std::vector<int>&) override;
+  std::string name() const override { return "Gather"; }
+  bool is_equivalent(const Primitive& o) const override;
+
+ private:
+  std::vector<int> axes_;
+  Shape slice_sizes_;
+};
+
+// Scatter family: inputs {base, indices..., updates}; out has base's shape.
+class ScatterPrim : public Primitive {
+ public:
+  ScatterPrim(Stream s, ScatterOp op, std::vector<int> axes)
+      : Primitive(s), op_(op), axes_(std::move(axes)) {}
+  void eval(const std::vector<array>& in, std::vector<array>& out) override;
+  std::vector<array> vjp(const std::vector<array>&, const std::vector<array>&,
+                         const std::vector<int>&, const std::vector<array>&) override;
+  std::vector<array> jvp(const std::vector<array>&, const std::vector<array>&,
+                         const std::vector<int>&) override;
+  std::string name() const override { return "Scatter"; }
+  bool is_equivalent(const Primitive& o) const override;
+
+ private:
+  ScatterOp op_;
+  std::vector<int> axes_;
+};
+
+}  // namespace oxmlx

@@ -90,7 +90,37 @@ nb::object binop(nb::handle a, nb::handle b, F&& f) {
 
 }  // namespace
 
+// a.at[index].add(values) and friends: new arrays, repeated indices accumulate.
+struct ArrayAt {
+  array a;
+  nb::object index;
+};
+
+void init_array_at(nb::module_& m) {
+  auto upd = [](ScatterOp op, int pre) {
+    return [op, pre](const ArrayAt& at, nb::handle v) {
+      if (!at.index.is_valid() || at.index.is_none())
+        throw ValueError("[at] Index the .at property first, as in a.at[idx].add(v).");
+      array x = scalar_or_array(v, at.a.dtype());
+      if (pre == 1) x = negative(x);
+      if (pre == 2) x = divide(array(1.0f, at.a.dtype()), x);
+      return scatter_item(at.a, at.index, x, op);
+    };
+  };
+  nb::class_<ArrayAt>(m, "ArrayAt")
+      .def("__getitem__", [](const ArrayAt& at, nb::handle idx) {
+        return ArrayAt{at.a, nb::borrow(idx)};
+      })
+      .def("add", upd(ScatterOp::Sum, 0), "value"_a)
+      .def("subtract", upd(ScatterOp::Sum, 1), "value"_a)
+      .def("multiply", upd(ScatterOp::Prod, 0), "value"_a)
+      .def("divide", upd(ScatterOp::Prod, 2), "value"_a)
+      .def("maximum", upd(ScatterOp::Max, 0), "value"_a)
+      .def("minimum", upd(ScatterOp::Min, 0), "value"_a);
+}
+
 void init_array(nb::module_& m) {
+  init_array_at(m);
   nb::class_<array> cls(m, "array", nb::type_slots(array_slots));
   cls.def("__init__",
           [](array* self, nb::handle val, std::optional<Dtype> dtype) {
@@ -152,6 +182,12 @@ void init_array(nb::module_& m) {
       .def("__copy__", [](const array& a) { return copy(a); })
       .def("__deepcopy__", [](const array& a, nb::handle) { return copy(a); }, "memo"_a)
       .def("__getitem__", [](const array& a, nb::handle idx) { return get_item(a, idx); }, "index"_a.none())
+      .def("__setitem__",
+           [](array& a, nb::handle idx, nb::handle v) {
+             a = scatter_item(a, idx, scalar_or_array(v, a.dtype()), ScatterOp::None);
+           },
+           "index"_a.none(), "value"_a)
+      .def_prop_ro("at", [](const array& a) { return ArrayAt{a, nb::none()}; })
       .def("reshape",
            [](const array& a, nb::args shape, nb::handle stream) {
              Shape sh = (shape.size() == 1 && !PyLong_Check(shape[0].ptr())) ? to_shape(shape[0])

@@ -21,5 +21,7 @@ void init_internal(nb::module_& m);
 std::string array_repr(array& a);
 // Basic indexing (ints, slices, None, Ellipsis) as strided views.
 array get_item(const array& a, nb::handle index);
+// a with values combined into a[index] by op (None: assignment), a new array.
+array scatter_item(const array& a, nb::handle index, const array& values, ScatterOp op);
 
 }  // namespace oxmlx::py

@@ -292,6 +292,45 @@ void init_ops(nb::module_& m) {
           return matmul(to_array(a), to_array(b), to_sod(s));
         },
         "a"_a, "b"_a, nb::kw_only(), "stream"_a.none() = nb::none());
+
+  // ---- indexing ----
+  auto opt_axis = [](nb::handle ax) -> std::optional<int> {
+    if (ax.is_none()) return std::nullopt;
+    return nb::cast<int>(ax);
+  };
+  m.def("take",
+        [opt_axis](nb::handle a, nb::handle idx, nb::handle axis, nb::handle s) {
+          return take(to_array(a), to_array(idx), opt_axis(axis), to_sod(s));
+        },
+        "a"_a, "indices"_a, "axis"_a.none() = nb::none(), nb::kw_only(), "stream"_a.none() = nb::none());
+  m.def("take_along_axis",
+        [opt_axis](nb::handle a, nb::handle idx, nb::handle axis, nb::handle s) {
+          return take_along_axis(to_array(a), to_array(idx), opt_axis(axis), to_sod(s));
+        },
+        "a"_a, "indices"_a, "axis"_a.none() = nb::none(), nb::kw_only(), "stream"_a.none() = nb::none());
+  m.def("put_along_axis",
+        [opt_axis](nb::handle a, nb::handle idx, nb::handle v, nb::handle axis, nb::handle s) {
+          array x = to_array(a);
+          return put_along_axis(x, to_array(idx), scalar_or_array(v, x.dtype()), opt_axis(axis),
+                                to_sod(s));
+        },
+        "a"_a, "indices"_a, "values"_a, "axis"_a.none() = nb::none(), nb::kw_only(),
+        "stream"_a.none() = nb::none());
+  m.def("slice",
+        [](nb::handle a, nb::handle start, std::vector<int> axes, std::vector<int64_t> size,
+           nb::handle s) {
+          return dynamic_slice(to_array(a), to_array(start), axes, Shape(size.begin(), size.end()),
+                               to_sod(s));
+        },
+        "a"_a, "start_indices"_a, "axes"_a, "slice_size"_a, nb::kw_only(),
+        "stream"_a.none() = nb::none());
+  m.def("slice_update",
+        [](nb::handle a, nb::handle update, nb::handle start, std::vector<int> axes, nb::handle s) {
+          array x = to_array(a);
+          return dynamic_slice_update(x, to_array(update), to_array(start), axes, to_sod(s));
+        },
+        "a"_a, "update"_a, "start_indices"_a, "axes"_a, nb::kw_only(),
+        "stream"_a.none() = nb::none());
 }
 
 }  // namespace oxmlx::py

@@ -1,0 +1,160 @@
+// Gather/scatter family. Index arrays (any integer dtype, any layout, all of
+// the same broadcast shape) are read once into int64 positions: negative
+// indices wrap, and an index whose slice would leave the source raises
+// IndexError (we check rather than clamp: no silently wrong results).
+#include <cstring>
+
+#include "backend/cpu/convert.h"
+#include "backend/cpu/cpu_backend.h"
+#include "backend/cpu/strided.h"
+
+namespace oxmlx::cpu {
+
+namespace {
+
+// Element offsets (in `strides`) of every position of `shape`, row-major.
+std::vector<int64_t> offsets_of(const Shape& shape, const Strides& strides) {
+  int64_t n = shape_size(shape);
+  std::vector<int64_t> off(size_t(std::max<int64_t>(n, 0)));
+  if (n == 0) return off;
+  int nd = int(shape.size());
+  std::vector<int64_t> idx(nd, 0);
+  int64_t cur = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    off[size_t(i)] = cur;
+    for (int d = nd - 1; d >= 0; --d) {
+      cur += strides[d];
+      if (++idx[d] < shape[d]) break;
+      cur -= strides[d] * shape[d];
+      idx[d] = 0;
+    }
+  }
+  return off;
+}
+
+// Adds idx[p] * stride to base[p] for every index position p, after wrapping
+// negatives and checking that [i, i + slice) lies inside [0, dim).
+void add_index(const array& idx, int64_t dim, int64_t slice, int64_t stride, int axis,
+               std::vector<int64_t>& base) {
+  auto off = offsets_of(idx.shape(), idx.strides());
+  dispatch_dtype(idx.dtype(), [&](auto t) {
+    using T = decltype(t);
+    if constexpr (!is_int_v<T>) {
+      throw TypeError(msg("[gather] Indices must be integers, got ", dtype_name(idx.dtype()), "."));
+    } else {
+      const T* p = idx.data<T>();
+      for (size_t k = 0; k < off.size(); ++k) {
+        int64_t i = int64_t(p[off[k]]);
+        if (i < 0) i += dim;
+        if (i < 0 || i + slice > dim)
+          throw IndexError(msg("[gather] Index ", int64_t(p[off[k]]), " is out of bounds for axis ",
+                               axis, " with size ", dim, "."));
+        base[k] += i * stride;
+      }
+    }
+  });
+}
+
+std::vector<int64_t> index_bases(const array& ref, const std::vector<array>& indices,
+                                 const std::vector<int>& axes, const Shape& slice_sizes,
+                                 const Strides& strides) {
+  int64_t n = indices.empty() ? 1 : indices[0].size();
+  std::vector<int64_t> base(size_t(n), 0);
+  for (size_t k = 0; k < indices.size(); ++k)
+    add_index(indices[k], ref.shape(axes[k]), slice_sizes[axes[k]], strides[axes[k]], axes[k],
+              base);
+  return base;
+}
+
+template <typename T>
+inline void combine(ScatterOp op, T& x, T v) {
+  if constexpr (std::is_same_v<T, bool>) {
+    switch (op) {
+      case ScatterOp::None: x = v; break;
+      case ScatterOp::Sum: case ScatterOp::Max: x = x || v; break;
+      case ScatterOp::Prod: case ScatterOp::Min: x = x && v; break;
+    }
+  } else if constexpr (is_half_v<T>) {
+    float a = float(x), b = float(v);
+    switch (op) {
+      case ScatterOp::None: x = v; break;
+      case ScatterOp::Sum: x = T(a + b); break;
+      case ScatterOp::Prod: x = T(a * b); break;
+      case ScatterOp::Max: if (b > a || b != b) x = v; break;
+      case ScatterOp::Min: if (b < a || b != b) x = v; break;
+    }
+  } else if constexpr (is_complex_v<T>) {
+    switch (op) {
+      case ScatterOp::None: x = v; break;
+      case ScatterOp::Sum: x = x + v; break;
+      case ScatterOp::Prod: x = x * v; break;
+      case ScatterOp::Max:
+        if (v.real() > x.real() || (v.real() == x.real() && v.imag() > x.imag())) x = v;
+        break;
+      case ScatterOp::Min:
+        if (v.real() < x.real() || (v.real() == x.real() && v.imag() < x.imag())) x = v;
+        break;
+    }
+  } else {
+    switch (op) {
+      case ScatterOp::None: x = v; break;
+      case ScatterOp::Sum: x = T(x + v); break;
+      case ScatterOp::Prod: x = T(x * v); break;
+      case ScatterOp::Max: if (v > x || v != v) x = v; break;
+      case ScatterOp::Min: if (v < x || v != v) x = v; break;
+    }
+  }
+}
+
+}  // namespace
+
+void CpuBackend::gather(const array& src, const std::vector<array>& indices, array& out,
+                        const std::vector<int>& axes, const Shape& slice_sizes) {
+  alloc_row_major(out);
+  if (out.size() == 0) return;
+  auto base = index_bases(src, indices, axes, slice_sizes, src.strides());
+  auto soff = offsets_of(slice_sizes, src.strides());
+  const int64_t S = int64_t(soff.size());
+  const int64_t total = int64_t(base.size()) * S;
+  dispatch_dtype(out.dtype(), [&](auto t) {
+    using T = decltype(t);
+    const T* s = src.data<T>();
+    T* d = out.data<T>();
+    // Parallel over (index position, slice element) pairs, so both many
+    // small slices and a few large ones spread across threads.
+    parallel_for(total, 1 << 14, [&](int64_t b, int64_t e) {
+      int64_t p = b / S, j = b % S;
+      for (int64_t i = b; i < e; ++i) {
+        d[i] = s[base[size_t(p)] + soff[size_t(j)]];
+        if (++j == S) {
+          j = 0;
+          ++p;
+        }
+      }
+    });
+  });
+}
+
+void CpuBackend::scatter(ScatterOp op, const array& base_in, const std::vector<array>& indices,
+                         const array& updates_in, array& out, const std::vector<int>& axes) {
+  if (!(base_in.flags().row_contiguous && try_donate(base_in, out))) copy(base_in, out);
+  if (updates_in.size() == 0 || out.size() == 0) return;
+  int nidx = indices.empty() ? 0 : indices[0].ndim();
+  Shape upd_slice(updates_in.shape().begin() + nidx, updates_in.shape().end());
+  auto base = index_bases(out, indices, axes, upd_slice, out.strides());
+  auto uoff = offsets_of(upd_slice, out.strides());
+  auto upos = offsets_of(updates_in.shape(), updates_in.strides());
+  const int64_t S = int64_t(uoff.size());
+  dispatch_dtype(out.dtype(), [&](auto t) {
+    using T = decltype(t);
+    const T* u = updates_in.data<T>();
+    T* d = out.data<T>();
+    // Sequential: repeated indices combine in index order (last write wins
+    // for None), as numpy and MLX's CPU backend do.
+    int64_t k = 0;
+    for (size_t p = 0; p < base.size(); ++p)
+      for (int64_t j = 0; j < S; ++j, ++k) combine(op, d[base[p] + uoff[size_t(j)]], u[upos[size_t(k)]]);
+  });
+}
+
+}  // namespace oxmlx::cpu
