@@ -8,6 +8,20 @@ namespace oxmlx::py {
 
 namespace {
 
+// A Python integer index into an axis of size n, bounds-checked and wrapped.
+int64_t int_index(nb::handle h, int64_t n, int dim) {
+  Py_ssize_t i = PyNumber_AsSsize_t(h.ptr(), PyExc_IndexError);
+  if (i == -1 && PyErr_Occurred()) throw nb::python_error();
+  if (i < -n || i >= n)
+    throw IndexError(msg("[indexing] Index ", i, " is out of bounds for axis ", dim,
+                         " with size ", n, "."));
+  return i < 0 ? i + n : i;
+}
+
+}  // namespace
+
+namespace {
+
 bool is_array_index(nb::handle h) {
   if (nb::isinstance<array>(h) || PyList_Check(h.ptr())) return true;
   return nb::hasattr(h, "__array__") && !PyLong_Check(h.ptr()) && !PyIndex_Check(h.ptr());
@@ -79,13 +93,7 @@ IndexPlan make_plan(const array& a, nb::handle index) {
       ents.push_back({2, dim, 0, 1, 0, index_array(h)});
       ++dim;
     } else if (PyLong_Check(h.ptr()) || PyIndex_Check(h.ptr())) {
-      Py_ssize_t i = PyNumber_AsSsize_t(h.ptr(), PyExc_IndexError);
-      if (i == -1 && PyErr_Occurred()) throw nb::python_error();
-      int64_t n = a.shape(dim);
-      if (i < -n || i >= n)
-        throw IndexError(msg("[indexing] Index ", i, " is out of bounds for axis ", dim,
-                             " with size ", n, "."));
-      ents.push_back({2, dim, 0, 1, 0, array(int64_t(i < 0 ? i + n : i), int64)});
+      ents.push_back({2, dim, 0, 1, 0, array(int_index(h, a.shape(dim), dim), int64)});
       ++dim;
     } else {
       throw IndexError(msg("[indexing] Cannot index with an object of type ",
@@ -230,13 +238,7 @@ array basic_get_item(const array& a, nb::handle index) {
       out_shape.push_back(n);
       ++dim;
     } else {
-      Py_ssize_t i = PyNumber_AsSsize_t(h.ptr(), PyExc_IndexError);
-      if (i == -1 && PyErr_Occurred()) throw nb::python_error();
-      int64_t n = a.shape(dim);
-      if (i < -n || i >= n)
-        throw IndexError(msg("[indexing] Index ", i, " is out of bounds for axis ", dim,
-                             " with size ", n, "."));
-      if (i < 0) i += n;
+      int64_t i = int_index(h, a.shape(dim), dim);
       start[dim] = i;
       stop[dim] = i + 1;
       ++dim;
