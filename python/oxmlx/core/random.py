@@ -8,12 +8,13 @@ import math
 import time as _time
 
 from oxmlx import _core as c
+from oxmlx.core._composite import clip as _clip
 
 _bits = c._random_bits
 
 
-def _clip(x, lo, hi):
-    return c.minimum(c.maximum(x, lo), hi)
+def _shape(shape):
+    return [shape] if isinstance(shape, int) else list(shape)
 
 
 class _State:
@@ -47,7 +48,7 @@ def split(key, num=2, *, stream=None):
 
 def bits(shape=(), width=4, *, key=None, stream=None):
     """Random bits of ``width`` bytes (1, 2 or 4) per element."""
-    shape = [shape] if isinstance(shape, int) else list(shape)
+    shape = _shape(shape)
     b = _bits(shape, _next_key(key))
     if width == 4:
         return b
@@ -65,7 +66,7 @@ def _unit(shape, k):
 
 def uniform(low=0.0, high=1.0, shape=(), dtype=c.float32, key=None, *, stream=None):
     """Uniform samples in [low, high)."""
-    shape = [shape] if isinstance(shape, int) else list(shape)
+    shape = _shape(shape)
     low, high = c.array(low), c.array(high)
     shape = list(c.broadcast_shapes(tuple(shape), low.shape, high.shape))
     u = _unit(shape, _next_key(key)).astype(dtype)
@@ -74,7 +75,7 @@ def uniform(low=0.0, high=1.0, shape=(), dtype=c.float32, key=None, *, stream=No
 
 def normal(shape=(), dtype=c.float32, loc=0.0, scale=1.0, key=None, *, stream=None):
     """Normal samples (inverse-CDF of uniform bits)."""
-    shape = [shape] if isinstance(shape, int) else list(shape)
+    shape = _shape(shape)
     u = _unit(shape, _next_key(key))
     lo = math.nextafter(-1.0, 0.0)
     z = c.erfinv(_clip(u * 2.0 - 1.0, lo, -lo)) * math.sqrt(2.0)
@@ -83,7 +84,7 @@ def normal(shape=(), dtype=c.float32, loc=0.0, scale=1.0, key=None, *, stream=No
 
 def randint(low, high, shape=(), dtype=c.int32, key=None, *, stream=None):
     """Integers in [low, high)."""
-    shape = [shape] if isinstance(shape, int) else list(shape)
+    shape = _shape(shape)
     low_a, high_a = c.array(low), c.array(high)
     u = _unit(shape, _next_key(key))
     span = (high_a - low_a).astype(c.float32)
@@ -94,7 +95,7 @@ def randint(low, high, shape=(), dtype=c.int32, key=None, *, stream=None):
 def bernoulli(p=0.5, shape=None, key=None, *, stream=None):
     """Booleans that are True with probability ``p``."""
     p = c.array(p)
-    shape = list(p.shape) if shape is None else ([shape] if isinstance(shape, int) else list(shape))
+    shape = list(p.shape) if shape is None else (_shape(shape))
     return c.less(_unit(shape, _next_key(key)), p)
 
 
@@ -111,12 +112,12 @@ def truncated_normal(lower, upper, shape=None, dtype=c.float32, key=None, *, str
 
 
 def gumbel(shape=(), dtype=c.float32, key=None, *, stream=None):
-    u = _unit([shape] if isinstance(shape, int) else list(shape), _next_key(key))
+    u = _unit(_shape(shape), _next_key(key))
     return (-c.log(-c.log(_clip(u, 1e-20, 1.0 - 1e-7)))).astype(dtype)
 
 
 def laplace(shape=(), dtype=c.float32, loc=0.0, scale=1.0, key=None, *, stream=None):
-    u = _unit([shape] if isinstance(shape, int) else list(shape), _next_key(key)) * 2.0 - 1.0
+    u = _unit(_shape(shape), _next_key(key)) * 2.0 - 1.0
     u = _clip(u, -1.0 + 1e-7, 1.0 - 1e-7)
     return (loc - scale * c.sign(u) * c.log1p(-c.abs(u))).astype(dtype)
 
