@@ -131,5 +131,5 @@ def discover(device="cpu", wanted=None):
             out.append(Framework("jax", "jax", jnp, device))
     if wanted:
         keep = set(wanted)
-        out = [f for f in out if f.name in keep or f.name.split("[")[0] in keep]
+        out = [f for f in out if f.name in keep]
     return out
