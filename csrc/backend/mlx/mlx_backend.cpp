@@ -445,34 +445,9 @@ class MlxBackend final : public Backend {
     });
   }
   void random_bits(const array& keys, array& out) override {
-    // The waist's counter layout (element 2i, 2i+1 from counter i), written
-    // as MLX elementwise uint32 ops so the bits equal the native backend's.
+    // The waist's bit layout is MLX's, so MLX's own generator gives it.
     guarded("random_bits", [&] {
-      auto k = mx::contiguous(mx::flatten(wrap(keys), kCpu), false, kCpu);
-      mx::eval(k);
-      const uint32_t* kp = k.data<uint32_t>();
-      uint32_t ks[3] = {kp[0], kp[1], 0x1BD11BDAu ^ kp[0] ^ kp[1]};
-      int64_t n = out.size(), pairs = (n + 1) / 2;
-      auto u = [](uint32_t v) { return mx::array(v, mx::uint32); };
-      auto x0 = mx::astype(mx::right_shift(mx::arange(0, pairs, 1, mx::uint64, kCpu),
-                                           mx::array(uint64_t(32), mx::uint64), kCpu),
-                           mx::uint32, kCpu);
-      auto x1 = mx::astype(mx::arange(0, pairs, 1, mx::uint64, kCpu), mx::uint32, kCpu);
-      x0 = mx::add(x0, u(ks[0]), kCpu);
-      x1 = mx::add(x1, u(ks[1]), kCpu);
-      static constexpr int R[8] = {13, 15, 26, 6, 17, 29, 16, 24};
-      for (int block = 0; block < 5; ++block) {
-        for (int j = 0; j < 4; ++j) {
-          int r = R[(block % 2) * 4 + j];
-          x0 = mx::add(x0, x1, kCpu);
-          x1 = mx::bitwise_or(mx::left_shift(x1, u(r), kCpu), mx::right_shift(x1, u(32 - r), kCpu), kCpu);
-          x1 = mx::bitwise_xor(x1, x0, kCpu);
-        }
-        x0 = mx::add(x0, u(ks[(block + 1) % 3]), kCpu);
-        x1 = mx::add(x1, u(ks[(block + 2) % 3] + uint32_t(block + 1)), kCpu);
-      }
-      auto both = mx::flatten(mx::stack({x0, x1}, 1, kCpu), kCpu);
-      adopt(mx::slice(both, {0}, {int(n)}, kCpu), out);
+      adopt(mx::random::bits(to_mlx_shape(out.shape()), int(out.itemsize()), wrap(keys), kCpu), out);
     });
   }
   void linalg(LinalgOp op, const std::vector<array>& inputs, std::vector<array>& outputs) override;
