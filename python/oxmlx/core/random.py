@@ -139,5 +139,20 @@ def categorical(logits, axis=-1, shape=None, num_samples=None, key=None, *, stre
     return c.argmax(lg + g, axis=-1).astype(c.uint32)
 
 
+def permutation(x, axis=0, key=None, stream=None):
+    """A random permutation of ``arange(x)`` (uint32, as MLX) for an int ``x``,
+    else ``x`` shuffled along ``axis``: the argsort of fresh random bits."""
+    k = _next_key(key)
+    if isinstance(x, int) and not isinstance(x, bool):
+        if x < 0:
+            raise ValueError(f"[permutation] Received negative size {x}.")
+        return c.argsort(_bits([x], k), stream=stream)
+    x = x if isinstance(x, c.array) else c.array(x)
+    if axis < -x.ndim or axis >= x.ndim:
+        raise IndexError(f"[permutation] Invalid axis {axis} for array with {x.ndim} dimensions.")
+    perm = c.argsort(_bits([x.shape[axis]], k), stream=stream)
+    return c.take(x, perm, axis=axis, stream=stream)
+
+
 __all__ = ["key", "seed", "split", "bits", "uniform", "normal", "randint", "bernoulli",
-           "truncated_normal", "gumbel", "laplace", "categorical"]
+           "truncated_normal", "gumbel", "laplace", "categorical", "permutation"]
