@@ -7,6 +7,11 @@
 
 namespace oxmlx::py {
 
+int& print_precision() {
+  static int p = -1;
+  return p;
+}
+
 namespace {
 
 template <typename T>
@@ -23,7 +28,9 @@ std::string fmt(const T& v) {
   } else if constexpr (std::is_floating_point_v<T>) {
     if (std::isnan(v)) return "nan";
     if (std::isinf(v)) return v > 0 ? "inf" : "-inf";
-    std::snprintf(buf, sizeof(buf), "%g", double(v));
+    int p = print_precision();
+    if (p >= 0) std::snprintf(buf, sizeof(buf), "%.*f", std::min(p, 40), double(v));
+    else std::snprintf(buf, sizeof(buf), "%g", double(v));
     return buf;
   } else if constexpr (std::is_unsigned_v<T>) {
     std::snprintf(buf, sizeof(buf), "%llu", (unsigned long long)v);
