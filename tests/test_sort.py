@@ -55,6 +55,26 @@ def test_sort_argsort_match_numpy_stable(shape, name, data):
     np.testing.assert_array_equal(np.array(idx), np.argsort(ref, axis=axis, kind="stable"))
 
 
+@pytest.mark.parametrize("name", REAL)
+def test_long_lines_radix_path_is_the_stable_sort(name):
+    # Lines of >= 96 elements take the radix path: ties, NaNs of both signs,
+    # signed zeros and extremes must come out exactly as the stable sort.
+    rng = np.random.default_rng(11)
+    x = sample((3, 301), name, rng, nan=True)
+    if "float" in name:
+        x[0, :4] = [-np.nan, np.inf, -np.inf, -0.0]
+    elif name != "bool_":
+        info = np.iinfo(NP_OF[name])
+        x[0, :2] = [info.min, info.max]
+    ref = np_view(x, name)
+    for axis in (-1, 0, None):
+        a = mx_of(x, name) if axis != 0 else mx_of(np.ascontiguousarray(x.T), name)
+        r = ref if axis != 0 else np.ascontiguousarray(ref.T)
+        np.testing.assert_array_equal(to_np(mx.sort(a, axis=axis)), np.sort(r, axis=axis, kind="stable"))
+        np.testing.assert_array_equal(np.array(mx.argsort(a, axis=axis)),
+                                      np.argsort(r, axis=axis, kind="stable"))
+
+
 def check_partition(vals, ref_sorted, kth, axis):
     v = np.moveaxis(vals, axis, -1)
     s = np.moveaxis(ref_sorted, axis, -1)

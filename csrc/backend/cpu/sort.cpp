@@ -1,8 +1,10 @@
 // Sort and partition families: every line along `axis` (any input strides)
-// is copied into a contiguous scratch buffer, sorted (stable merge sort) or
+// is copied into a contiguous scratch buffer, sorted (stable LSD radix sort
+// for real dtypes, stable merge sort for short lines and complex) or
 // partitioned (nth_element) there with NaNs ordered after every number, and
 // written to the row-contiguous output. Lines are split across threads.
 #include <algorithm>
+#include <bit>
 #include <numeric>
 #include <vector>
 
@@ -30,6 +32,103 @@ inline bool nan_last_less(T a, T b) {
   }
   using C = compute_t<T>;
   return lex_less(C(a), C(b));
+}
+
+// ---- radix sort (real dtypes): keys mapped to unsigned integers whose
+// order is the sort order (NaNs last and equal to each other, -0 == +0), so
+// a stable LSD radix sort gives exactly the stable comparison sort.
+
+template <typename T>
+struct RadixKey {
+  static constexpr bool ok = false;
+};
+template <typename T>
+  requires(std::is_integral_v<T>)
+struct RadixKey<T> {
+  static constexpr bool ok = true;
+  using U = std::make_unsigned_t<std::conditional_t<std::is_same_v<T, bool>, uint8_t, T>>;
+  static U key(T x) {
+    if constexpr (std::is_signed_v<T>) return U(x) ^ (U(1) << (sizeof(U) * 8 - 1));
+    else return U(x);
+  }
+};
+template <typename U>
+inline U float_key(U bits, bool nan) {
+  constexpr U sign = U(1) << (sizeof(U) * 8 - 1);
+  if (nan) return U(~U(0));
+  if ((bits & ~sign) == 0) return sign;  // -0 and +0
+  return (bits & sign) ? U(~bits) : U(bits | sign);
+}
+template <>
+struct RadixKey<float> {
+  static constexpr bool ok = true;
+  using U = uint32_t;
+  static U key(float x) { return float_key(std::bit_cast<U>(x), std::isnan(x)); }
+};
+template <>
+struct RadixKey<double> {
+  static constexpr bool ok = true;
+  using U = uint64_t;
+  static U key(double x) { return float_key(std::bit_cast<U>(x), std::isnan(x)); }
+};
+template <>
+struct RadixKey<float16_t> {
+  static constexpr bool ok = true;
+  using U = uint16_t;
+  static U key(float16_t x) { return float_key<U>(x.bits, (x.bits & 0x7fff) > 0x7c00); }
+};
+template <>
+struct RadixKey<bfloat16_t> {
+  static constexpr bool ok = true;
+  using U = uint16_t;
+  static U key(bfloat16_t x) { return float_key<U>(x.bits, (x.bits & 0x7fff) > 0x7f80); }
+};
+
+// Lines shorter than this use the comparison sort.
+constexpr int64_t kRadixMin = 96;
+
+// idx = the stable sorting permutation of vals[0, n).
+template <typename T>
+void radix_argsort(const T* vals, int64_t n, uint32_t* idx) {
+  using K = RadixKey<T>;
+  using U = typename K::U;
+  constexpr int P = int(sizeof(U));
+  thread_local std::vector<U> kbuf;
+  thread_local std::vector<uint32_t> ibuf;
+  kbuf.resize(2 * n);
+  ibuf.resize(n);
+  U* k0 = kbuf.data();
+  U* k1 = kbuf.data() + n;
+  uint32_t* i0 = idx;
+  uint32_t* i1 = ibuf.data();
+  int64_t count[P][256] = {};
+  for (int64_t i = 0; i < n; ++i) {
+    U k = K::key(vals[i]);
+    k0[i] = k;
+    i0[i] = uint32_t(i);
+    for (int p = 0; p < P; ++p) count[p][(k >> (8 * p)) & 0xff]++;
+  }
+  for (int p = 0; p < P; ++p) {
+    int64_t* c = count[p];
+    bool trivial = false;
+    for (int d = 0; d < 256; ++d)
+      if (c[d] == n) trivial = true;
+    if (trivial) continue;  // every key has this digit
+    int64_t pos = 0;
+    for (int d = 0; d < 256; ++d) {
+      int64_t t = c[d];
+      c[d] = pos;
+      pos += t;
+    }
+    for (int64_t i = 0; i < n; ++i) {
+      int64_t at = c[(k0[i] >> (8 * p)) & 0xff]++;
+      k1[at] = k0[i];
+      i1[at] = i0[i];
+    }
+    std::swap(k0, k1);
+    std::swap(i0, i1);
+  }
+  if (i0 != idx) std::copy(i0, i0 + n, idx);
 }
 
 // Calls line(in_offset, out_offset) for every position of the non-axis dims.
@@ -71,6 +170,13 @@ void run_sort(const array& in, array& out, int axis, bool arg) {
       for (int64_t i = 0; i < n; ++i) vals[i] = T(src[io + i * ist]);
       std::iota(idx.begin(), idx.end(), uint32_t(0));
       const T* v = vals.data();
+      if constexpr (RadixKey<T0>::ok) {
+        if (n >= kRadixMin) {
+          radix_argsort(reinterpret_cast<const T0*>(v), n, idx.data());
+          for (int64_t i = 0; i < n; ++i) dst[oo + i * ost] = idx[i];
+          return;
+        }
+      }
       // Stable: equal keys (and NaNs) keep their index order.
       std::stable_sort(idx.begin(), idx.end(),
                        [v](uint32_t a, uint32_t b) { return nan_last_less(v[a], v[b]); });
@@ -82,6 +188,15 @@ void run_sort(const array& in, array& out, int axis, bool arg) {
       thread_local std::vector<T> vals;
       vals.resize(n);
       for (int64_t i = 0; i < n; ++i) vals[i] = T(src[io + i * ist]);
+      if constexpr (RadixKey<T0>::ok) {
+        if (n >= kRadixMin) {
+          thread_local std::vector<uint32_t> perm;
+          perm.resize(n);
+          radix_argsort(reinterpret_cast<const T0*>(vals.data()), n, perm.data());
+          for (int64_t i = 0; i < n; ++i) dst[oo + i * ost] = T0(vals[perm[i]]);
+          return;
+        }
+      }
       std::stable_sort(vals.begin(), vals.end(), [](T a, T b) { return nan_last_less(a, b); });
       for (int64_t i = 0; i < n; ++i) dst[oo + i * ost] = T0(vals[i]);
     });
