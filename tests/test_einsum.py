@@ -139,3 +139,46 @@ def test_einsum_errors(subs, shapes, match):
 def test_einsum_needs_operands():
     with pytest.raises(ValueError, match="At least one operand"):
         mx.einsum("ij")
+
+
+from hypothesis import given, strategies as st  # noqa: E402
+
+
+@st.composite
+def einsum_problems(draw):
+    letters = "abcde"[:draw(st.integers(1, 5))]
+    sizes = {c: draw(st.integers(1, 4)) for c in letters}
+    n_ops = draw(st.integers(1, 4))
+    terms = []
+    for _ in range(n_ops):
+        t = draw(st.lists(st.sampled_from(letters), min_size=0, max_size=4))
+        terms.append("".join(t))
+    used = sorted(set("".join(terms)))
+    if draw(st.booleans()):
+        out = "".join(draw(st.permutations(used))[:draw(st.integers(0, len(used)))])
+        subs = ",".join(terms) + "->" + out
+    else:
+        subs = ",".join(terms)
+    shapes = [tuple(sizes[c] for c in t) for t in terms]
+    return subs, shapes
+
+
+@given(problem=einsum_problems(), seed=st.integers(0, 2**16))
+def test_einsum_random_subscripts_match_numpy(problem, seed):
+    subs, shapes = problem
+    rng = np.random.default_rng(seed)
+    xs = [rng.standard_normal(s).astype(np.float32) for s in shapes]
+    ref = np.einsum(subs, *[x.astype(np.float64) for x in xs])
+    got = mx.einsum(subs, *[mx.array(x) for x in xs])
+    assert got.shape == ref.shape, subs
+    np.testing.assert_allclose(np.array(got), ref, rtol=1e-4, atol=1e-4, err_msg=subs)
+
+
+@given(problem=einsum_problems())
+def test_einsum_path_random_matches_mlx(problem):
+    mlx = pytest.importorskip("mlx.core")
+    subs, shapes = problem
+    got = mx.einsum_path(subs, *[mx.ones(s) for s in shapes])
+    exp = mlx.einsum_path(subs, *[mlx.ones(s) for s in shapes])
+    assert [tuple(p) for p in got[0]] == [tuple(p) for p in exp[0]], subs
+    assert got[1] == exp[1], subs

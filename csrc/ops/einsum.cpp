@@ -213,7 +213,8 @@ Plan make_plan(const std::string& subscripts_in, const std::vector<array>& ops, 
         if (both.count(c)) keep.insert(c);
       int64_t new_size = term_size(keep, dims);
       if (new_size > mem_limit) return;
-      int64_t removed = term_size(cur[x], dims) + term_size(cur[y], dims) - new_size;
+      // Sizes of the operands count each letter once (a diagonal is taken first).
+      int64_t removed = term_size(chars_of(cur[x]), dims) + term_size(chars_of(cur[y]), dims) - new_size;
       int64_t cost = flops(both, both.size() > keep.size(), 2, dims);
       if (cost_so_far + cost > plan.naive_cost) return;
       cands.push_back({removed, cost, std::move(keep), int(both.size()), x, y});
