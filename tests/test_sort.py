@@ -75,6 +75,20 @@ def test_long_lines_radix_path_is_the_stable_sort(name):
                                       np.argsort(r, axis=axis, kind="stable"))
 
 
+@pytest.mark.parametrize("name,shape", [("float32", (150_001,)), ("int16", (2, 70_000)),
+                                        ("bool_", (100_003,)), ("float16", (66_000, 1))])
+def test_few_long_lines_split_across_threads(name, shape):
+    # Fewer lines than threads: each line is sorted in chunks that are merged.
+    rng = np.random.default_rng(12)
+    x = sample(shape, name, rng, nan=True)
+    ref = np_view(x, name)
+    axis = 0 if shape[-1] == 1 else -1
+    np.testing.assert_array_equal(np.array(mx.argsort(mx_of(x, name), axis=axis)),
+                                  np.argsort(ref, axis=axis, kind="stable"))
+    np.testing.assert_array_equal(to_np(mx.sort(mx_of(x, name), axis=axis)),
+                                  np.sort(ref, axis=axis, kind="stable"))
+
+
 def check_partition(vals, ref_sorted, kth, axis):
     v = np.moveaxis(vals, axis, -1)
     s = np.moveaxis(ref_sorted, axis, -1)

@@ -5,6 +5,7 @@
 // written to the row-contiguous output. Lines are split across threads.
 #include <algorithm>
 #include <bit>
+#include <limits>
 #include <numeric>
 #include <vector>
 
@@ -87,33 +88,22 @@ struct RadixKey<bfloat16_t> {
 // Lines shorter than this use the comparison sort.
 constexpr int64_t kRadixMin = 96;
 
-// idx = the stable sorting permutation of vals[0, n).
-template <typename T>
-void radix_argsort(const T* vals, int64_t n, uint32_t* idx) {
-  using K = RadixKey<T>;
-  using U = typename K::U;
+// Stable LSD radix sort of (k0, i0)[0, n) by key, 8 bits a pass (passes
+// where every key has the same digit are skipped); k1/i1 are scratch.
+template <typename U>
+void radix_sort_range(U* k0, U* k1, uint32_t* i0, uint32_t* i1, int64_t n) {
   constexpr int P = int(sizeof(U));
-  thread_local std::vector<U> kbuf;
-  thread_local std::vector<uint32_t> ibuf;
-  kbuf.resize(2 * n);
-  ibuf.resize(n);
-  U* k0 = kbuf.data();
-  U* k1 = kbuf.data() + n;
-  uint32_t* i0 = idx;
-  uint32_t* i1 = ibuf.data();
+  U* const kout = k0;
+  uint32_t* const iout = i0;
   int64_t count[P][256] = {};
-  for (int64_t i = 0; i < n; ++i) {
-    U k = K::key(vals[i]);
-    k0[i] = k;
-    i0[i] = uint32_t(i);
-    for (int p = 0; p < P; ++p) count[p][(k >> (8 * p)) & 0xff]++;
-  }
+  for (int64_t i = 0; i < n; ++i)
+    for (int p = 0; p < P; ++p) count[p][(k0[i] >> (8 * p)) & 0xff]++;
   for (int p = 0; p < P; ++p) {
     int64_t* c = count[p];
     bool trivial = false;
     for (int d = 0; d < 256; ++d)
       if (c[d] == n) trivial = true;
-    if (trivial) continue;  // every key has this digit
+    if (trivial) continue;
     int64_t pos = 0;
     for (int d = 0; d < 256; ++d) {
       int64_t t = c[d];
@@ -128,12 +118,85 @@ void radix_argsort(const T* vals, int64_t n, uint32_t* idx) {
     std::swap(k0, k1);
     std::swap(i0, i1);
   }
-  if (i0 != idx) std::copy(i0, i0 + n, idx);
+  if (k0 != kout) {
+    std::copy(k0, k0 + n, kout);
+    std::copy(i0, i0 + n, iout);
+  }
+}
+
+// idx = the stable sorting permutation of vals[0, n).
+template <typename T>
+void radix_argsort(const T* vals, int64_t n, uint32_t* idx) {
+  using K = RadixKey<T>;
+  using U = typename K::U;
+  thread_local std::vector<U> kbuf;
+  thread_local std::vector<uint32_t> ibuf;
+  kbuf.resize(2 * n);
+  ibuf.resize(n);
+  for (int64_t i = 0; i < n; ++i) {
+    kbuf[i] = K::key(vals[i]);
+    idx[i] = uint32_t(i);
+  }
+  radix_sort_range(kbuf.data(), kbuf.data() + n, idx, ibuf.data(), n);
+}
+
+// Lines at least this long, when there are fewer lines than threads, are
+// sorted by several threads each.
+constexpr int64_t kParallelLine = int64_t(1) << 16;
+
+// The same permutation for one long line: chunks radix-sorted in parallel,
+// then merged pairwise (ties taken from the left chunk, whose indices are
+// smaller, so the result is still the stable order).
+template <typename T>
+void parallel_line_argsort(const T* vals, int64_t n, uint32_t* idx) {
+  using K = RadixKey<T>;
+  using U = typename K::U;
+  const int64_t chunks = std::max<int64_t>(
+      1, std::min<int64_t>(num_threads(), n / (kParallelLine / 2)));
+  std::vector<U> ka(n), kb(n);
+  std::vector<uint32_t> ib(n);
+  std::vector<int64_t> bound(chunks + 1);
+  for (int64_t c = 0; c <= chunks; ++c) bound[c] = n * c / chunks;
+  parallel_for(chunks, 1, [&](int64_t b, int64_t e) {
+    for (int64_t c = b; c < e; ++c) {
+      int64_t lo = bound[c], hi = bound[c + 1];
+      for (int64_t i = lo; i < hi; ++i) {
+        ka[i] = K::key(vals[i]);
+        idx[i] = uint32_t(i);
+      }
+      radix_sort_range(ka.data() + lo, kb.data() + lo, idx + lo, ib.data() + lo, hi - lo);
+    }
+  });
+  U *ks = ka.data(), *kd = kb.data();
+  uint32_t *is = idx, *id = ib.data();
+  for (int64_t w = 1; w < chunks; w *= 2) {
+    int64_t pairs = (chunks + 2 * w - 1) / (2 * w);
+    parallel_for(pairs, 1, [&](int64_t b, int64_t e) {
+      for (int64_t q = b; q < e; ++q) {
+        int64_t c = q * 2 * w;
+        int64_t lo = bound[c], mid = bound[std::min(c + w, chunks)],
+                hi = bound[std::min(c + 2 * w, chunks)];
+        int64_t x = lo, y = mid, o = lo;
+        while (x < mid && y < hi) {
+          bool right = ks[y] < ks[x];
+          int64_t from = right ? y++ : x++;
+          kd[o] = ks[from];
+          id[o++] = is[from];
+        }
+        for (; x < mid; ++x, ++o) kd[o] = ks[x], id[o] = is[x];
+        for (; y < hi; ++y, ++o) kd[o] = ks[y], id[o] = is[y];
+      }
+    });
+    std::swap(ks, kd);
+    std::swap(is, id);
+  }
+  if (is != idx) std::copy(is, is + n, idx);
 }
 
 // Calls line(in_offset, out_offset) for every position of the non-axis dims.
 template <typename F>
-void for_each_sort_line(const array& in, const array& out, int axis, F&& line) {
+void for_each_sort_line(const array& in, const array& out, int axis, F&& line,
+                        bool serial = false) {
   Shape shape = in.shape();
   Strides is = in.strides(), os = out.strides();
   shape[axis] = 1;
@@ -148,7 +211,8 @@ void for_each_sort_line(const array& in, const array& out, int axis, F&& line) {
       [&](const std::array<int64_t, 2>& off, int64_t m, const std::array<int64_t, 2>& st) {
         for (int64_t i = 0; i < m; ++i) line(off[0] + i * st[0], off[1] + i * st[1]);
       },
-      std::max<int64_t>(1, (int64_t(1) << 14) / per_line));
+      serial ? std::numeric_limits<int64_t>::max() / 2
+             : std::max<int64_t>(1, (int64_t(1) << 14) / per_line));
 }
 
 // Scratch element type (std::vector<bool> has no data()).
@@ -160,6 +224,28 @@ void run_sort(const array& in, array& out, int axis, bool arg) {
   using T = scratch_t<T0>;
   const T0* src = in.data<T0>();
   const int64_t n = in.shape(axis), ist = in.strides()[axis], ost = out.strides()[axis];
+  if constexpr (RadixKey<T0>::ok) {
+    if (n >= kParallelLine && in.size() / n < num_threads() && num_threads() > 1) {
+      // Few long lines: one at a time, each split across the pool.
+      std::vector<T> vals(n);
+      std::vector<uint32_t> idx(n);
+      for_each_sort_line(
+          in, out, axis,
+          [&](int64_t io, int64_t oo) {
+            for (int64_t i = 0; i < n; ++i) vals[i] = T(src[io + i * ist]);
+            parallel_line_argsort(reinterpret_cast<const T0*>(vals.data()), n, idx.data());
+            if (arg) {
+              uint32_t* dst = out.data<uint32_t>();
+              for (int64_t i = 0; i < n; ++i) dst[oo + i * ost] = idx[i];
+            } else {
+              T0* dst = out.data<T0>();
+              for (int64_t i = 0; i < n; ++i) dst[oo + i * ost] = T0(vals[idx[i]]);
+            }
+          },
+          true);
+      return;
+    }
+  }
   if (arg) {
     uint32_t* dst = out.data<uint32_t>();
     for_each_sort_line(in, out, axis, [&](int64_t io, int64_t oo) {
