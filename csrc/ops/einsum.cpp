@@ -359,7 +359,7 @@ array run_step(std::vector<array> xs, std::vector<std::string> ts, const std::st
           auto [it, fresh] = local.insert({ts[k][i], d});
           if (!fresh) it->second = std::max(it->second, d);
         }
-      auto reshape_free = [&](const array& x, const std::string& t, const std::string& mid,
+      auto as_matrix = [&](const array& x, const std::string& t, const std::string& mid,
                               const std::string& last) {
         std::string order = batch + mid + last;
         array y = permute_to(x, t, order, st);
@@ -372,8 +372,8 @@ array run_step(std::vector<array> xs, std::vector<std::string> ts, const std::st
         sh.push_back(term_size(last, local));
         return reshape(y, sh, st);
       };
-      array a = reshape_free(xs[0], ta, fa, contract);
-      array b = reshape_free(xs[1], tb, contract, fb);
+      array a = as_matrix(xs[0], ta, fa, contract);
+      array b = as_matrix(xs[1], tb, contract, fb);
       array r = matmul(a, b, st);
       Shape rs;
       for (char c : batch + fa + fb) rs.push_back(local.at(c));

@@ -88,6 +88,25 @@ struct RadixKey<bfloat16_t> {
 // Lines shorter than this use the comparison sort.
 constexpr int64_t kRadixMin = 96;
 
+// Per-thread scratch reused from line to line; a line longer than
+// kKeepScratch elements gets buffers of its own, freed after it, so a large
+// sort does not leave every pool thread holding that much memory.
+constexpr int64_t kKeepScratch = int64_t(1) << 15;
+
+template <typename V, int Tag>
+struct Scratch {
+  V& get(int64_t n) {
+    if (n <= kKeepScratch) {
+      thread_local V kept;
+      kept.resize(n);
+      return kept;
+    }
+    own.resize(n);
+    return own;
+  }
+  V own;
+};
+
 // Stable LSD radix sort of (k0, i0)[0, n) by key, 8 bits a pass (passes
 // where every key has the same digit are skipped); k1/i1 are scratch.
 template <typename U>
@@ -129,10 +148,10 @@ template <typename T>
 void radix_argsort(const T* vals, int64_t n, uint32_t* idx) {
   using K = RadixKey<T>;
   using U = typename K::U;
-  thread_local std::vector<U> kbuf;
-  thread_local std::vector<uint32_t> ibuf;
-  kbuf.resize(2 * n);
-  ibuf.resize(n);
+  Scratch<std::vector<U>, 3> sk;
+  Scratch<std::vector<uint32_t>, 4> si;
+  auto& kbuf = sk.get(2 * n);
+  auto& ibuf = si.get(n);
   for (int64_t i = 0; i < n; ++i) {
     kbuf[i] = K::key(vals[i]);
     idx[i] = uint32_t(i);
@@ -249,10 +268,10 @@ void run_sort(const array& in, array& out, int axis, bool arg) {
   if (arg) {
     uint32_t* dst = out.data<uint32_t>();
     for_each_sort_line(in, out, axis, [&](int64_t io, int64_t oo) {
-      thread_local std::vector<T> vals;
-      thread_local std::vector<uint32_t> idx;
-      vals.resize(n);
-      idx.resize(n);
+      Scratch<std::vector<T>, 0> sv;
+      Scratch<std::vector<uint32_t>, 1> si;
+      auto& vals = sv.get(n);
+      auto& idx = si.get(n);
       for (int64_t i = 0; i < n; ++i) vals[i] = T(src[io + i * ist]);
       std::iota(idx.begin(), idx.end(), uint32_t(0));
       const T* v = vals.data();
@@ -271,13 +290,13 @@ void run_sort(const array& in, array& out, int axis, bool arg) {
   } else {
     T0* dst = out.data<T0>();
     for_each_sort_line(in, out, axis, [&](int64_t io, int64_t oo) {
-      thread_local std::vector<T> vals;
-      vals.resize(n);
+      Scratch<std::vector<T>, 0> sv;
+      auto& vals = sv.get(n);
       for (int64_t i = 0; i < n; ++i) vals[i] = T(src[io + i * ist]);
       if constexpr (RadixKey<T0>::ok) {
         if (n >= kRadixMin) {
-          thread_local std::vector<uint32_t> perm;
-          perm.resize(n);
+          Scratch<std::vector<uint32_t>, 2> sp;
+          auto& perm = sp.get(n);
           radix_argsort(reinterpret_cast<const T0*>(vals.data()), n, perm.data());
           for (int64_t i = 0; i < n; ++i) dst[oo + i * ost] = T0(vals[perm[i]]);
           return;
@@ -297,10 +316,10 @@ void run_partition(const array& in, array& out, int axis, int kth, bool arg) {
   if (arg) {
     uint32_t* dst = out.data<uint32_t>();
     for_each_sort_line(in, out, axis, [&](int64_t io, int64_t oo) {
-      thread_local std::vector<T> vals;
-      thread_local std::vector<uint32_t> idx;
-      vals.resize(n);
-      idx.resize(n);
+      Scratch<std::vector<T>, 0> sv;
+      Scratch<std::vector<uint32_t>, 1> si;
+      auto& vals = sv.get(n);
+      auto& idx = si.get(n);
       for (int64_t i = 0; i < n; ++i) vals[i] = T(src[io + i * ist]);
       std::iota(idx.begin(), idx.end(), uint32_t(0));
       const T* v = vals.data();
@@ -320,8 +339,8 @@ void run_partition(const array& in, array& out, int axis, int kth, bool arg) {
   } else {
     T0* dst = out.data<T0>();
     for_each_sort_line(in, out, axis, [&](int64_t io, int64_t oo) {
-      thread_local std::vector<T> vals;
-      vals.resize(n);
+      Scratch<std::vector<T>, 0> sv;
+      auto& vals = sv.get(n);
       for (int64_t i = 0; i < n; ++i) vals[i] = T(src[io + i * ist]);
       std::nth_element(vals.begin(), vals.begin() + kth, vals.end(),
                        [](T a, T b) { return nan_last_less(a, b); });
