@@ -80,6 +80,7 @@ def test_view_non_contiguous_scalar_bool_and_errors():
                                   np.ascontiguousarray(x[:, 1:3]).view(np.uint16))
     np.testing.assert_array_equal(np.array(mx.view(a[1:], mx.float64)),
                                   np.ascontiguousarray(x[1:]).view(np.float64))
+    np.testing.assert_array_equal(np.array(a.view(mx.uint32)), x.view(np.uint32))
     assert mx.view(3.0, mx.int32).item() == np.float32(3.0).view(np.int32)
     np.testing.assert_array_equal(np.array(mx.view(mx.array([True, False]), mx.uint8)), [1, 0])
     np.testing.assert_array_equal(np.array(mx.view(mx.array([1, 2], mx.int16), mx.bool_)),

@@ -199,6 +199,14 @@ class ArrayIterator:
 
 c.array.__iter__ = lambda self: ArrayIterator(self)
 
+
+def _array_view(self, dtype, *, stream=None):
+    """See :func:`view`."""
+    return c.view(self, dtype, stream=stream)
+
+
+c.array.view = _array_view
+
 __all__ = ["isdtype", "from_dlpack", "PrintOptions", "get_printoptions", "set_printoptions",
            "printoptions", "ThreadLocalStream", "new_thread_local_stream",
            "new_thread_unsafe_stream", "clear_streams", "device_info", "ArrayLike",
