@@ -193,6 +193,11 @@ def test_empty_and_scalar():
         mx.argsort(mx.zeros((2, 2)), axis=2)
     with pytest.raises(IndexError):
         mx.topk(mx.array(3), 1)
+    with pytest.raises(TypeError):
+        mx.sort(mx.zeros((2, 2)), axis=1.0)
+    with pytest.raises(IndexError):
+        mx.sort(mx.zeros((2, 2)), axis=2**40)
+    np.testing.assert_array_equal(np.array(mx.sort(mx.array([[2, 1]]), axis=np.int64(1))), [[1, 2]])
 
 
 def test_kth_and_k_errors():

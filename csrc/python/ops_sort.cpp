@@ -12,10 +12,12 @@ namespace {
 
 std::optional<int> opt_axis(nb::handle ax) {
   if (!ax.is_valid() || ax.is_none()) return std::nullopt;
-  if (!PyLong_Check(ax.ptr()))
+  if (!PyIndex_Check(ax.ptr()) || PyBool_Check(ax.ptr()))
     throw TypeError(msg("axis must be an int or None, got ",
                         nb::cast<std::string>(nb::str(nb::type_name(ax.type()))), "."));
-  return nb::cast<int>(ax);
+  long long v = nb::cast<long long>(nb::int_(ax));
+  if (v > INT32_MAX || v < INT32_MIN) throw IndexError(msg("Invalid axis ", v, "."));
+  return int(v);
 }
 
 }  // namespace
