@@ -124,7 +124,8 @@ def test_partition_argpartition_property(shape, name, data):
                     axis % len(shape))
 
 
-@pytest.mark.parametrize("name", ["int32", "float32", "float16", "bfloat16", "uint8", "bool_"])
+@pytest.mark.parametrize("name", ["int32", "float32", "float16", "bfloat16", "uint8", "bool_",
+                                  "float64", "int64", "uint16"])
 def test_partition_topk_same_order_as_mlx(mlx, name):
     rng = np.random.default_rng(3)
     x = sample((5, 37), name, rng, nan=name.startswith("float"))
@@ -313,6 +314,20 @@ def test_unique_padding_truncation_like_mlx(mlx):
     assert isinstance(only, mx.array)
     np.testing.assert_array_equal(np.array(only), [1, 2])
     assert len(mx.unique(mx.array([2, 1]), 2, return_counts=True)) == 2
+
+
+@given(n=st.integers(1, 25), seed=st.integers(0, 2**16), extra=st.integers(-5, 4),
+       fill=st.sampled_from([None, 7, -1]), name=st.sampled_from(["int32", "float32", "uint8"]))
+def test_unique_any_size_like_mlx(n, seed, extra, fill, name):
+    mlx = pytest.importorskip("mlx.core")
+    rng = np.random.default_rng(seed)
+    x = sample((n,), name, rng, nan=name == "float32")
+    size = max(0, len(np.unique(np_view(x, name))) + extra)
+    fill = None if fill is None or (fill < 0 and name == "uint8") else fill
+    got = mx.unique(mx_of(x, name), size, True, True, True, fill_value=fill)
+    exp = mlx.unique(mlx.array(x, dtype=getattr(mlx, name)), size, True, True, True, fill_value=fill)
+    for g, e in zip(got, exp):
+        np.testing.assert_array_equal(np.array(g), np.array(e))
 
 
 def test_unique_errors():
