@@ -278,6 +278,13 @@ def test_array_iterator():
         iter(mx.array(1))
     assert not isinstance(3, mx.ArrayLike)
 
+    class Wrapped:
+        def __mlx_array__(self):
+            return mx.array([3, 1, 2])
+
+    np.testing.assert_array_equal(np.array(mx.sort(Wrapped())), [1, 2, 3])
+    np.testing.assert_array_equal(np.array(mx.argsort(mx.ArrayLike(Wrapped()))), [1, 2, 0])
+
 
 # ------------------------------------------------------------- fp8
 

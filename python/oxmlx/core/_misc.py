@@ -169,11 +169,14 @@ def device_info(d=None):
 
 class ArrayLike:
     """Any Python object which has an ``__mlx_array__`` method that returns
-    an :obj:`array`."""
+    an :obj:`array` (ops accept such objects wherever they take an array)."""
 
-    @classmethod
-    def __subclasshook__(cls, other):
-        return hasattr(other, "__mlx_array__") or NotImplemented
+    def __init__(self, obj):
+        self._obj = obj
+
+    def __mlx_array__(self):
+        o = self._obj
+        return o if isinstance(o, c.array) else c.array(o)
 
 
 class ArrayIterator:
