@@ -26,7 +26,7 @@ array view(const array& a, Dtype dtype, StreamOrDevice s) {
           "multiple of the requested type size.");
     shape.back() = bytes / osz;
   }
-  return array(std::move(shape), dtype, std::make_shared<BitcastPrim>(st), {a});
+  return array(std::move(shape), dtype, std::make_shared<BitcastPrim>(st, dtype), {a});
 }
 
 void BitcastPrim::eval(const std::vector<array>& in, std::vector<array>& out) {
@@ -48,6 +48,18 @@ void BitcastPrim::eval(const std::vector<array>& in, std::vector<array>& out) {
     return;
   }
   o.copy_shared_buffer(src, strides, compute_flags(o.shape(), strides), o.size(), off);
+}
+
+// Batching: the batch axis goes first so the last (rescaled) axis stays the
+// element's own.
+std::pair<std::vector<array>, std::vector<int>> BitcastPrim::vmap(const std::vector<array>& in,
+                                                                  const std::vector<int>& axes) {
+  Dtype to = dtype_from_val(out_dtype_);
+  if (axes[0] < 0) return {{view(in[0], to, stream())}, {-1}};
+  if (in[0].ndim() == 1 && in[0].itemsize() != to.size)
+    throw ValueError(
+        "[view] Changing the type of a scalar is only allowed for types with the same size.");
+  return {{view(moveaxis(in[0], axes[0], 0, stream()), to, stream())}, {0}};
 }
 
 // ------------------------------------------------------------ can_cast
@@ -80,6 +92,12 @@ std::vector<array> DependsPrim::vjp(const std::vector<array>& in, const std::vec
   std::vector<array> r;
   for (int k : argnums) r.push_back(k < n_ ? cots[k] : zeros_like(in[k]));
   return r;
+}
+
+std::pair<std::vector<array>, std::vector<int>> DependsPrim::vmap(const std::vector<array>& in,
+                                                                  const std::vector<int>& axes) {
+  std::vector<array> xs(in.begin(), in.begin() + n_), deps(in.begin() + n_, in.end());
+  return {depends(xs, deps), std::vector<int>(axes.begin(), axes.begin() + n_)};
 }
 
 std::vector<array> DependsPrim::jvp(const std::vector<array>& in, const std::vector<array>& tans,

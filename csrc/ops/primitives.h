@@ -231,6 +231,8 @@ class SortPrim : public Primitive {
   std::vector<array> jvp(const std::vector<array>&, const std::vector<array>&,
                          const std::vector<int>&) override;
   std::vector<Shape> output_shapes(const std::vector<array>& in) override { return {in[0].shape()}; }
+  std::pair<std::vector<array>, std::vector<int>> vmap(const std::vector<array>&,
+                                                       const std::vector<int>&) override;
   std::string name() const override { return arg_ ? "ArgSort" : "Sort"; }
   bool is_equivalent(const Primitive& o) const override;
 
@@ -251,6 +253,8 @@ class PartitionPrim : public Primitive {
   std::vector<array> jvp(const std::vector<array>&, const std::vector<array>&,
                          const std::vector<int>&) override;
   std::vector<Shape> output_shapes(const std::vector<array>& in) override { return {in[0].shape()}; }
+  std::pair<std::vector<array>, std::vector<int>> vmap(const std::vector<array>&,
+                                                       const std::vector<int>&) override;
   std::string name() const override { return arg_ ? "ArgPartition" : "Partition"; }
   bool is_equivalent(const Primitive& o) const override;
 
@@ -264,10 +268,18 @@ class PartitionPrim : public Primitive {
 // when the input is not row-contiguous.
 class BitcastPrim : public Primitive {
  public:
-  explicit BitcastPrim(Stream s) : Primitive(s) {}
+  BitcastPrim(Stream s, Dtype to) : Primitive(s), out_dtype_(to.val) {}
   void eval(const std::vector<array>& in, std::vector<array>& out) override;
+  std::pair<std::vector<array>, std::vector<int>> vmap(const std::vector<array>&,
+                                                       const std::vector<int>&) override;
   std::string name() const override { return "View"; }
-  bool is_equivalent(const Primitive& o) const override { return dynamic_cast<const BitcastPrim*>(&o); }
+  bool is_equivalent(const Primitive& o) const override {
+    auto* p = dynamic_cast<const BitcastPrim*>(&o);
+    return p && p->out_dtype_ == out_dtype_;
+  }
+
+ private:
+  Dtype::Val out_dtype_;
 };
 
 // inputs {x_0..x_{n-1}, deps...}; outputs share x_i's buffers once the
@@ -280,6 +292,8 @@ class DependsPrim : public Primitive {
                          const std::vector<int>&, const std::vector<array>&) override;
   std::vector<array> jvp(const std::vector<array>&, const std::vector<array>&,
                          const std::vector<int>&) override;
+  std::pair<std::vector<array>, std::vector<int>> vmap(const std::vector<array>&,
+                                                       const std::vector<int>&) override;
   std::string name() const override { return "Depends"; }
 
  private:

@@ -258,4 +258,20 @@ std::vector<array> PartitionPrim::jvp(const std::vector<array>& in, const std::v
   return {take_along_axis(tans[0], argpartition(in[0], kth_, axis_, stream()), axis_, stream())};
 }
 
+// Batching: the sorted axis moves up by one when the batch axis is before it.
+std::pair<std::vector<array>, std::vector<int>> SortPrim::vmap(const std::vector<array>& in,
+                                                               const std::vector<int>& axes) {
+  int b = axes[0];
+  int ax = (b >= 0 && b <= axis_) ? axis_ + 1 : axis_;
+  return {{arg_ ? argsort(in[0], ax, stream()) : sort(in[0], ax, stream())}, {b}};
+}
+
+std::pair<std::vector<array>, std::vector<int>> PartitionPrim::vmap(
+    const std::vector<array>& in, const std::vector<int>& axes) {
+  int b = axes[0];
+  int ax = (b >= 0 && b <= axis_) ? axis_ + 1 : axis_;
+  return {{arg_ ? argpartition(in[0], kth_, ax, stream()) : partition(in[0], kth_, ax, stream())},
+          {b}};
+}
+
 }  // namespace oxmlx
