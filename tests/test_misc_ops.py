@@ -40,6 +40,19 @@ def test_permutation_of_array_shuffles_along_axis():
     assert mx.random.permutation(mx.array(x), axis=-1, key=k).dtype == mx.float32
 
 
+def test_permutation_bit_identical_to_mlx(mlx):
+    for seed in (0, 3, 12345):
+        for n in (1, 10, 257):
+            got = mx.random.permutation(n, key=mx.random.key(seed))
+            np.testing.assert_array_equal(np.array(got),
+                                          np.array(mlx.random.permutation(n, key=mlx.random.key(seed))))
+    x = np.arange(24).reshape(4, 6)
+    for axis in (0, 1, -1):
+        got = mx.random.permutation(mx.array(x), axis=axis, key=mx.random.key(9))
+        exp = mlx.random.permutation(mlx.array(x), axis=axis, key=mlx.random.key(9))
+        np.testing.assert_array_equal(np.array(got), np.array(exp))
+
+
 def test_permutation_is_roughly_uniform():
     counts = np.zeros((3, 3))
     for s in range(600):
