@@ -266,6 +266,22 @@ def test_searchsorted_matches_numpy(n, shape, side, seed, name):
                                                                  np_view(vals, name), side=side))
 
 
+@pytest.mark.parametrize("n,m", [(16, 2000), (5000, 3), (1, 50), (300, 300)])
+@pytest.mark.parametrize("name", ["float32", "int16", "float16"])
+def test_searchsorted_both_strategies(n, m, name, mlx):
+    # Few values: binary search; many values into a short sequence: one merged sort.
+    rng = np.random.default_rng(n + m)
+    seq = np.sort(sample((n,), name, rng, nan=True))
+    vals = sample((m,), name, rng, nan=True)
+    for side in ("left", "right"):
+        got = np.array(mx.searchsorted(mx_of(seq, name), mx_of(vals, name), side=side))
+        exp = np.array(mlx.searchsorted(mlx.array(seq, dtype=getattr(mlx, name)),
+                                        mlx.array(vals, dtype=getattr(mlx, name)), side=side))
+        np.testing.assert_array_equal(got, exp)
+        if "float" not in name:
+            np.testing.assert_array_equal(got, np.searchsorted(seq, vals, side=side))
+
+
 def test_searchsorted_promotion_nan_and_errors(mlx):
     np.testing.assert_array_equal(np.array(mx.searchsorted(mx.array([1, 2]), mx.array([1.5]))), [1])
     np.testing.assert_array_equal(np.array(mx.searchsorted(mx.array([1.0, 2]), mx.array([1]))), [0])

@@ -1,7 +1,9 @@
 // Sort family: sort/argsort and partition/argpartition builders with their
 // derivative rules (the gradient flows through the permutation: scattered
 // back for vjp, gathered for jvp), and the MLX ops composed from them: topk,
-// median, searchsorted and unique.
+// median, searchsorted (a vectorized binary search, or one merged sort for
+// many values into a short sequence) and unique.
+#include <bit>
 #include <limits>
 
 #include "ops/ops.h"
@@ -133,10 +135,41 @@ array searchsorted(const array& seq, const array& values, bool right, StreamOrDe
   int64_t n = seq.size(), m = values.size();
   if (n == 0 || m == 0) return zeros(values.shape(), uint32, st);
   array a = astype(seq, dt, st);
-  array v = reshape(astype(values, dt, st), {m}, st);
-  // One stable sort of both: with the values first, an equal sequence
-  // element sorts after the value (left); with the sequence first, before it
-  // (right). The answer is the number of sequence elements sorted before.
+  array v = astype(values, dt, st);
+  int steps = std::bit_width(uint64_t(n));  // >= ceil(log2(n + 1))
+  if (int64_t(steps) * m <= 4 * (n + m)) {
+    // Binary search, every value at once: `steps` rounds of a gather and
+    // elementwise updates of [lo, hi). "below" is MLX's NaN-last order: for
+    // left, seq[mid] < x; for right, !(x < seq[mid]).
+    bool fl = is_inexact(dt);
+    array lo = zeros(v.shape(), uint32, st), hi = full(v.shape(), array(uint32_t(n), uint32), st);
+    array last = array(uint32_t(n - 1), uint32), one = array(uint32_t(1), uint32);
+    array v_nan = fl ? isnan(v, st) : array(false);
+    for (int k = 0; k < steps; ++k) {
+      array active = less(lo, hi, st);
+      array mid = add(lo, right_shift(subtract(hi, lo, st), one, st), st);  // no overflow
+      array mv = take(a, minimum(mid, last, st), 0, st);
+      array below;
+      if (right) {
+        array x_less = less(v, mv, st);
+        if (fl) x_less = logical_or(x_less, logical_and(isnan(mv, st), logical_not(v_nan, st), st), st);
+        below = logical_not(x_less, st);
+      } else {
+        below = less(mv, v, st);
+        if (fl) below = logical_or(below, logical_and(v_nan, logical_not(isnan(mv, st), st), st), st);
+      }
+      array go_right = logical_and(active, below, st);
+      array go_left = logical_and(active, logical_not(below, st), st);
+      lo = where(go_right, add(mid, one, st), lo, st);
+      hi = where(go_left, mid, hi, st);
+    }
+    return lo;
+  }
+  // Many values into a short sequence: one stable sort of both. With the
+  // values first, an equal sequence element sorts after the value (left);
+  // with the sequence first, before it (right). The answer is the number of
+  // sequence elements sorted before.
+  v = reshape(v, {m}, st);
   array merged = zeros({n + m}, dt, st);
   const array& first = right ? a : v;
   const array& second = right ? v : a;
