@@ -351,6 +351,8 @@ def test_unique_errors():
         mx.unique(mx.array([1]), -1)
     with pytest.raises(ValueError, match="one element"):
         mx.unique(mx.array([1]), 2, fill_value=mx.array([1, 2]))
+    with pytest.raises(ValueError, match="2\\^31"):
+        mx.unique(mx.array([1]), 2**31)
     with pytest.raises(ValueError, match="fill value is required"):
         mx.unique(mx.array([], mx.float32), 3)
     v, c = mx.unique(mx.array([], mx.float32), 2, return_counts=True, fill_value=7)

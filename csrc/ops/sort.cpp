@@ -134,6 +134,8 @@ array searchsorted(const array& seq, const array& values, bool right, StreamOrDe
   Dtype dt = promote_types(seq.dtype(), values.dtype());
   int64_t n = seq.size(), m = values.size();
   if (n == 0 || m == 0) return zeros(values.shape(), uint32, st);
+  if (n > int64_t(UINT32_MAX) - 1)
+    throw ValueError(msg("[searchsorted] Sequence of ", n, " elements is too long for uint32 indices."));
   array a = astype(seq, dt, st);
   array v = astype(values, dt, st);
   int steps = std::bit_width(uint64_t(n));  // >= ceil(log2(n + 1))
@@ -191,6 +193,8 @@ std::vector<array> unique(const array& a, int64_t size, bool return_index, bool 
   if (size < 0) throw ValueError(msg("[unique] Received negative size ", size, "."));
   array x = reshape(a, {a.size()}, st);
   int64_t n = x.size();
+  if (n > INT32_MAX || size > INT32_MAX)
+    throw ValueError(msg("[unique] Inputs and sizes beyond 2^31 - 1 elements are not supported."));
   array fill;
   if (fill_value) {
     if (fill_value->size() != 1)
