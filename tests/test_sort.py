@@ -146,6 +146,31 @@ def test_partition_topk_same_order_as_mlx(mlx, name):
                                   np.array(mlx.argpartition(b, 11, axis=None)))
 
 
+@given(shape=st.lists(st.integers(1, 40), min_size=1, max_size=3), data=st.data(),
+       name=st.sampled_from(["float32", "float16", "bfloat16", "int32", "uint8", "bool_", "float64"]))
+def test_every_sort_op_bit_identical_to_mlx(shape, data, name):
+    mlx = pytest.importorskip("mlx.core")
+    rng = np.random.default_rng(data.draw(st.integers(0, 2**16)))
+    x = sample(shape, name, rng, nan=True)
+    nd = len(shape)
+    ax = data.draw(st.integers(-nd, nd - 1))
+    n = shape[ax]
+    kth = data.draw(st.integers(-n, n - 1))
+    k = data.draw(st.integers(0, n))
+    a, b = mx_of(x, name), mlx.array(x, dtype=getattr(mlx, name))
+
+    def same(g, e, mod_e=mlx):
+        if name == "bfloat16":
+            g, e = g.astype(mx.float32), e.astype(mod_e.float32)
+        np.testing.assert_array_equal(np.array(g), np.array(e))
+
+    same(mx.sort(a, axis=ax), mlx.sort(b, axis=ax))
+    same(mx.argsort(a, axis=ax), mlx.argsort(b, axis=ax))
+    same(mx.partition(a, kth, axis=ax), mlx.partition(b, kth, axis=ax))
+    same(mx.argpartition(a, kth, axis=ax), mlx.argpartition(b, kth, axis=ax))
+    same(mx.topk(a, k, axis=ax), mlx.topk(b, k, axis=ax))
+
+
 def test_topk_values_are_the_largest():
     rng = np.random.default_rng(0)
     x = rng.standard_normal((4, 50)).astype(np.float32)
