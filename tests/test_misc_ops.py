@@ -183,6 +183,10 @@ def test_printoptions_precision(mlx):
         for v in ([1 + 2.12345j], [1.5], 3.14159, [1, 2], [[0.5, -1.25]]):
             assert repr(mx.array(v)) == repr(mlx.array(v))
         assert repr(mx.array([1.5], mx.float16)) == repr(mlx.array([1.5], mlx.float16))
+        mx.set_printoptions(precision=60)
+        mlx.set_printoptions(precision=60)
+        big = [1e300, -2.5e-300]
+        assert repr(mx.array(big, mx.float64)) == repr(mlx.array(big, mlx.float64))
     finally:
         mx.set_printoptions()
         mlx.set_printoptions()
