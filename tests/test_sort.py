@@ -429,3 +429,13 @@ def test_index_outputs_have_zero_gradient():
     np.testing.assert_array_equal(np.array(g), np.array(mx.argsort(x).astype(mx.float32)))
     g = mx.grad(lambda a: mx.sum(mx.argpartition(a, 1).astype(mx.float32)) + mx.sum(a))(x)
     np.testing.assert_array_equal(np.array(g), [1.0, 1.0, 1.0])
+
+
+def test_second_order_gradient_through_sort():
+    x = np.array([3.0, 1.0, 2.0, -0.5])
+    w = np.array([1.0, 2.0, 3.0, 4.0])
+    f64 = lambda v: mx.array(v, dtype=mx.float64)
+    f = lambda a: mx.sum(mx.sort(a) ** 3 * f64(w))
+    g2 = mx.grad(lambda a: mx.sum(mx.grad(f)(a)))(f64(x))
+    rank_w = w[np.argsort(np.argsort(x))]  # weight each element meets after sorting
+    np.testing.assert_allclose(np.array(g2), 6 * rank_w * x, rtol=1e-12)
