@@ -1,0 +1,215 @@
+// SVD of the linalg family: one-sided (Hestenes) Jacobi. The columns of A
+// are kept as contiguous rows of a work matrix G and rotated pairwise until
+// they are mutually orthogonal (relative to their norms); their norms are
+// the singular values, the normalized columns the left vectors and the
+// accumulated rotations the right vectors. Real and complex scalars.
+#include <algorithm>
+#include <cmath>
+#include <complex>
+#include <limits>
+#include <numeric>
+#include <vector>
+
+#include "backend/cpu/linalg.h"
+
+namespace oxmlx::cpu::la {
+
+namespace {
+
+template <typename S>
+struct Real {
+  using type = S;
+};
+template <typename R>
+struct Real<std::complex<R>> {
+  using type = R;
+};
+
+template <typename R>
+R conj_(R x) { return x; }
+template <typename R>
+std::complex<R> conj_(std::complex<R> x) { return std::conj(x); }
+template <typename R>
+R abs2(R x) { return x * x; }
+template <typename R>
+R abs2(std::complex<R> x) { return x.real() * x.real() + x.imag() * x.imag(); }
+
+// sum conj(x_i) y_i
+template <typename S>
+S dotc(const S* x, const S* y, int64_t n) {
+  S s = S(0);
+  for (int64_t i = 0; i < n; ++i) s += conj_(x[i]) * y[i];
+  return s;
+}
+
+// Extends the orthonormal rows listed in `good` of b (p x p, row-major) with
+// unit vectors from the standard basis, Gram-Schmidt orthogonalized twice, so
+// all p rows are orthonormal.
+template <typename S>
+void complete_basis(S* b, int64_t p, std::vector<bool>& good) {
+  using R = typename Real<S>::type;
+  std::vector<int64_t> have;
+  for (int64_t i = 0; i < p; ++i)
+    if (good[size_t(i)]) have.push_back(i);
+  std::vector<S> cand(static_cast<size_t>(p));
+  int64_t next = 0;  // next candidate unit vector
+  for (R thresh : {R(0.5), R(1e-2), R(0)}) {
+    for (int64_t slot = 0; slot < p; ++slot) {
+      if (good[size_t(slot)]) continue;
+      for (int64_t tries = 0; tries < p; ++tries, next = (next + 1) % p) {
+        std::fill(cand.begin(), cand.end(), S(0));
+        cand[size_t(next)] = S(1);
+        for (int pass = 0; pass < 2; ++pass)
+          for (int64_t h : have) {
+            S c = dotc(b + h * p, cand.data(), p);
+            for (int64_t k = 0; k < p; ++k) cand[size_t(k)] -= c * b[h * p + k];
+          }
+        R nrm = 0;
+        for (auto& v : cand) nrm += abs2(v);
+        nrm = std::sqrt(nrm);
+        if (nrm > thresh && nrm > R(0)) {
+          for (int64_t k = 0; k < p; ++k) b[slot * p + k] = cand[size_t(k)] / nrm;
+          good[size_t(slot)] = true;
+          have.push_back(slot);
+          next = (next + 1) % p;
+          break;
+        }
+      }
+    }
+  }
+}
+
+// One-sided Jacobi on the q rows (length p, p >= q) of g. On return the rows
+// are orthogonal; v (q x q, row i = column i of V) holds the rotations when
+// non-null. Returns 1 without convergence.
+template <typename S>
+int jacobi(S* g, int64_t p, int64_t q, S* v) {
+  using R = typename Real<S>::type;
+  const R eps = std::numeric_limits<R>::epsilon();
+  if (v)
+    for (int64_t i = 0; i < q; ++i)
+      for (int64_t j = 0; j < q; ++j) v[i * q + j] = i == j ? S(1) : S(0);
+  std::vector<R> nrm(static_cast<size_t>(q));
+  for (int64_t i = 0; i < q; ++i) {
+    R s = 0;
+    for (int64_t k = 0; k < p; ++k) s += abs2(g[i * p + k]);
+    nrm[size_t(i)] = s;
+  }
+  for (int sweep = 0; sweep < 80; ++sweep) {
+    bool rotated = false;
+    for (int64_t i = 0; i < q - 1; ++i) {
+      for (int64_t j = i + 1; j < q; ++j) {
+        R a = nrm[size_t(i)], b = nrm[size_t(j)];
+        if (a == R(0) || b == R(0)) continue;
+        S* gi = g + i * p;
+        S* gj = g + j * p;
+        S gam = dotc(gi, gj, p);
+        R ag = std::sqrt(abs2(gam));
+        if (!(ag > eps * std::sqrt(a) * std::sqrt(b))) continue;
+        rotated = true;
+        R zeta = (b - a) / (R(2) * ag);
+        R t = (zeta >= 0 ? R(1) : R(-1)) / (std::abs(zeta) + std::sqrt(R(1) + zeta * zeta));
+        R c = R(1) / std::sqrt(R(1) + t * t), s = c * t;
+        // New columns: i <- c g_i - s ph g_j, j <- s g_i + c ph g_j with
+        // ph = conj(gam) / |gam| (a unitary 2x2 on the right).
+        S ph = conj_(gam) / ag;
+        for (int64_t k = 0; k < p; ++k) {
+          S x = gi[k], y = ph * gj[k];
+          gi[k] = c * x - s * y;
+          gj[k] = s * x + c * y;
+        }
+        if (v) {
+          S* vi = v + i * q;
+          S* vj = v + j * q;
+          for (int64_t k = 0; k < q; ++k) {
+            S x = vi[k], y = ph * vj[k];
+            vi[k] = c * x - s * y;
+            vj[k] = s * x + c * y;
+          }
+        }
+        // Recompute the norms from the vectors (no drift over sweeps).
+        R si = 0, sj = 0;
+        for (int64_t k = 0; k < p; ++k) si += abs2(gi[k]), sj += abs2(gj[k]);
+        nrm[size_t(i)] = si;
+        nrm[size_t(j)] = sj;
+      }
+    }
+    if (!rotated) return 0;
+  }
+  return 1;
+}
+
+template <typename S>
+int svd_impl(S* a, int64_t m, int64_t n, typename Real<S>::type* s, S* u, S* vt) {
+  using R = typename Real<S>::type;
+  bool tall = m >= n;
+  int64_t p = tall ? m : n, q = tall ? n : m;
+  // g rows: the columns of M = A (tall) or M = A^H (wide).
+  std::vector<S> g(static_cast<size_t>(q * p));
+  if (tall) {
+    for (int64_t i = 0; i < m; ++i)
+      for (int64_t j = 0; j < n; ++j) g[size_t(j * p + i)] = a[i * n + j];
+  } else {
+    for (int64_t i = 0; i < m; ++i)
+      for (int64_t j = 0; j < n; ++j) g[size_t(i * p + j)] = conj_(a[i * n + j]);
+  }
+  bool want = u != nullptr;
+  std::vector<S> v(want ? size_t(q * q) : 0);
+  int info = jacobi(g.data(), p, q, want ? v.data() : nullptr);
+  std::vector<R> sig(static_cast<size_t>(q));
+  for (int64_t i = 0; i < q; ++i) {
+    R t = 0;
+    for (int64_t k = 0; k < p; ++k) t += abs2(g[size_t(i * p + k)]);
+    sig[size_t(i)] = std::sqrt(t);
+  }
+  std::vector<int64_t> order(static_cast<size_t>(q));
+  std::iota(order.begin(), order.end(), int64_t(0));
+  std::stable_sort(order.begin(), order.end(),
+                   [&](int64_t x, int64_t y) { return sig[size_t(x)] > sig[size_t(y)]; });
+  for (int64_t i = 0; i < q; ++i) s[i] = sig[size_t(order[size_t(i)])];
+  if (!want) return info;
+  // Left vectors of M (p x p, stored as rows): normalized g rows, completed.
+  std::vector<S> lb(size_t(p * p), S(0));
+  std::vector<bool> good(size_t(p), false);
+  const R tiny = std::numeric_limits<R>::min() / std::numeric_limits<R>::epsilon();
+  for (int64_t i = 0; i < q; ++i) {
+    int64_t src = order[size_t(i)];
+    R sg = sig[size_t(src)];
+    if (!(sg > tiny)) continue;
+    for (int64_t k = 0; k < p; ++k) lb[size_t(i * p + k)] = g[size_t(src * p + k)] / sg;
+    good[size_t(i)] = true;
+  }
+  complete_basis(lb.data(), p, good);
+  if (tall) {
+    // A = U S V^H: U[:, i] = lb row i; Vt[i, :] = conj(v row order[i]).
+    for (int64_t r = 0; r < m; ++r)
+      for (int64_t i = 0; i < m; ++i) u[r * m + i] = lb[size_t(i * p + r)];
+    for (int64_t i = 0; i < n; ++i)
+      for (int64_t k = 0; k < n; ++k) vt[i * n + k] = conj_(v[size_t(order[size_t(i)] * q + k)]);
+  } else {
+    // A^H = U' S V'^H, so U = V' and Vt = U'^H.
+    for (int64_t r = 0; r < m; ++r)
+      for (int64_t i = 0; i < m; ++i) u[r * m + i] = v[size_t(order[size_t(i)] * q + r)];
+    for (int64_t i = 0; i < n; ++i)
+      for (int64_t k = 0; k < n; ++k) vt[i * n + k] = conj_(lb[size_t(i * p + k)]);
+  }
+  return info;
+}
+
+}  // namespace
+
+template <typename T>
+int svd(T* a, int64_t m, int64_t n, T* s, T* u, T* vt) {
+  return svd_impl<T>(a, m, n, s, u, vt);
+}
+template <typename T>
+int svd(std::complex<T>* a, int64_t m, int64_t n, T* s, std::complex<T>* u, std::complex<T>* vt) {
+  return svd_impl<std::complex<T>>(a, m, n, s, u, vt);
+}
+
+template int svd<float>(float*, int64_t, int64_t, float*, float*, float*);
+template int svd<double>(double*, int64_t, int64_t, double*, double*, double*);
+template int svd<float>(std::complex<float>*, int64_t, int64_t, float*, std::complex<float>*,
+                        std::complex<float>*);
+
+}  // namespace oxmlx::cpu::la
