@@ -311,7 +311,10 @@ int eig_impl(std::complex<R>* h, int64_t n, std::complex<R>* w, std::complex<R>*
       mu = std::abs(m1 - d) < std::abs(m2 - d) ? m1 : m2;
     }
     for (int64_t i = l; i <= hi; ++i) h[i * n + i] -= mu;
-    // Left rotations G_k on rows k, k+1 (full rows: the Schur form is kept).
+    // With vectors the whole Schur form is kept (full rows and columns);
+    // eigenvalues alone need only the active window.
+    int64_t col_end = want ? n : hi + 1, row_begin = want ? 0 : l;
+    // Left rotations G_k on rows k, k+1.
     for (int64_t k = l; k < hi; ++k) {
       C xk = h[k * n + k], yk = h[(k + 1) * n + k];
       R ax = std::abs(xk), ay = std::abs(yk);
@@ -332,7 +335,7 @@ int eig_impl(std::complex<R>* h, int64_t n, std::complex<R>* w, std::complex<R>*
       sn[size_t(k)] = s;
       C* rk = h + k * n;
       C* rk1 = h + (k + 1) * n;
-      for (int64_t j = k; j < n; ++j) {
+      for (int64_t j = k; j < col_end; ++j) {
         C u = rk[j], t = rk1[j];
         rk[j] = c * u + s * t;
         rk1[j] = -std::conj(s) * u + c * t;
@@ -343,7 +346,7 @@ int eig_impl(std::complex<R>* h, int64_t n, std::complex<R>* w, std::complex<R>*
     for (int64_t k = l; k < hi; ++k) {
       R c = cs[size_t(k)];
       C s = sn[size_t(k)], cjs = std::conj(s);
-      for (int64_t r = 0; r <= k + 1; ++r) {
+      for (int64_t r = row_begin; r <= k + 1; ++r) {
         C u = h[r * n + k], t = h[r * n + k + 1];
         h[r * n + k] = c * u + cjs * t;
         h[r * n + k + 1] = -s * u + c * t;
