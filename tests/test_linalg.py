@@ -503,6 +503,13 @@ def test_grad_det_slogdet_inv():
     fd = fd_grad(lambda v: npy(mx.grad(L.det)(mx.array(v, dtype=mx.float64))).sum(), a)
     close(g2, fd, 1e-5)
     close(mx.grad(lambda x: L.slogdet(x)[0])(mx.array(a, dtype=mx.float64)), np.zeros((4, 4)), 0)
+    # At singular matrices the gradient of det is the cofactor matrix (as MLX).
+    for sing, cof in [(np.array([[1.0, 2], [2, 4]]), np.array([[4.0, -2], [-2, 1]])),
+                      (np.diag([1.0, 2.0, 0.0]), np.diag([0.0, 0.0, 2.0])),
+                      (np.outer([1.0, 2, 3], [1.0, 0, 1]), np.zeros((3, 3)))]:
+        close(mx.grad(L.det)(arr(sing)), cof, 1e-12)
+        _, jv = mx.jvp(L.det, [arr(sing)], [arr(np.ones_like(sing))])
+        close(jv[0], cof.sum(), 1e-12)
 
 
 def test_grad_solves():

@@ -120,9 +120,62 @@ array norm(const array& a, const std::string& ord, const std::optional<std::vect
 
 namespace {
 
+// The cofactor matrix adj(A)^T = det(A) A^-T (the gradient of det). eval
+// uses the LU path and, when A is singular (inv raises), the SVD
+// A = U S V^T: cof(A) = det(U) det(V) U diag(prod_{j != i} s_j) V^T, so the
+// gradient of det exists at singular matrices too (as MLX). Its own
+// derivative (for second order) holds where A is invertible.
+class CofactorPrim : public Primitive {
+ public:
+  explicit CofactorPrim(Stream s) : Primitive(s) {}
+  void eval(const std::vector<array>& in, std::vector<array>& out) override {
+    Stream st = stream();
+    const array& a = in[0];
+    array r;
+    try {
+      r = multiply(expand_dims(linalg::det(a, st), {-2, -1}, st), swapaxes(linalg::inv(a, st), -1, -2, st), st);
+      r.eval();
+    } catch (const RuntimeError&) {
+      auto usv = linalg::svd(a, true, st);
+      array sv = usv[1];
+      array others = multiply(scan(ScanOp::Prod, sv, -1, false, false, st),
+                              scan(ScanOp::Prod, sv, -1, true, false, st), st);
+      array sgn = multiply(linalg::det(usv[0], st), linalg::det(usv[2], st), st);
+      array us = multiply(usv[0], expand_dims(others, {-2}, st), st);
+      r = multiply(expand_dims(sgn, {-2, -1}, st), matmul(us, usv[2], st), st);
+      r.eval();
+    }
+    out[0].copy_shared_buffer(r);
+  }
+  std::vector<array> vjp(const std::vector<array>& in, const std::vector<array>& cots,
+                         const std::vector<int>&, const std::vector<array>& outs) override {
+    // C = d X with X = A^-T, d = det A: g_A = d (<G, X> X - X G^T X).
+    array x = swapaxes(linalg::inv(in[0]), -1, -2);
+    array d = expand_dims(linalg::det(in[0]), {-2, -1});
+    array gx = sum(multiply(cots[0], x), {-2, -1}, true);
+    array t = matmul(matmul(x, swapaxes(cots[0], -1, -2)), x);
+    (void)outs;
+    return {multiply(d, subtract(multiply(gx, x), t))};
+  }
+  std::vector<array> jvp(const std::vector<array>& in, const std::vector<array>& tans,
+                         const std::vector<int>&) override {
+    // dC = d (tr(A^-1 dA) X - X dA^T X).
+    array x = swapaxes(linalg::inv(in[0]), -1, -2);
+    array d = expand_dims(linalg::det(in[0]), {-2, -1});
+    array tr = sum(multiply(x, tans[0]), {-2, -1}, true);
+    array t = matmul(matmul(x, swapaxes(tans[0], -1, -2)), x);
+    return {multiply(d, subtract(multiply(tr, x), t))};
+  }
+  std::string name() const override { return "Cofactor"; }
+};
+
+array cofactor(const array& a, Stream st) {
+  return array(a.shape(), a.dtype(), std::make_shared<CofactorPrim>(st), {a});
+}
+
 // det (one output) or slogdet (sign, logabsdet) of float32/float64 matrices.
 // eval composes lu_factor with reductions on the evaluated input; the vjp is
-// Jacobi's formula, d det = det tr(A^-1 dA).
+// Jacobi's formula, d det = <cof(A), dA>.
 class DetPrim : public Primitive {
  public:
   DetPrim(Stream s, bool log) : Primitive(s), log_(log) {}
@@ -133,17 +186,15 @@ class DetPrim : public Primitive {
   }
   std::vector<array> vjp(const std::vector<array>& in, const std::vector<array>& cots,
                          const std::vector<int>&, const std::vector<array>& outs) override {
-    array it = swapaxes(linalg::inv(in[0]), -1, -2);
-    array c = log_ ? cots[1] : multiply(cots[0], outs[0]);
-    return {multiply(expand_dims(c, {-2, -1}), it)};
+    if (log_) return {multiply(expand_dims(cots[1], {-2, -1}), swapaxes(linalg::inv(in[0]), -1, -2))};
+    return {multiply(expand_dims(cots[0], {-2, -1}), cofactor(in[0], stream()))};
   }
   std::vector<array> jvp(const std::vector<array>& in, const std::vector<array>& tans,
                          const std::vector<int>&) override {
+    if (!log_) return {sum(multiply(cofactor(in[0], stream()), tans[0]), {-2, -1})};
     array it = swapaxes(linalg::inv(in[0]), -1, -2);
-    array tr = sum(multiply(it, tans[0]), {-2, -1});
-    if (!log_) return {multiply(linalg::det(in[0]), tr)};
     auto sl = linalg::slogdet(in[0]);
-    return {zeros_like(sl[0]), tr};
+    return {zeros_like(sl[0]), sum(multiply(it, tans[0]), {-2, -1})};
   }
   std::string name() const override { return log_ ? "SlogDet" : "Det"; }
 
