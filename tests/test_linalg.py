@@ -188,6 +188,12 @@ def test_eig_special(mlx):
     a = RS.randn(3, 3).astype(np.float32)
     wm = np.array(mlx.linalg.eigvals(mlx.array(a), stream=mlx.cpu))
     assert match_eigs(npy(L.eigvals(mx.array(a))), wm) < 1e-5
+    # Real input: complex eigenvalues are exact conjugate pairs, + first.
+    for _ in range(3):
+        w = npy(L.eigvals(arr(RS.randn(7, 7))))
+        for i in np.flatnonzero(w.imag > 0):
+            assert w[i + 1] == np.conj(w[i])
+        assert np.all((w.imag == 0) | (np.abs(w.imag) > 1e-6))
 
 
 @pytest.mark.parametrize("dt,ndt,tol", DTS)

@@ -137,9 +137,9 @@ void run_real(LinalgOp op, const std::vector<array>& in_raw, std::vector<array>&
       c64* v = vec ? outs[1].data<c64>() : nullptr;
       int info = run_batch(nb, work * 16, [&](int64_t b) {
         using C = std::complex<T>;
-        std::vector<C> buf(static_cast<size_t>(n * n)), wc(static_cast<size_t>(n)), vc(vec ? size_t(n * n) : 0);
-        for (int64_t i = 0; i < n * n; ++i) buf[size_t(i)] = C(src[b * n * n + i], 0);
-        int r = la::eig<T>(buf.data(), n, wc.data(), vec ? vc.data() : nullptr, true);
+        std::vector<T> buf(src + b * n * n, src + (b + 1) * n * n);
+        std::vector<C> wc(static_cast<size_t>(n)), vc(vec ? size_t(n * n) : 0);
+        int r = la::eig_real<T>(buf.data(), n, wc.data(), vec ? vc.data() : nullptr);
         for (int64_t i = 0; i < n; ++i) w[b * n + i] = c64(wc[size_t(i)]);
         if (vec)
           for (int64_t i = 0; i < n * n; ++i) v[b * n * n + i] = c64(vc[size_t(i)]);

@@ -63,4 +63,16 @@ int eigh(std::complex<T>* a, int64_t n, T* w, bool vectors);
 template <typename T>
 int eig(std::complex<T>* a, int64_t n, std::complex<T>* w, std::complex<T>* v, bool real_input);
 
+// Eigen-decomposition of a real n x n matrix (a destroyed): real Hessenberg
+// reduction and Francis double-shift QR to real Schur form, so real
+// eigenvalues are exactly real and complex ones exact conjugate pairs
+// (positive imaginary part first, as LAPACK).
+template <typename T>
+int eig_real(T* a, int64_t n, std::complex<T>* w, std::complex<T>* v);
+
+// Unit-norm eigenvectors (columns of v) of A = Z T Z^H from the upper
+// triangular complex Schur form t and the unitary z (both n x n).
+template <typename R>
+void schur_vectors(const std::complex<R>* t, const std::complex<R>* z, int64_t n, std::complex<R>* v);
+
 }  // namespace oxmlx::cpu::la

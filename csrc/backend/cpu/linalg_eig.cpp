@@ -207,6 +207,63 @@ int eigh_impl(S* a, int64_t n, typename Real<S>::type* w, bool vectors) {
   return 0;
 }
 
+}  // namespace
+
+template <typename R>
+void schur_vectors(const std::complex<R>* h, const std::complex<R>* zp, int64_t n, std::complex<R>* vout) {
+  using C = std::complex<R>;
+  const R eps = std::numeric_limits<R>::epsilon();
+  std::vector<C> row(static_cast<size_t>(n));
+  // Eigenvectors of T by back-substitution: column k of X (upper triangular).
+  R tnorm = 0;
+  for (int64_t i = 0; i < n; ++i)
+    for (int64_t j = i; j < n; ++j) tnorm = std::max(tnorm, abs1(h[i * n + j]));
+  R smin = std::max(eps * tnorm, std::numeric_limits<R>::min());
+  std::vector<C> xs(size_t(n * n), C(0));  // row k = x for eigenvalue k
+  for (int64_t k = 0; k < n; ++k) {
+    C* xk = xs.data() + k * n;
+    C lam = h[k * n + k];
+    xk[k] = C(1);
+    for (int64_t i = k - 1; i >= 0; --i) {
+      const C* ti = h + i * n;
+      C s = C(0);
+      for (int64_t j = i + 1; j <= k; ++j) s += ti[j] * xk[j];
+      C den = ti[i] - lam;
+      if (abs1(den) < smin) den = C(smin, 0);
+      xk[i] = -s / den;
+      R big = abs1(xk[i]);
+      if (big > R(1) / (eps * eps)) {  // rescale before it can overflow
+        for (int64_t j = i; j <= k; ++j) xk[j] /= big;
+      }
+    }
+  }
+  // V[:, k] = Z x_k, normalized; the largest component is made real positive.
+  for (int64_t k = 0; k < n; ++k) {
+    const C* xk = xs.data() + k * n;
+    R nrm = 0;
+    int64_t big = 0;
+    R bigv = -1;
+    for (int64_t r = 0; r < n; ++r) {
+      const C* zr = zp + r * n;
+      C s = C(0);
+      for (int64_t j = 0; j <= k; ++j) s += zr[j] * xk[j];
+      row[size_t(r)] = s;
+      R a2 = std::norm(s);
+      nrm += a2;
+      if (a2 > bigv * (1 + eps * 4)) bigv = a2, big = r;
+    }
+    nrm = std::sqrt(nrm);
+    C ph = nrm > R(0) ? std::conj(row[size_t(big)]) / (std::abs(row[size_t(big)]) * nrm) : C(1);
+    for (int64_t r = 0; r < n; ++r) {
+      C val = row[size_t(r)] * ph;
+      if (r == big) val = C(val.real(), 0);
+      vout[r * n + k] = val;
+    }
+  }
+}
+
+namespace {
+
 // ---- eig ------------------------------------------------------------------
 
 template <typename R>
@@ -368,48 +425,7 @@ int eig_impl(std::complex<R>* h, int64_t n, std::complex<R>* w, std::complex<R>*
   }
   if (!want) return 0;
 
-  // Eigenvectors of T by back-substitution: column k of X (upper triangular).
-  R tnorm = 0;
-  for (int64_t i = 0; i < n; ++i)
-    for (int64_t j = i; j < n; ++j) tnorm = std::max(tnorm, abs1(h[i * n + j]));
-  R smin = std::max(eps * tnorm, std::numeric_limits<R>::min());
-  std::vector<C> xs(size_t(n * n), C(0));  // row k = x for eigenvalue k
-  for (int64_t k = 0; k < n; ++k) {
-    C* xk = xs.data() + k * n;
-    C lam = h[k * n + k];
-    xk[k] = C(1);
-    for (int64_t i = k - 1; i >= 0; --i) {
-      const C* ti = h + i * n;
-      C s = C(0);
-      for (int64_t j = i + 1; j <= k; ++j) s += ti[j] * xk[j];
-      C den = ti[i] - lam;
-      if (abs1(den) < smin) den = C(smin, 0);
-      xk[i] = -s / den;
-    }
-  }
-  // V[:, k] = Z x_k, normalized; the largest component is made real positive.
-  for (int64_t k = 0; k < n; ++k) {
-    const C* xk = xs.data() + k * n;
-    R nrm = 0;
-    int64_t big = 0;
-    R bigv = -1;
-    for (int64_t r = 0; r < n; ++r) {
-      const C* zr = z.data() + r * n;
-      C s = C(0);
-      for (int64_t j = 0; j <= k; ++j) s += zr[j] * xk[j];
-      row[size_t(r)] = s;
-      R a2 = std::norm(s);
-      nrm += a2;
-      if (a2 > bigv * (1 + eps * 4)) bigv = a2, big = r;
-    }
-    nrm = std::sqrt(nrm);
-    C ph = nrm > R(0) ? std::conj(row[size_t(big)]) / (std::abs(row[size_t(big)]) * nrm) : C(1);
-    for (int64_t r = 0; r < n; ++r) {
-      C val = row[size_t(r)] * ph;
-      if (r == big) val = C(val.real(), 0);
-      vout[r * n + k] = val;
-    }
-  }
+  schur_vectors<R>(h, z.data(), n, vout);
   return 0;
 }
 
@@ -431,6 +447,10 @@ int eig(std::complex<T>* a, int64_t n, std::complex<T>* w, std::complex<T>* v, b
 template int eigh<float>(float*, int64_t, float*, bool);
 template int eigh<double>(double*, int64_t, double*, bool);
 template int eigh<float>(std::complex<float>*, int64_t, float*, bool);
+template void schur_vectors<float>(const std::complex<float>*, const std::complex<float>*, int64_t,
+                                   std::complex<float>*);
+template void schur_vectors<double>(const std::complex<double>*, const std::complex<double>*, int64_t,
+                                    std::complex<double>*);
 template int eig<float>(std::complex<float>*, int64_t, std::complex<float>*, std::complex<float>*,
                         bool);
 template int eig<double>(std::complex<double>*, int64_t, std::complex<double>*,
