@@ -579,3 +579,18 @@ def test_multivariate_normal():
         mx.random.multivariate_normal(mx.array(1.0), mx.array(cov), key=k)
     with pytest.raises(ValueError, match="at least two"):
         mx.random.multivariate_normal(mx.array(mean), mx.ones(2), key=k)
+
+
+@pytest.mark.parametrize("scale", [1e30, 1e-30])
+def test_extreme_scales_float32(scale):
+    """Sums of squares inside the kernels must not overflow or underflow."""
+    a = (RS.randn(5, 5) * scale).astype(np.float32)
+    a64 = a.astype(np.float64)
+    np.testing.assert_allclose(npy(L.svd(mx.array(a), compute_uv=False)), np.linalg.svd(a64, compute_uv=False), rtol=1e-4)
+    s = (a64 @ a64.T / scale).astype(np.float32)
+    np.testing.assert_allclose(npy(L.eigvalsh(mx.array(s))), np.linalg.eigvalsh(s.astype(np.float64)), rtol=1e-3,
+                               atol=1e-5 * np.abs(s).max())
+    w = npy(L.eigvals(mx.array(a)))
+    np.testing.assert_allclose(np.sort(np.abs(w)), np.sort(np.abs(np.linalg.eigvals(a64))), rtol=1e-4)
+    q, r = map(npy, L.qr(mx.array(a)))
+    np.testing.assert_allclose(q @ r / scale, a64 / scale, atol=1e-5)

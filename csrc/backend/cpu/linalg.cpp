@@ -6,6 +6,7 @@
 // MLX reports (singular inverse or solve) raise RuntimeError after the batch.
 #include <algorithm>
 #include <atomic>
+#include <cmath>
 #include <complex>
 #include <cstring>
 #include <vector>
@@ -51,6 +52,24 @@ int run_batch(int64_t nb, int64_t work, F&& fn) {
 
 [[noreturn]] void fail(const char* what, int info) {
   throw RuntimeError(msg(what, " failed with error code ", info, "."));
+}
+
+// Divides the work matrix by the power of two nearest its largest magnitude
+// (exact) and returns that factor, so sums of squares inside the kernels can
+// neither overflow nor underflow; results that scale are multiplied back.
+template <typename S>
+auto equilibrate(std::vector<S>& w) {
+  using R = decltype(std::abs(S()));
+  R amax = 0;
+  for (auto& x : w) amax = std::max<R>(amax, std::abs(x));
+  if (!(amax > R(0)) || !std::isfinite(amax)) return R(1);
+  int e;
+  std::frexp(amax, &e);
+  for (auto& x : w) {
+    if constexpr (std::is_floating_point_v<S>) x = std::ldexp(x, -e);
+    else x = S(std::ldexp(x.real(), -e), std::ldexp(x.imag(), -e));
+  }
+  return std::ldexp(R(1), e);
 }
 
 template <typename T>
@@ -100,7 +119,9 @@ void run_real(LinalgOp op, const std::vector<array>& in_raw, std::vector<array>&
       T* r = outs[1].data<T>();
       run_batch(nb, work, [&](int64_t b) {
         std::vector<T> w(src + b * m * n, src + (b + 1) * m * n);
+        T f = equilibrate(w);
         la::qr<T>(w.data(), m, n, q + b * m * k, r + b * k * n);
+        for (int64_t i = 0; i < k * n; ++i) r[b * k * n + i] *= f;
         return 0;
       });
       return;
@@ -112,8 +133,11 @@ void run_real(LinalgOp op, const std::vector<array>& in_raw, std::vector<array>&
       T* vt = uv ? outs[2].data<T>() : nullptr;
       int info = run_batch(nb, work * 8, [&](int64_t b) {
         std::vector<T> w(src + b * m * n, src + (b + 1) * m * n);
-        return la::svd<T>(w.data(), m, n, s + b * k, uv ? u + b * m * m : nullptr,
-                          uv ? vt + b * n * n : nullptr);
+        T f = equilibrate(w);
+        int r = la::svd<T>(w.data(), m, n, s + b * k, uv ? u + b * m * m : nullptr,
+                           uv ? vt + b * n * n : nullptr);
+        for (int64_t i = 0; i < k; ++i) s[b * k + i] *= f;
+        return r;
       });
       if (info) fail("[linalg::svd] Jacobi SVD", info);
       return;
@@ -124,7 +148,9 @@ void run_real(LinalgOp op, const std::vector<array>& in_raw, std::vector<array>&
       T* v = vec ? outs[1].data<T>() : nullptr;
       int info = run_batch(nb, work * 4, [&](int64_t b) {
         std::vector<T> buf(src + b * n * n, src + (b + 1) * n * n);
+        T f = equilibrate(buf);
         int r = la::eigh<T>(buf.data(), n, w + b * n, vec);
+        for (int64_t i = 0; i < n; ++i) w[b * n + i] *= f;
         if (vec) std::copy(buf.begin(), buf.end(), v + b * n * n);
         return r;
       });
@@ -138,8 +164,10 @@ void run_real(LinalgOp op, const std::vector<array>& in_raw, std::vector<array>&
       int info = run_batch(nb, work * 16, [&](int64_t b) {
         using C = std::complex<T>;
         std::vector<T> buf(src + b * n * n, src + (b + 1) * n * n);
+        T f = equilibrate(buf);
         std::vector<C> wc(static_cast<size_t>(n)), vc(vec ? size_t(n * n) : 0);
         int r = la::eig_real<T>(buf.data(), n, wc.data(), vec ? vc.data() : nullptr);
+        for (auto& x : wc) x *= f;
         for (int64_t i = 0; i < n; ++i) w[b * n + i] = c64(wc[size_t(i)]);
         if (vec)
           for (int64_t i = 0; i < n * n; ++i) v[b * n * n + i] = c64(vc[size_t(i)]);
@@ -221,8 +249,11 @@ void run_complex(LinalgOp op, const std::vector<array>& in_raw, std::vector<arra
       c64* vt = uv ? outs[2].data<c64>() : nullptr;
       info = run_batch(nb, work * 8, [&](int64_t b) {
         std::vector<c64> w(src + b * m * n, src + (b + 1) * m * n);
-        return la::svd<float>(w.data(), m, n, s + b * k, uv ? u + b * m * m : nullptr,
-                              uv ? vt + b * n * n : nullptr);
+        float f = equilibrate(w);
+        int r = la::svd<float>(w.data(), m, n, s + b * k, uv ? u + b * m * m : nullptr,
+                               uv ? vt + b * n * n : nullptr);
+        for (int64_t i = 0; i < k; ++i) s[b * k + i] *= f;
+        return r;
       });
       if (info) fail("[linalg::svd] Jacobi SVD", info);
       return;
@@ -233,7 +264,9 @@ void run_complex(LinalgOp op, const std::vector<array>& in_raw, std::vector<arra
       c64* v = vec ? outs[1].data<c64>() : nullptr;
       info = run_batch(nb, work * 4, [&](int64_t b) {
         std::vector<c64> buf(src + b * n * n, src + (b + 1) * n * n);
+        float f = equilibrate(buf);
         int r = la::eigh<float>(buf.data(), n, w + b * n, vec);
+        for (int64_t i = 0; i < n; ++i) w[b * n + i] *= f;
         if (vec) std::copy(buf.begin(), buf.end(), v + b * n * n);
         return r;
       });
@@ -246,7 +279,10 @@ void run_complex(LinalgOp op, const std::vector<array>& in_raw, std::vector<arra
       c64* v = vec ? outs[1].data<c64>() : nullptr;
       info = run_batch(nb, work * 16, [&](int64_t b) {
         std::vector<c64> buf(src + b * n * n, src + (b + 1) * n * n);
-        return la::eig<float>(buf.data(), n, w + b * n, vec ? v + b * n * n : nullptr, false);
+        float f = equilibrate(buf);
+        int r = la::eig<float>(buf.data(), n, w + b * n, vec ? v + b * n * n : nullptr, false);
+        for (int64_t i = 0; i < n; ++i) w[b * n + i] *= f;
+        return r;
       });
       if (info) fail("[linalg::eig] QR iteration", info);
       return;
