@@ -70,6 +70,12 @@ int eig(std::complex<T>* a, int64_t n, std::complex<T>* w, std::complex<T>* v, b
 template <typename T>
 int eig_real(T* a, int64_t n, std::complex<T>* w, std::complex<T>* v);
 
+// Implicit QL on the symmetric tridiagonal (d, e) (e[i] couples d[i] and
+// d[i + 1], e[n - 1] = 0): d becomes the eigenvalues (unsorted); the
+// rotations are applied to rows i, i + 1 of rows (n x n) when non-null.
+template <typename R, typename S>
+int tridiag_ql(R* d, R* e, int64_t n, S* rows);
+
 // Unit-norm eigenvectors (columns of v) of A = Z T Z^H from the upper
 // triangular complex Schur form t and the unitary z (both n x n).
 template <typename R>

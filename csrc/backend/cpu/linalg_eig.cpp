@@ -68,6 +68,71 @@ S make_reflector(S* x, int64_t len, typename Real<S>::type& beta) {
   return conj_(tau);
 }
 
+}  // namespace
+
+// Implicit QL with Wilkinson shifts on the symmetric tridiagonal (d, e),
+// e[i] coupling d[i] and d[i + 1] (e[n - 1] = 0); the rotations are applied
+// to rows i, i + 1 of `rows` (n x n) when non-null.
+template <typename R, typename S>
+int tridiag_ql(R* d, R* e, int64_t n, S* rows) {
+  R tnorm = 0;
+  for (int64_t i = 0; i < n; ++i) tnorm = std::max(tnorm, std::abs(d[i]) + std::abs(e[i]));
+  const R eps = std::numeric_limits<R>::epsilon();
+  for (int64_t l = 0; l < n; ++l) {
+    int iter = 0;
+    int64_t m;
+    do {
+      for (m = l; m < n - 1; ++m) {
+        R dd = std::abs(d[m]) + std::abs(d[m + 1]);
+        if (dd == R(0)) dd = tnorm;
+        if (std::abs(e[m]) <= eps * dd) break;
+      }
+      if (m == l) break;
+      if (++iter > 60) return 1;
+      R g = (d[l + 1] - d[l]) / (R(2) * e[l]);
+      R r = std::hypot(g, R(1));
+      g = d[m] - d[l] + e[l] / (g + (g >= 0 ? r : -r));
+      R s = 1, c = 1, pp = 0;
+      int64_t i;
+      bool early = false;
+      for (i = m - 1; i >= l; --i) {
+        R f = s * e[i], b = c * e[i];
+        r = std::hypot(f, g);
+        e[i + 1] = r;
+        if (r == R(0)) {
+          d[i + 1] -= pp;
+          e[m] = 0;
+          early = true;
+          break;
+        }
+        s = f / r;
+        c = g / r;
+        g = d[i + 1] - pp;
+        r = (d[i] - g) * s + R(2) * c * b;
+        pp = s * r;
+        d[i + 1] = g + pp;
+        g = c * r - b;
+        if (rows) {
+          S* ri = rows + i * n;
+          S* rj = rows + (i + 1) * n;
+          for (int64_t k = 0; k < n; ++k) {
+            S fi = rj[k];
+            rj[k] = s * ri[k] + c * fi;
+            ri[k] = c * ri[k] - s * fi;
+          }
+        }
+      }
+      if (early) continue;
+      d[l] -= pp;
+      e[l] = g;
+      e[m] = 0;
+    } while (true);
+  }
+  return 0;
+}
+
+namespace {
+
 // ---- eigh -----------------------------------------------------------------
 
 template <typename S>
@@ -142,57 +207,7 @@ int eigh_impl(S* a, int64_t n, typename Real<S>::type* w, bool vectors) {
       for (int64_t j = 0; j < n; ++j) a[i * n + j] = q[size_t(j * n + i)];
   }
 
-  // Implicit QL on (d, e); e[i] couples d[i] and d[i + 1].
-  const R eps = std::numeric_limits<R>::epsilon();
-  for (int64_t l = 0; l < n; ++l) {
-    int iter = 0;
-    int64_t m;
-    do {
-      for (m = l; m < n - 1; ++m) {
-        R dd = std::abs(d[size_t(m)]) + std::abs(d[size_t(m + 1)]);
-        if (std::abs(e[size_t(m)]) <= eps * dd) break;
-      }
-      if (m == l) break;
-      if (++iter > 60) return 1;
-      R g = (d[size_t(l + 1)] - d[size_t(l)]) / (R(2) * e[size_t(l)]);
-      R r = std::hypot(g, R(1));
-      g = d[size_t(m)] - d[size_t(l)] + e[size_t(l)] / (g + (g >= 0 ? r : -r));
-      R s = 1, c = 1, pp = 0;
-      int64_t i;
-      bool early = false;
-      for (i = m - 1; i >= l; --i) {
-        R f = s * e[size_t(i)], b = c * e[size_t(i)];
-        r = std::hypot(f, g);
-        e[size_t(i + 1)] = r;
-        if (r == R(0)) {
-          d[size_t(i + 1)] -= pp;
-          e[size_t(m)] = 0;
-          early = true;
-          break;
-        }
-        s = f / r;
-        c = g / r;
-        g = d[size_t(i + 1)] - pp;
-        r = (d[size_t(i)] - g) * s + R(2) * c * b;
-        pp = s * r;
-        d[size_t(i + 1)] = g + pp;
-        g = c * r - b;
-        if (vectors) {
-          S* ri = a + i * n;
-          S* rj = a + (i + 1) * n;
-          for (int64_t k = 0; k < n; ++k) {
-            S fi = rj[k];
-            rj[k] = s * ri[k] + c * fi;
-            ri[k] = c * ri[k] - s * fi;
-          }
-        }
-      }
-      if (early) continue;
-      d[size_t(l)] -= pp;
-      e[size_t(l)] = g;
-      e[size_t(m)] = 0;
-    } while (true);
-  }
+  if (tridiag_ql<R, S>(d.data(), e.data(), n, vectors ? a : nullptr)) return 1;
   // Ascending order; eigenvector j = row j of Vt -> column j of a.
   std::vector<int64_t> order(static_cast<size_t>(n));
   std::iota(order.begin(), order.end(), int64_t(0));
@@ -447,6 +462,9 @@ int eig(std::complex<T>* a, int64_t n, std::complex<T>* w, std::complex<T>* v, b
 template int eigh<float>(float*, int64_t, float*, bool);
 template int eigh<double>(double*, int64_t, double*, bool);
 template int eigh<float>(std::complex<float>*, int64_t, float*, bool);
+template int tridiag_ql<float, float>(float*, float*, int64_t, float*);
+template int tridiag_ql<double, double>(double*, double*, int64_t, double*);
+template int tridiag_ql<float, std::complex<float>>(float*, float*, int64_t, std::complex<float>*);
 template void schur_vectors<float>(const std::complex<float>*, const std::complex<float>*, int64_t,
                                    std::complex<float>*);
 template void schur_vectors<double>(const std::complex<double>*, const std::complex<double>*, int64_t,

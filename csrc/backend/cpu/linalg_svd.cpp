@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cmath>
 #include <complex>
+#include <functional>
 #include <limits>
 #include <numeric>
 #include <vector>
@@ -29,6 +30,10 @@ template <typename R>
 R conj_(R x) { return x; }
 template <typename R>
 std::complex<R> conj_(std::complex<R> x) { return std::conj(x); }
+template <typename R>
+R re_(R x) { return x; }
+template <typename R>
+R re_(std::complex<R> x) { return x.real(); }
 template <typename R>
 R abs2(R x) { return x * x; }
 template <typename R>
@@ -139,6 +144,83 @@ int jacobi(S* g, int64_t p, int64_t q, S* v) {
   return 1;
 }
 
+// Singular values only: Householder bidiagonalization (p x q, p >= q) and
+// the eigenvalues +-s of the 2q x 2q Golub-Kahan tridiagonal (zero diagonal,
+// off-diagonals d0, e0, d1, e1, ...) by implicit QL: O(p q^2) instead of
+// Jacobi sweeps. Entries enter by magnitude (a unitary diagonal scaling
+// makes a complex bidiagonal real and nonnegative).
+template <typename S>
+int svd_values(std::vector<S>& w, int64_t p, int64_t q, typename Real<S>::type* s) {
+  using R = typename Real<S>::type;
+  std::vector<R> d(static_cast<size_t>(q), R(0)), e(static_cast<size_t>(q), R(0));
+  std::vector<S> v(static_cast<size_t>(std::max(p, q))), acc(static_cast<size_t>(q));
+  auto reflector = [&](int64_t len, R& beta) -> S {  // on v[0..len)
+    S alpha = v[0];
+    R xn2 = 0;
+    for (int64_t i = 1; i < len; ++i) xn2 += abs2(v[size_t(i)]);
+    R a2 = abs2(alpha);
+    if (xn2 == R(0) && a2 == re_(alpha) * re_(alpha)) {
+      beta = re_(alpha);
+      return S(0);
+    }
+    R nrm = std::sqrt(a2 + xn2);
+    beta = re_(alpha) >= R(0) ? -nrm : nrm;
+    S tau = (S(beta) - alpha) / S(beta);
+    S scale = S(1) / (alpha - S(beta));
+    for (int64_t i = 1; i < len; ++i) v[size_t(i)] *= scale;
+    v[0] = S(1);
+    return conj_(tau);  // P = I - sg v v^H, P x = beta e1
+  };
+  for (int64_t k = 0; k < q; ++k) {
+    // Left: column k, rows k..p-1.
+    int64_t len = p - k;
+    for (int64_t i = 0; i < len; ++i) v[size_t(i)] = w[size_t((k + i) * q + k)];
+    R beta;
+    S sg = reflector(len, beta);
+    d[size_t(k)] = std::abs(beta);
+    if (sg != S(0) && k + 1 < q) {
+      std::fill(acc.begin(), acc.end(), S(0));
+      for (int64_t i = 0; i < len; ++i) {
+        S cv = conj_(v[size_t(i)]);
+        const S* ri = w.data() + (k + i) * q;
+        for (int64_t j = k + 1; j < q; ++j) acc[size_t(j)] += cv * ri[j];
+      }
+      for (int64_t i = 0; i < len; ++i) {
+        S f = sg * v[size_t(i)];
+        S* ri = w.data() + (k + i) * q;
+        for (int64_t j = k + 1; j < q; ++j) ri[j] -= f * acc[size_t(j)];
+      }
+    }
+    if (k + 1 >= q) continue;
+    // Right: row k, columns k+1..q-1 (reflect the conjugated row).
+    int64_t rl = q - k - 1;
+    for (int64_t j = 0; j < rl; ++j) v[size_t(j)] = conj_(w[size_t(k * q + k + 1 + j)]);
+    sg = reflector(rl, beta);
+    e[size_t(k)] = std::abs(beta);
+    if (sg == S(0)) continue;
+    S csg = conj_(sg);
+    for (int64_t i = k + 1; i < p; ++i) {
+      S* ri = w.data() + i * q + k + 1;
+      S t = S(0);
+      for (int64_t j = 0; j < rl; ++j) t += ri[j] * v[size_t(j)];
+      t *= csg;
+      for (int64_t j = 0; j < rl; ++j) ri[j] -= t * conj_(v[size_t(j)]);
+    }
+  }
+  int64_t n2 = 2 * q;
+  std::vector<R> td(static_cast<size_t>(n2), R(0)), te(static_cast<size_t>(n2), R(0));
+  for (int64_t i = 0; i < q; ++i) {
+    te[size_t(2 * i)] = d[size_t(i)];
+    if (i + 1 < q) te[size_t(2 * i + 1)] = e[size_t(i)];
+  }
+  te[size_t(n2 - 1)] = R(0);
+  if (tridiag_ql<R, R>(td.data(), te.data(), n2, static_cast<R*>(nullptr))) return 1;
+  std::sort(td.begin(), td.end(), std::greater<R>());
+  for (int64_t i = 0; i < q; ++i) s[i] = std::abs(td[size_t(i)]);
+  std::sort(s, s + q, std::greater<R>());
+  return 0;
+}
+
 template <typename S>
 int svd_impl(S* a, int64_t m, int64_t n, typename Real<S>::type* s, S* u, S* vt) {
   using R = typename Real<S>::type;
@@ -154,6 +236,13 @@ int svd_impl(S* a, int64_t m, int64_t n, typename Real<S>::type* s, S* u, S* vt)
       for (int64_t j = 0; j < n; ++j) g[size_t(i * p + j)] = conj_(a[i * n + j]);
   }
   bool want = u != nullptr;
+  if (!want) {
+    // g is M^T row-major (q x p); the bidiagonalization wants M (p x q).
+    std::vector<S> mm(static_cast<size_t>(p * q));
+    for (int64_t i = 0; i < q; ++i)
+      for (int64_t k = 0; k < p; ++k) mm[size_t(k * q + i)] = g[size_t(i * p + k)];
+    return svd_values(mm, p, q, s);
+  }
   std::vector<S> v(want ? size_t(q * q) : 0);
   int info = jacobi(g.data(), p, q, want ? v.data() : nullptr);
   std::vector<R> sig(static_cast<size_t>(q));
