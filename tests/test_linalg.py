@@ -594,3 +594,18 @@ def test_extreme_scales_float32(scale):
     np.testing.assert_allclose(np.sort(np.abs(w)), np.sort(np.abs(np.linalg.eigvals(a64))), rtol=1e-4)
     q, r = map(npy, L.qr(mx.array(a)))
     np.testing.assert_allclose(q @ r / scale, a64 / scale, atol=1e-5)
+
+
+def test_many_small_matrices_converge():
+    """Large batches of tiny float32 matrices: every QR/Jacobi iteration converges."""
+    rs = np.random.RandomState(0)
+    a = rs.randn(20000, 3, 3).astype(np.float32) + 3 * np.eye(3, dtype=np.float32)
+    a[0] = [[4.5807524, -0.62510246, 0.08395644], [-1.3108119, 3.8444495, -0.943622],
+            [0.2464914, 0.15014292, 2.0833821]]  # once stalled (underflowing bulge)
+    w, v = map(npy, L.eig(mx.array(a)))
+    assert np.abs(np.einsum("bij,bjk->bik", a, v) - v * w[:, None, :]).max() < 1e-4
+    u, s, vt = map(npy, L.svd(mx.array(a)))
+    assert np.abs(np.einsum("bij,bj,bjk->bik", u, s, vt) - a).max() < 1e-4
+    sym = np.einsum("bij,bkj->bik", a, a)
+    w, v = map(npy, L.eigh(mx.array(sym)))
+    assert np.abs(np.einsum("bij,bjk->bik", sym, v) - v * w[:, None, :]).max() < 1e-3

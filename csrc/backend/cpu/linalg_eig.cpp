@@ -53,13 +53,15 @@ template <typename S>
 S make_reflector(S* x, int64_t len, typename Real<S>::type& beta) {
   using R = typename Real<S>::type;
   S alpha = x[0];
-  R xn2 = 0;
-  for (int64_t i = 1; i < len; ++i) xn2 += abs2(x[i]);
-  if (xn2 == R(0) && im(alpha) == R(0)) {
+  R rest = 0;
+  for (int64_t i = 1; i < len; ++i) rest = std::max(rest, std::abs(x[i]));
+  if (rest == R(0) && im(alpha) == R(0)) {
     beta = re(alpha);
     return S(0);
   }
-  R nrm = std::sqrt(abs2(alpha) + xn2);
+  R sc = std::max(rest, std::abs(alpha)), xn2 = 0;  // scaled: no underflow
+  for (int64_t i = 1; i < len; ++i) xn2 += abs2(x[i] / sc);
+  R nrm = sc * std::sqrt(abs2(alpha / sc) + xn2);
   beta = re(alpha) >= R(0) ? -nrm : nrm;
   S tau = (S(beta) - alpha) / S(beta);  // LAPACK's tau; P = H^H
   S scale = S(1) / (alpha - S(beta));

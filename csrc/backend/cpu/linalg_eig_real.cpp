@@ -42,6 +42,12 @@ void reflect_cols(R* h, int64_t n, int64_t c0, int nr, const R* v, R tau, int64_
 // Householder vector of x (length nr): P x = beta e1. Returns tau (0: P = I).
 template <typename R>
 R house(R* x, int nr, R* v) {
+  // Scaled first: the bulge can be tiny near convergence and its squares
+  // would underflow.
+  R big = 0;
+  for (int i = 0; i < nr; ++i) big = std::max(big, std::abs(x[i]));
+  if (!(big > R(0))) return R(0);
+  for (int i = 0; i < nr; ++i) x[i] /= big;
   R nrm = 0;
   for (int i = 0; i < nr; ++i) nrm += x[i] * x[i];
   nrm = std::sqrt(nrm);
@@ -70,14 +76,17 @@ int eig_real(R* h, int64_t n, std::complex<R>* w, std::complex<R>* vout) {
   // Hessenberg reduction (accumulated directly into z from the right).
   for (int64_t k = 0; k + 2 < n; ++k) {
     int64_t len = n - k - 1;
-    R nrm = 0;
-    for (int64_t i = 0; i < len; ++i) nrm += h[(k + 1 + i) * n + k] * h[(k + 1 + i) * n + k];
-    nrm = std::sqrt(nrm);
+    R sc = 0, rest = 0;
+    for (int64_t i = 1; i < len; ++i) rest = std::max(rest, std::abs(h[(k + 1 + i) * n + k]));
     R alpha = h[(k + 1) * n + k];
-    if (nrm == R(0) || nrm == std::abs(alpha)) continue;
+    if (rest == R(0)) continue;
+    sc = std::max(rest, std::abs(alpha));  // scaled: no underflow
+    R nrm = 0;
+    for (int64_t i = 0; i < len; ++i) nrm += (h[(k + 1 + i) * n + k] / sc) * (h[(k + 1 + i) * n + k] / sc);
+    nrm = sc * std::sqrt(nrm);
     R beta = alpha >= 0 ? -nrm : nrm;
-    v[0] = alpha - beta;
-    for (int64_t i = 1; i < len; ++i) v[size_t(i)] = h[(k + 1 + i) * n + k];
+    v[0] = (alpha - beta) / sc;  // P = I - tau v v^T does not depend on v's scale
+    for (int64_t i = 1; i < len; ++i) v[size_t(i)] = h[(k + 1 + i) * n + k] / sc;
     R vv = 0;
     for (int64_t i = 0; i < len; ++i) vv += v[size_t(i)] * v[size_t(i)];
     R tau = R(2) / vv;

@@ -209,10 +209,12 @@ void qr(T* a, int64_t m, int64_t n, T* q, T* r) {
   // diagonal of a, as LAPACK's geqrf does.
   for (int64_t j = 0; j < k; ++j) {
     T alpha = a[j * n + j];
-    T xn2 = 0;
-    for (int64_t i = j + 1; i < m; ++i) xn2 += a[i * n + j] * a[i * n + j];
-    if (xn2 == T(0)) continue;  // H = I, R[j, j] = alpha
-    T beta = -std::copysign(std::sqrt(alpha * alpha + xn2), alpha);
+    T rest = 0;  // largest magnitude below the diagonal
+    for (int64_t i = j + 1; i < m; ++i) rest = std::max(rest, std::abs(a[i * n + j]));
+    if (rest == T(0)) continue;  // H = I, R[j, j] = alpha
+    T sc = std::max(rest, std::abs(alpha)), xn2 = 0;  // scaled: no underflow
+    for (int64_t i = j + 1; i < m; ++i) xn2 += (a[i * n + j] / sc) * (a[i * n + j] / sc);
+    T beta = -std::copysign(sc * std::sqrt((alpha / sc) * (alpha / sc) + xn2), alpha);
     T t = (beta - alpha) / beta;
     T scale = T(1) / (alpha - beta);
     for (int64_t i = j + 1; i < m; ++i) a[i * n + j] *= scale;

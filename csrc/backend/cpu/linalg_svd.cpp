@@ -90,7 +90,9 @@ void complete_basis(S* b, int64_t p, std::vector<bool>& good) {
 template <typename S>
 int jacobi(S* g, int64_t p, int64_t q, S* v) {
   using R = typename Real<S>::type;
-  const R eps = std::numeric_limits<R>::epsilon();
+  // Columns count as orthogonal below this relative inner product (a bound
+  // that rounding in the rotations themselves can always reach).
+  const R tol = R(4) * std::numeric_limits<R>::epsilon() * std::sqrt(R(std::max<int64_t>(p, 1)));
   if (v)
     for (int64_t i = 0; i < q; ++i)
       for (int64_t j = 0; j < q; ++j) v[i * q + j] = i == j ? S(1) : S(0);
@@ -110,7 +112,7 @@ int jacobi(S* g, int64_t p, int64_t q, S* v) {
         S* gj = g + j * p;
         S gam = dotc(gi, gj, p);
         R ag = std::sqrt(abs2(gam));
-        if (!(ag > eps * std::sqrt(a) * std::sqrt(b))) continue;
+        if (!(ag > tol * std::sqrt(a) * std::sqrt(b))) continue;
         rotated = true;
         R zeta = (b - a) / (R(2) * ag);
         R t = (zeta >= 0 ? R(1) : R(-1)) / (std::abs(zeta) + std::sqrt(R(1) + zeta * zeta));
@@ -156,14 +158,15 @@ int svd_values(std::vector<S>& w, int64_t p, int64_t q, typename Real<S>::type* 
   std::vector<S> v(static_cast<size_t>(std::max(p, q))), acc(static_cast<size_t>(q));
   auto reflector = [&](int64_t len, R& beta) -> S {  // on v[0..len)
     S alpha = v[0];
-    R xn2 = 0;
-    for (int64_t i = 1; i < len; ++i) xn2 += abs2(v[size_t(i)]);
-    R a2 = abs2(alpha);
-    if (xn2 == R(0) && a2 == re_(alpha) * re_(alpha)) {
+    R rest = 0;
+    for (int64_t i = 1; i < len; ++i) rest = std::max(rest, std::abs(v[size_t(i)]));
+    if (rest == R(0) && re_(alpha) == std::abs(alpha) * (re_(alpha) < 0 ? -1 : 1)) {
       beta = re_(alpha);
       return S(0);
     }
-    R nrm = std::sqrt(a2 + xn2);
+    R sc = std::max(rest, std::abs(alpha)), xn2 = 0;  // scaled: no underflow
+    for (int64_t i = 1; i < len; ++i) xn2 += abs2(v[size_t(i)] / sc);
+    R nrm = sc * std::sqrt(abs2(alpha / sc) + xn2);
     beta = re_(alpha) >= R(0) ? -nrm : nrm;
     S tau = (S(beta) - alpha) / S(beta);
     S scale = S(1) / (alpha - S(beta));
