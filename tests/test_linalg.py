@@ -609,3 +609,36 @@ def test_many_small_matrices_converge():
     sym = np.einsum("bij,bkj->bik", a, a)
     w, v = map(npy, L.eigh(mx.array(sym)))
     assert np.abs(np.einsum("bij,bjk->bik", sym, v) - v * w[:, None, :]).max() < 1e-3
+
+
+SPECIAL = {
+    "ones": lambda n: np.ones((n, n)),  # rank 1: trailing columns are rounding noise
+    "cyclic": lambda n: np.roll(np.eye(n), 1, axis=0),  # needs exceptional shifts
+    "jordan": lambda n: 2 * np.eye(n) + np.eye(n, k=1),  # defective
+    "graded": lambda n: np.diag(10.0 ** -np.arange(n)) @ np.random.RandomState(n).randn(n, n),
+    "hilbert": lambda n: 1 / (np.arange(n)[:, None] + np.arange(n) + 1),
+    "zeros": lambda n: np.zeros((n, n)),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(SPECIAL))
+@pytest.mark.parametrize("dt,ndt,tol", DTS)
+def test_special_matrices(kind, dt, ndt, tol):
+    n = 33
+    a = SPECIAL[kind](n)
+    sc = max(1.0, np.abs(a).max())
+    tol = max(tol, 1e-12) * n
+    q, r = map(npy, L.qr(arr(a, dt)))
+    close(q @ r, a, tol)
+    close(q.T @ q, np.eye(n), tol)
+    u, s, vt = map(npy, L.svd(arr(a, dt)))
+    close((u * s) @ vt, a, tol)
+    close(u.T @ u, np.eye(n), tol)
+    close(vt @ vt.T, np.eye(n), tol)
+    close(L.svd(arr(a, dt), compute_uv=False), np.linalg.svd(a, compute_uv=False), tol)
+    sym = a + a.T
+    w, v = map(npy, L.eigh(arr(sym, dt)))
+    close(w, np.linalg.eigvalsh(sym), tol)
+    close(v.T @ v, np.eye(n), tol)
+    w, v = map(npy, L.eig(arr(a, dt)))
+    assert np.abs(a @ v - v * w).max() <= max(tol, 2e-5 * n) * sc

@@ -59,13 +59,17 @@ S make_reflector(S* x, int64_t len, typename Real<S>::type& beta) {
     beta = re(alpha);
     return S(0);
   }
-  R sc = std::max(rest, std::abs(alpha)), xn2 = 0;  // scaled: no underflow
+  // All in units of sc (the reflector is scale-free), so tiny or subnormal
+  // columns still give an exactly consistent (unitary) P.
+  R sc = std::max(rest, std::abs(alpha)), xn2 = 0;
   for (int64_t i = 1; i < len; ++i) xn2 += abs2(x[i] / sc);
-  R nrm = sc * std::sqrt(abs2(alpha / sc) + xn2);
-  beta = re(alpha) >= R(0) ? -nrm : nrm;
-  S tau = (S(beta) - alpha) / S(beta);  // LAPACK's tau; P = H^H
-  S scale = S(1) / (alpha - S(beta));
-  for (int64_t i = 1; i < len; ++i) x[i] *= scale;
+  S y0 = alpha / sc;
+  R nrm = std::sqrt(abs2(y0) + xn2);
+  R by = re(alpha) >= R(0) ? -nrm : nrm;
+  beta = by * sc;
+  S tau = (S(by) - y0) / S(by);  // LAPACK's tau; P = H^H
+  S den = y0 - S(by);
+  for (int64_t i = 1; i < len; ++i) x[i] = (x[i] / sc) / den;
   x[0] = S(1);
   return conj_(tau);
 }
@@ -85,9 +89,10 @@ int tridiag_ql(R* d, R* e, int64_t n, S* rows) {
     int64_t m;
     do {
       for (m = l; m < n - 1; ++m) {
+        // Negligible next to its neighbours or to the whole matrix (EISPACK's
+        // test; a purely relative one can stall on rounding noise).
         R dd = std::abs(d[m]) + std::abs(d[m + 1]);
-        if (dd == R(0)) dd = tnorm;
-        if (std::abs(e[m]) <= eps * dd) break;
+        if (std::abs(e[m]) <= eps * std::max(dd, tnorm)) break;
       }
       if (m == l) break;
       if (++iter > 60) return 1;
@@ -359,7 +364,11 @@ int eig_impl(std::complex<R>* h, int64_t n, std::complex<R>* w, std::complex<R>*
     for (; l > 0; --l) {
       R s = abs1(h[(l - 1) * n + l - 1]) + abs1(h[l * n + l]);
       if (s == R(0)) s = anorm;
-      if (abs1(h[l * n + l - 1]) <= eps * s) {
+      // Relative to the neighbouring diagonal (accurate for graded
+      // matrices); when an eigenvalue is slow to converge, relative to the
+      // whole matrix (still backward stable) so rounding noise cannot stall.
+      R thr = eps * (iter >= 20 ? std::max(s, anorm) : s);
+      if (abs1(h[l * n + l - 1]) <= std::max(thr, eps * eps * anorm)) {
         h[l * n + l - 1] = C(0);
         break;
       }

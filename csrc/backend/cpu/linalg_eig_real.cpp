@@ -81,11 +81,12 @@ int eig_real(R* h, int64_t n, std::complex<R>* w, std::complex<R>* vout) {
     R alpha = h[(k + 1) * n + k];
     if (rest == R(0)) continue;
     sc = std::max(rest, std::abs(alpha));  // scaled: no underflow
-    R nrm = 0;
+    R nrm = 0;  // in units of sc: P = I - tau v v^T does not depend on v's scale
     for (int64_t i = 0; i < len; ++i) nrm += (h[(k + 1 + i) * n + k] / sc) * (h[(k + 1 + i) * n + k] / sc);
-    nrm = sc * std::sqrt(nrm);
-    R beta = alpha >= 0 ? -nrm : nrm;
-    v[0] = (alpha - beta) / sc;  // P = I - tau v v^T does not depend on v's scale
+    nrm = std::sqrt(nrm);
+    R by = alpha >= 0 ? -nrm : nrm;
+    R beta = by * sc;
+    v[0] = alpha / sc - by;
     for (int64_t i = 1; i < len; ++i) v[size_t(i)] = h[(k + 1 + i) * n + k] / sc;
     R vv = 0;
     for (int64_t i = 0; i < len; ++i) vv += v[size_t(i)] * v[size_t(i)];
@@ -122,7 +123,11 @@ int eig_real(R* h, int64_t n, std::complex<R>* w, std::complex<R>* vout) {
     for (; l > 0; --l) {
       R s = std::abs(h[(l - 1) * n + l - 1]) + std::abs(h[l * n + l]);
       if (s == R(0)) s = anorm;
-      if (std::abs(h[l * n + l - 1]) <= eps * s) {
+      // Relative to the neighbouring diagonal (accurate for graded
+      // matrices); when an eigenvalue is slow to converge, relative to the
+      // whole matrix (still backward stable) so rounding noise cannot stall.
+      R thr = eps * (iter >= 20 ? std::max(s, anorm) : s);
+      if (std::abs(h[l * n + l - 1]) <= std::max(thr, eps * eps * anorm)) {
         h[l * n + l - 1] = R(0);
         break;
       }

@@ -212,13 +212,16 @@ void qr(T* a, int64_t m, int64_t n, T* q, T* r) {
     T rest = 0;  // largest magnitude below the diagonal
     for (int64_t i = j + 1; i < m; ++i) rest = std::max(rest, std::abs(a[i * n + j]));
     if (rest == T(0)) continue;  // H = I, R[j, j] = alpha
-    T sc = std::max(rest, std::abs(alpha)), xn2 = 0;  // scaled: no underflow
+    // All in units of sc (the reflector is scale-free), so tiny or
+    // subnormal columns still give an exactly consistent (orthogonal) H.
+    T sc = std::max(rest, std::abs(alpha)), xn2 = 0;
     for (int64_t i = j + 1; i < m; ++i) xn2 += (a[i * n + j] / sc) * (a[i * n + j] / sc);
-    T beta = -std::copysign(sc * std::sqrt((alpha / sc) * (alpha / sc) + xn2), alpha);
-    T t = (beta - alpha) / beta;
-    T scale = T(1) / (alpha - beta);
-    for (int64_t i = j + 1; i < m; ++i) a[i * n + j] *= scale;
-    a[j * n + j] = beta;
+    T y0 = alpha / sc;
+    T by = -std::copysign(std::sqrt(y0 * y0 + xn2), y0);
+    T t = (by - y0) / by;
+    T den = y0 - by;
+    for (int64_t i = j + 1; i < m; ++i) a[i * n + j] = (a[i * n + j] / sc) / den;
+    a[j * n + j] = by * sc;
     tau[size_t(j)] = t;
     // A[j:, j+1:] -= tau v (v^T A[j:, j+1:]).
     std::fill(w.begin() + j + 1, w.end(), T(0));

@@ -102,12 +102,17 @@ int jacobi(S* g, int64_t p, int64_t q, S* v) {
     for (int64_t k = 0; k < p; ++k) s += abs2(g[i * p + k]);
     nrm[size_t(i)] = s;
   }
+  // Columns below rounding level of the whole matrix count as zero (rotating
+  // noise against noise would never settle).
+  R total = 0;
+  for (R x : nrm) total += x;
+  const R negligible = total * std::numeric_limits<R>::epsilon() * std::numeric_limits<R>::epsilon();
   for (int sweep = 0; sweep < 80; ++sweep) {
     bool rotated = false;
     for (int64_t i = 0; i < q - 1; ++i) {
       for (int64_t j = i + 1; j < q; ++j) {
         R a = nrm[size_t(i)], b = nrm[size_t(j)];
-        if (a == R(0) || b == R(0)) continue;
+        if (a <= negligible || b <= negligible) continue;
         S* gi = g + i * p;
         S* gj = g + j * p;
         S gam = dotc(gi, gj, p);
@@ -164,13 +169,15 @@ int svd_values(std::vector<S>& w, int64_t p, int64_t q, typename Real<S>::type* 
       beta = re_(alpha);
       return S(0);
     }
-    R sc = std::max(rest, std::abs(alpha)), xn2 = 0;  // scaled: no underflow
+    R sc = std::max(rest, std::abs(alpha)), xn2 = 0;  // in units of sc
     for (int64_t i = 1; i < len; ++i) xn2 += abs2(v[size_t(i)] / sc);
-    R nrm = sc * std::sqrt(abs2(alpha / sc) + xn2);
-    beta = re_(alpha) >= R(0) ? -nrm : nrm;
-    S tau = (S(beta) - alpha) / S(beta);
-    S scale = S(1) / (alpha - S(beta));
-    for (int64_t i = 1; i < len; ++i) v[size_t(i)] *= scale;
+    S y0 = alpha / sc;
+    R nrm = std::sqrt(abs2(y0) + xn2);
+    R by = re_(alpha) >= R(0) ? -nrm : nrm;
+    beta = by * sc;
+    S tau = (S(by) - y0) / S(by);
+    S den = y0 - S(by);
+    for (int64_t i = 1; i < len; ++i) v[size_t(i)] = (v[size_t(i)] / sc) / den;
     v[0] = S(1);
     return conj_(tau);  // P = I - sg v v^H, P x = beta e1
   };
@@ -263,7 +270,12 @@ int svd_impl(S* a, int64_t m, int64_t n, typename Real<S>::type* s, S* u, S* vt)
   // Left vectors of M (p x p, stored as rows): normalized g rows, completed.
   std::vector<S> lb(size_t(p * p), S(0));
   std::vector<bool> good(size_t(p), false);
-  const R tiny = std::numeric_limits<R>::min() / std::numeric_limits<R>::epsilon();
+  // Left vectors of columns at rounding level (the bound jacobi skips them
+  // below) are replaced by the completion.
+  R fro2 = 0;
+  for (R x : sig) fro2 += x * x;
+  const R eps = std::numeric_limits<R>::epsilon();
+  const R tiny = std::max(std::numeric_limits<R>::min() / eps, eps * std::sqrt(fro2));
   for (int64_t i = 0; i < q; ++i) {
     int64_t src = order[size_t(i)];
     R sg = sig[size_t(src)];
