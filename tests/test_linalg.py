@@ -392,6 +392,13 @@ def test_norm_numpy_and_dtypes(mlx):
 
 def test_norm_errors():
     v, m3 = mx.ones((3,)), mx.ones((2, 3, 4))
+    x = mx.array([[1.0, 2], [3, 4]])
+    close(L.norm(x, np.int64(1), axis=(np.int32(0), 1)), 6.0, 0)
+    close(L.norm(x, axis=np.int64(0)), np.linalg.norm(npy(x), axis=0), 1e-6)
+    with pytest.raises(TypeError):
+        L.norm(x, [1])
+    with pytest.raises(TypeError):
+        L.norm(x, axis="a")
     with pytest.raises(ValueError, match="too many axes"):
         L.norm(m3, 2)
     with pytest.raises(ValueError, match="too many axes"):

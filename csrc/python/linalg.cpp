@@ -18,9 +18,14 @@ nb::tuple tup(const std::vector<array>& v) {
 
 std::optional<std::vector<int>> opt_axes(nb::handle axis) {
   if (!axis.is_valid() || axis.is_none()) return std::nullopt;
-  if (PyLong_Check(axis.ptr())) return std::vector<int>{nb::cast<int>(axis)};
+  if (PyIndex_Check(axis.ptr())) return std::vector<int>{int(PyNumber_AsSsize_t(axis.ptr(), nullptr))};
+  if (!PyList_Check(axis.ptr()) && !PyTuple_Check(axis.ptr()))
+    throw TypeError("[linalg::norm] axis must be None, an int or a sequence of ints.");
   std::vector<int> out;
-  for (nb::handle h : axis) out.push_back(nb::cast<int>(h));
+  for (nb::handle h : axis) {
+    if (!PyIndex_Check(h.ptr())) throw TypeError("[linalg::norm] axis must be None, an int or a sequence of ints.");
+    out.push_back(int(PyNumber_AsSsize_t(h.ptr(), nullptr)));
+  }
   return out;
 }
 
@@ -29,9 +34,13 @@ array norm_py(nb::handle a_h, nb::handle ord, nb::handle axis, bool keepdims, nb
   auto ax = opt_axes(axis);
   if (ord.is_none()) return linalg::norm(a, ax, keepdims, to_sod(s));
   if (PyUnicode_Check(ord.ptr())) return linalg::norm(a, nb::cast<std::string>(ord), ax, keepdims, to_sod(s));
-  if (PyLong_Check(ord.ptr()) || PyFloat_Check(ord.ptr()))
-    return linalg::norm(a, nb::cast<double>(nb::float_(ord)), ax, keepdims, to_sod(s));
-  throw TypeError("[linalg::norm] ord must be None, an int, a float or a string.");
+  double o;
+  try {
+    o = nb::cast<double>(nb::float_(ord));  // ints, floats and numpy scalars
+  } catch (const std::exception&) {
+    throw TypeError("[linalg::norm] ord must be None, an int, a float or a string.");
+  }
+  return linalg::norm(a, o, ax, keepdims, to_sod(s));
 }
 
 }  // namespace
