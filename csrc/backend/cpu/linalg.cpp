@@ -131,12 +131,18 @@ void run_real(LinalgOp op, const std::vector<array>& in_raw, std::vector<array>&
       T* s = outs[uv ? 1 : 0].data<T>();
       T* u = uv ? outs[0].data<T>() : nullptr;
       T* vt = uv ? outs[2].data<T>() : nullptr;
+      // Jacobi rotations accumulate rounding in U and V: float32 runs in
+      // double (results rounded once), which keeps LAPACK-level accuracy.
       int info = run_batch(nb, work * 8, [&](int64_t b) {
-        std::vector<T> w(src + b * m * n, src + (b + 1) * m * n);
-        T f = equilibrate(w);
-        int r = la::svd<T>(w.data(), m, n, s + b * k, uv ? u + b * m * m : nullptr,
-                           uv ? vt + b * n * n : nullptr);
-        for (int64_t i = 0; i < k; ++i) s[b * k + i] *= f;
+        std::vector<double> w(src + b * m * n, src + (b + 1) * m * n);
+        double f = equilibrate(w);
+        std::vector<double> sd(static_cast<size_t>(k)), ud(uv ? size_t(m * m) : 0), vd(uv ? size_t(n * n) : 0);
+        int r = la::svd<double>(w.data(), m, n, sd.data(), uv ? ud.data() : nullptr, uv ? vd.data() : nullptr);
+        for (int64_t i = 0; i < k; ++i) s[b * k + i] = T(sd[size_t(i)] * f);
+        if (uv) {
+          std::copy(ud.begin(), ud.end(), u + b * m * m);
+          std::copy(vd.begin(), vd.end(), vt + b * n * n);
+        }
         return r;
       });
       if (info) fail("[linalg::svd] Jacobi SVD", info);
@@ -247,12 +253,18 @@ void run_complex(LinalgOp op, const std::vector<array>& in_raw, std::vector<arra
       float* s = outs[uv ? 1 : 0].data<float>();
       c64* u = uv ? outs[0].data<c64>() : nullptr;
       c64* vt = uv ? outs[2].data<c64>() : nullptr;
-      info = run_batch(nb, work * 8, [&](int64_t b) {
-        std::vector<c64> w(src + b * m * n, src + (b + 1) * m * n);
-        float f = equilibrate(w);
-        int r = la::svd<float>(w.data(), m, n, s + b * k, uv ? u + b * m * m : nullptr,
-                               uv ? vt + b * n * n : nullptr);
-        for (int64_t i = 0; i < k; ++i) s[b * k + i] *= f;
+      info = run_batch(nb, work * 8, [&](int64_t b) {  // in double, as for float32
+        using c128 = std::complex<double>;
+        std::vector<c128> w(src + b * m * n, src + (b + 1) * m * n);
+        double f = equilibrate(w);
+        std::vector<double> sd(static_cast<size_t>(k));
+        std::vector<c128> ud(uv ? size_t(m * m) : 0), vd(uv ? size_t(n * n) : 0);
+        int r = la::svd<double>(w.data(), m, n, sd.data(), uv ? ud.data() : nullptr, uv ? vd.data() : nullptr);
+        for (int64_t i = 0; i < k; ++i) s[b * k + i] = float(sd[size_t(i)] * f);
+        if (uv) {
+          for (size_t i = 0; i < ud.size(); ++i) u[b * m * m + int64_t(i)] = c64(ud[i]);
+          for (size_t i = 0; i < vd.size(); ++i) vt[b * n * n + int64_t(i)] = c64(vd[i]);
+        }
         return r;
       });
       if (info) fail("[linalg::svd] Jacobi SVD", info);

@@ -109,6 +109,12 @@ int jacobi(S* g, int64_t p, int64_t q, S* v) {
   const R negligible = total * std::numeric_limits<R>::epsilon() * std::numeric_limits<R>::epsilon();
   for (int sweep = 0; sweep < 80; ++sweep) {
     bool rotated = false;
+    if (sweep > 0)  // exact norms again each sweep (no drift of the updates)
+      for (int64_t i = 0; i < q; ++i) {
+        R t2 = 0;
+        for (int64_t k = 0; k < p; ++k) t2 += abs2(g[i * p + k]);
+        nrm[size_t(i)] = t2;
+      }
     for (int64_t i = 0; i < q - 1; ++i) {
       for (int64_t j = i + 1; j < q; ++j) {
         R a = nrm[size_t(i)], b = nrm[size_t(j)];
@@ -120,7 +126,7 @@ int jacobi(S* g, int64_t p, int64_t q, S* v) {
         if (!(ag > tol * std::sqrt(a) * std::sqrt(b))) continue;
         rotated = true;
         R zeta = (b - a) / (R(2) * ag);
-        R t = (zeta >= 0 ? R(1) : R(-1)) / (std::abs(zeta) + std::sqrt(R(1) + zeta * zeta));
+        R t = (zeta >= 0 ? R(1) : R(-1)) / (std::abs(zeta) + std::hypot(R(1), zeta));
         R c = R(1) / std::sqrt(R(1) + t * t), s = c * t;
         // New columns: i <- c g_i - s ph g_j, j <- s g_i + c ph g_j with
         // ph = conj(gam) / |gam| (a unitary 2x2 on the right).
@@ -139,11 +145,15 @@ int jacobi(S* g, int64_t p, int64_t q, S* v) {
             vj[k] = s * x + c * y;
           }
         }
-        // Recompute the norms from the vectors (no drift over sweeps).
-        R si = 0, sj = 0;
-        for (int64_t k = 0; k < p; ++k) si += abs2(gi[k]), sj += abs2(gj[k]);
-        nrm[size_t(i)] = si;
-        nrm[size_t(j)] = sj;
+        // The rotation moves t |gam| of squared norm from i to j; when most
+        // of column i cancels, its norm is recomputed instead.
+        R na = a - t * ag;
+        if (na < a * R(0.05)) {
+          na = 0;
+          for (int64_t k = 0; k < p; ++k) na += abs2(gi[k]);
+        }
+        nrm[size_t(i)] = na;
+        nrm[size_t(j)] = b + t * ag;
       }
     }
     if (!rotated) return 0;
@@ -315,5 +325,7 @@ template int svd<float>(float*, int64_t, int64_t, float*, float*, float*);
 template int svd<double>(double*, int64_t, int64_t, double*, double*, double*);
 template int svd<float>(std::complex<float>*, int64_t, int64_t, float*, std::complex<float>*,
                         std::complex<float>*);
+template int svd<double>(std::complex<double>*, int64_t, int64_t, double*, std::complex<double>*,
+                         std::complex<double>*);
 
 }  // namespace oxmlx::cpu::la
