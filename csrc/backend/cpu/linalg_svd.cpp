@@ -244,6 +244,13 @@ int svd_values(std::vector<S>& w, int64_t p, int64_t q, typename Real<S>::type* 
 template <typename S>
 int svd_impl(S* a, int64_t m, int64_t n, typename Real<S>::type* s, S* u, S* vt) {
   using R = typename Real<S>::type;
+  if (m == 0 || n == 0) {  // no singular values; U and Vt are identities
+    for (int64_t i = 0; u && i < m; ++i)
+      for (int64_t j = 0; j < m; ++j) u[i * m + j] = i == j ? S(1) : S(0);
+    for (int64_t i = 0; vt && i < n; ++i)
+      for (int64_t j = 0; j < n; ++j) vt[i * n + j] = i == j ? S(1) : S(0);
+    return 0;
+  }
   bool tall = m >= n;
   int64_t p = tall ? m : n, q = tall ? n : m;
   // g rows: the columns of M = A (tall) or M = A^H (wide).
