@@ -672,3 +672,13 @@ def test_empty_matrices_match_mlx(shape, mlx):
     np.testing.assert_array_equal(npy(p), np.broadcast_to(np.arange(m), shape[:-2] + (m,)))
     lu, piv = L.lu_factor(mx.array(x))
     assert lu.shape == shape and piv.shape == shape[:-2] + (k,)
+
+
+def test_module_import():
+    import importlib
+
+    mod = importlib.import_module("oxmlx.core.linalg")
+    assert mod is mx.linalg and mod.__name__ == "oxmlx.core.linalg"
+    from oxmlx.core.linalg import inv
+
+    close(inv(mx.array([[2.0, 0], [0, 4]])), [[0.5, 0], [0, 0.25]], 0)
