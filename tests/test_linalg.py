@@ -5,6 +5,8 @@ batches, non-contiguous inputs, errors and derivatives."""
 import numpy as np
 import pytest
 import scipy.linalg as sla
+from hypothesis import given
+from hypothesis import strategies as st
 
 import oxmlx.core as mx
 
@@ -682,3 +684,28 @@ def test_module_import():
     from oxmlx.core.linalg import inv
 
     close(inv(mx.array([[2.0, 0], [0, 4]])), [[0.5, 0], [0, 0.25]], 0)
+
+
+@given(st.integers(0, 2), st.integers(1, 7), st.integers(1, 7), st.sampled_from(["float32", "float64"]),
+       st.integers(0, 2**31 - 1))
+def test_identities_random_shapes(nbatch, m, n, dname_, seed):
+    rs = np.random.RandomState(seed)
+    batch = tuple(rs.randint(1, 3, size=nbatch))
+    dt = getattr(mx, dname_)
+    tol = 5e-4 if dname_ == "float32" else 1e-10
+    a = rs.randn(*batch, m, n)
+    k = min(m, n)
+    q, r = map(npy, L.qr(arr(a, dt)))
+    close(q @ r, a, tol)
+    u, s, vt = map(npy, L.svd(arr(a, dt)))
+    close((u[..., :k] * s[..., None, :]) @ vt[..., :k, :], a, tol)
+    p, lo, up = map(npy, L.lu(arr(a, dt)))
+    close(np.take_along_axis(lo, p[..., None].astype(np.int64), axis=-2) @ up, a, tol)
+    sq = rs.randn(*batch, n, n) + 3 * np.eye(n)
+    close(L.inv(arr(sq, dt)), np.linalg.inv(sq), tol * 10)
+    close(L.det(arr(sq, dt)), np.linalg.det(sq), tol * 10)
+    sym = sq + np.swapaxes(sq, -1, -2)
+    w, v = map(npy, L.eigh(arr(sym, dt)))
+    close(sym @ v, v * w[..., None, :], tol * 10)
+    w, v = map(npy, L.eig(arr(sq, dt)))
+    close(sq @ v, v * w[..., None, :], max(tol, 1e-5) * 10)
