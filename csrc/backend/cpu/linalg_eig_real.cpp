@@ -70,9 +70,11 @@ int eig_real(R* h, int64_t n, std::complex<R>* w, std::complex<R>* vout) {
   bool want = vout != nullptr;
   R anorm = 0;
   for (int64_t i = 0; i < n * n; ++i) anorm = std::max(anorm, std::abs(h[i]));
-  std::vector<R> z(want ? size_t(n * n) : 0), x(static_cast<size_t>(n)), v(static_cast<size_t>(n));
+  // zt = Z^T: the similarity's right-hand updates of Z become updates of
+  // whole (contiguous) rows of zt.
+  std::vector<R> zt(want ? size_t(n * n) : 0), x(static_cast<size_t>(n)), v(static_cast<size_t>(n));
   if (want)
-    for (int64_t i = 0; i < n; ++i) z[size_t(i * n + i)] = R(1);
+    for (int64_t i = 0; i < n; ++i) zt[size_t(i * n + i)] = R(1);
   // Hessenberg reduction (accumulated directly into z from the right).
   for (int64_t k = 0; k + 2 < n; ++k) {
     int64_t len = n - k - 1;
@@ -111,7 +113,18 @@ int eig_real(R* h, int64_t n, std::complex<R>* w, std::complex<R>* vout) {
       }
     };
     right(h);
-    if (want) right(z.data());
+    if (want) {  // zt <- P zt on rows k+1..
+      std::fill(x.begin(), x.end(), R(0));
+      for (int64_t i = 0; i < len; ++i) {
+        const R* zi = zt.data() + (k + 1 + i) * n;
+        for (int64_t j = 0; j < n; ++j) x[size_t(j)] += v[size_t(i)] * zi[j];
+      }
+      for (int64_t i = 0; i < len; ++i) {
+        R f = tau * v[size_t(i)];
+        R* zi = zt.data() + (k + 1 + i) * n;
+        for (int64_t j = 0; j < n; ++j) zi[j] -= f * x[size_t(j)];
+      }
+    }
     h[(k + 1) * n + k] = beta;
     for (int64_t i = 1; i < len; ++i) h[(k + 1 + i) * n + k] = R(0);
   }
@@ -166,7 +179,12 @@ int eig_real(R* h, int64_t n, std::complex<R>* w, std::complex<R>* vout) {
             }
           };
           rot_cols(h, row_begin, hi + 1);
-          if (want) rot_cols(z.data(), 0, n);
+          if (want)
+            for (int64_t j = 0; j < n; ++j) {
+              R s0 = zt[size_t(p * n + j)], s1 = zt[size_t(hi * n + j)];
+              zt[size_t(p * n + j)] = u0 * s0 + u1 * s1;
+              zt[size_t(hi * n + j)] = -u1 * s0 + u0 * s1;
+            }
           h[hi * n + p] = R(0);
         }
         w[p] = C(h[p * n + p], 0);
@@ -209,7 +227,7 @@ int eig_real(R* h, int64_t n, std::complex<R>* w, std::complex<R>* vout) {
       if (tau == R(0)) continue;
       reflect_rows(h, n, k, nr, vv, tau, k > l ? k - 1 : l, col_end);
       reflect_cols(h, n, k, nr, vv, tau, row_begin, std::min(k + 3, hi) + 1);
-      if (want) reflect_cols(z.data(), n, k, nr, vv, tau, int64_t(0), n);
+      if (want) reflect_rows(zt.data(), n, k, nr, vv, tau, int64_t(0), n);
       if (k > l) {
         h[(k + 1) * n + k - 1] = R(0);
         if (nr == 3) h[(k + 2) * n + k - 1] = R(0);
@@ -220,7 +238,11 @@ int eig_real(R* h, int64_t n, std::complex<R>* w, std::complex<R>* vout) {
 
   // Complex triangular Schur form: rotate each complex 2x2 block.
   std::vector<C> tc(size_t(n * n)), zc(size_t(n * n));
-  for (int64_t i = 0; i < n * n; ++i) tc[size_t(i)] = C(h[i], 0), zc[size_t(i)] = C(z[size_t(i)], 0);
+  for (int64_t i = 0; i < n; ++i)
+    for (int64_t j = 0; j < n; ++j) {
+      tc[size_t(i * n + j)] = C(h[i * n + j], 0);
+      zc[size_t(i * n + j)] = C(zt[size_t(j * n + i)], 0);
+    }
   for (int64_t i = 0; i + 1 < n; ++i) {
     if (h[(i + 1) * n + i] == R(0)) continue;
     C a = tc[size_t(i * n + i)], b = tc[size_t(i * n + i + 1)];
