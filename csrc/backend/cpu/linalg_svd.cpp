@@ -115,6 +115,16 @@ int jacobi(S* g, int64_t p, int64_t q, S* v) {
         for (int64_t k = 0; k < p; ++k) t2 += abs2(g[i * p + k]);
         nrm[size_t(i)] = t2;
       }
+    // Columns in decreasing norm (de Rijk's ordering: fewer sweeps).
+    for (int64_t i = 0; i + 1 < q; ++i) {
+      int64_t best = i;
+      for (int64_t j = i + 1; j < q; ++j)
+        if (nrm[size_t(j)] > nrm[size_t(best)]) best = j;
+      if (best == i) continue;
+      std::swap(nrm[size_t(i)], nrm[size_t(best)]);
+      std::swap_ranges(g + i * p, g + (i + 1) * p, g + best * p);
+      if (v) std::swap_ranges(v + i * q, v + (i + 1) * q, v + best * q);
+    }
     for (int64_t i = 0; i < q - 1; ++i) {
       for (int64_t j = i + 1; j < q; ++j) {
         R a = nrm[size_t(i)], b = nrm[size_t(j)];
