@@ -47,40 +47,92 @@ S dotc(const S* x, const S* y, int64_t n) {
   return s;
 }
 
-// Extends the orthonormal rows listed in `good` of b (p x p, row-major) with
-// unit vectors from the standard basis, Gram-Schmidt orthogonalized twice, so
-// all p rows are orthonormal.
+// Reflector P = I - sg v v^H with P x = beta e1 for x (length len, stride
+// 1), computed in units of x's scale; v overwrites x (v[0] = 1). Returns sg
+// (0 when x is already beta e1).
+template <typename S>
+S reflect_vec(S* x, int64_t len, typename Real<S>::type& beta) {
+  using R = typename Real<S>::type;
+  S alpha = x[0];
+  R rest = 0;
+  for (int64_t i = 1; i < len; ++i) rest = std::max(rest, std::abs(x[i]));
+  if (rest == R(0) && abs2(alpha) == re_(alpha) * re_(alpha)) {
+    beta = re_(alpha);
+    x[0] = S(1);
+    return S(0);
+  }
+  R sc = std::max(rest, std::abs(alpha)), xn2 = 0;
+  for (int64_t i = 1; i < len; ++i) xn2 += abs2(x[i] / sc);
+  S y0 = alpha / sc;
+  R nrm = std::sqrt(abs2(y0) + xn2);
+  R by = re_(alpha) >= R(0) ? -nrm : nrm;
+  beta = by * sc;
+  S tau = (S(by) - y0) / S(by);
+  S den = y0 - S(by);
+  for (int64_t i = 1; i < len; ++i) x[i] = (x[i] / sc) / den;
+  x[0] = S(1);
+  return conj_(tau);
+}
+
+// Fills the rows of b (p x p, row-major) not marked `good` with an
+// orthonormal basis of the complement of the good (orthonormal) rows: the
+// trailing columns of the full Q of a Householder QR of the good rows.
 template <typename S>
 void complete_basis(S* b, int64_t p, std::vector<bool>& good) {
   using R = typename Real<S>::type;
-  std::vector<int64_t> have;
+  std::vector<int64_t> have, miss;
+  for (int64_t i = 0; i < p; ++i) (good[size_t(i)] ? have : miss).push_back(i);
+  if (miss.empty()) return;
+  int64_t r = int64_t(have.size()), c = p - r;
+  // w = [good rows]^T (p x r), reduced to R by reflectors P_j.
+  std::vector<S> w(static_cast<size_t>(p * std::max<int64_t>(r, 1))), vs(static_cast<size_t>(p * std::max<int64_t>(r, 1)));
+  std::vector<S> sg(static_cast<size_t>(std::max<int64_t>(r, 1))), x(static_cast<size_t>(p)), acc(static_cast<size_t>(std::max(r, c)));
   for (int64_t i = 0; i < p; ++i)
-    if (good[size_t(i)]) have.push_back(i);
-  std::vector<S> cand(static_cast<size_t>(p));
-  int64_t next = 0;  // next candidate unit vector
-  for (R thresh : {R(0.5), R(1e-2), R(0)}) {
-    for (int64_t slot = 0; slot < p; ++slot) {
-      if (good[size_t(slot)]) continue;
-      for (int64_t tries = 0; tries < p; ++tries, next = (next + 1) % p) {
-        std::fill(cand.begin(), cand.end(), S(0));
-        cand[size_t(next)] = S(1);
-        for (int pass = 0; pass < 2; ++pass)
-          for (int64_t h : have) {
-            S c = dotc(b + h * p, cand.data(), p);
-            for (int64_t k = 0; k < p; ++k) cand[size_t(k)] -= c * b[h * p + k];
-          }
-        R nrm = 0;
-        for (auto& v : cand) nrm += abs2(v);
-        nrm = std::sqrt(nrm);
-        if (nrm > thresh && nrm > R(0)) {
-          for (int64_t k = 0; k < p; ++k) b[slot * p + k] = cand[size_t(k)] / nrm;
-          good[size_t(slot)] = true;
-          have.push_back(slot);
-          next = (next + 1) % p;
-          break;
-        }
-      }
+    for (int64_t j = 0; j < r; ++j) w[size_t(i * r + j)] = b[have[size_t(j)] * p + i];
+  for (int64_t j = 0; j < r; ++j) {
+    int64_t len = p - j;
+    for (int64_t i = 0; i < len; ++i) x[size_t(i)] = w[size_t((j + i) * r + j)];
+    R beta;
+    S t = reflect_vec(x.data(), len, beta);
+    sg[size_t(j)] = t;
+    for (int64_t i = 0; i < len; ++i) vs[size_t(j * p + i)] = x[size_t(i)];
+    if (t == S(0)) continue;
+    std::fill(acc.begin(), acc.end(), S(0));
+    for (int64_t i = 0; i < len; ++i) {
+      S cv = conj_(x[size_t(i)]);
+      const S* wi = w.data() + (j + i) * r;
+      for (int64_t k = j + 1; k < r; ++k) acc[size_t(k)] += cv * wi[k];
     }
+    for (int64_t i = 0; i < len; ++i) {
+      S f = t * x[size_t(i)];
+      S* wi = w.data() + (j + i) * r;
+      for (int64_t k = j + 1; k < r; ++k) wi[k] -= f * acc[size_t(k)];
+    }
+  }
+  // Complement = P_0^H ... P_{r-1}^H [0; I] (p x c).
+  std::vector<S> e(static_cast<size_t>(p * c), S(0));
+  for (int64_t k = 0; k < c; ++k) e[size_t((r + k) * c + k)] = S(1);
+  for (int64_t j = r - 1; j >= 0; --j) {
+    S t = conj_(sg[size_t(j)]);  // P_j^H = I - conj(sg) v v^H
+    if (t == S(0)) continue;
+    const S* v = vs.data() + j * p;
+    int64_t len = p - j;
+    std::fill(acc.begin(), acc.begin() + c, S(0));
+    for (int64_t i = 0; i < len; ++i) {
+      S cv = conj_(v[i]);
+      const S* ei = e.data() + (j + i) * c;
+      for (int64_t k = 0; k < c; ++k) acc[size_t(k)] += cv * ei[k];
+    }
+    for (int64_t i = 0; i < len; ++i) {
+      S f = t * v[i];
+      S* ei = e.data() + (j + i) * c;
+      for (int64_t k = 0; k < c; ++k) ei[k] -= f * acc[size_t(k)];
+    }
+  }
+  for (int64_t k = 0; k < c; ++k) {
+    int64_t slot = miss[size_t(k)];
+    for (int64_t i = 0; i < p; ++i) b[slot * p + i] = e[size_t(i * c + k)];
+    good[size_t(slot)] = true;
   }
 }
 
