@@ -709,3 +709,36 @@ def test_identities_random_shapes(nbatch, m, n, dname_, seed):
     close(sym @ v, v * w[..., None, :], tol * 10)
     w, v = map(npy, L.eig(arr(sq, dt)))
     close(sq @ v, v * w[..., None, :], max(tol, 1e-5) * 10)
+
+
+@pytest.mark.parametrize("shape", [(4, 4), (2, 3, 3), (6, 6)])
+def test_values_match_mlx(shape, mlx):
+    """Outputs whose convention is fixed (no sign or order freedom) equal MLX's."""
+    rs = np.random.RandomState(7)
+    a = (rs.randn(*shape) + 2 * np.eye(shape[-1])).astype(np.float32)
+    spd_a = (a @ np.swapaxes(a, -1, -2) + np.eye(shape[-1])).astype(np.float32)
+    b = rs.randn(*shape[:-1], 2).astype(np.float32)
+    A, M = mx.array(a), mlx.array(a)
+    S, MS = mx.array(spd_a), mlx.array(spd_a)
+    cpu = {"stream": mlx.cpu}
+    pairs = [
+        (L.inv(A), mlx.linalg.inv(M, **cpu)),
+        (L.pinv(A), mlx.linalg.pinv(M, **cpu)),
+        (L.tri_inv(A, upper=True), mlx.linalg.tri_inv(M, upper=True, **cpu)),
+        (L.cholesky(S), mlx.linalg.cholesky(MS, **cpu)),
+        (L.cholesky_inv(L.cholesky(S)), mlx.linalg.cholesky_inv(mlx.linalg.cholesky(MS, **cpu), **cpu)),
+        (L.eigvalsh(S), mlx.linalg.eigvalsh(MS, **cpu)),
+        (L.svd(A, compute_uv=False), mlx.linalg.svd(M, compute_uv=False, **cpu)),
+        (L.det(A), mlx.linalg.det(M, **cpu)),
+        (L.slogdet(A)[1], mlx.linalg.slogdet(M, **cpu)[1]),
+        (L.solve(A, mx.array(b)), mlx.linalg.solve(M, mlx.array(b), **cpu)),
+        (L.solve_triangular(A, mx.array(b), upper=True), mlx.linalg.solve_triangular(M, mlx.array(b), upper=True, **cpu)),
+        (L.norm(A, 2, axis=(-2, -1)), mlx.linalg.norm(M, 2, axis=(-2, -1), **cpu)),
+        (L.norm(A, "nuc", axis=(-1, -2)), mlx.linalg.norm(M, "nuc", axis=(-1, -2), **cpu)),
+    ]
+    pairs += list(zip(L.qr(A), mlx.linalg.qr(M, **cpu)))
+    pairs += list(zip(L.lu(A), mlx.linalg.lu(M, **cpu)))
+    pairs += list(zip(L.lu_factor(A), mlx.linalg.lu_factor(M, **cpu)))
+    for ours, ref in pairs:
+        assert ours.shape == ref.shape and dn(ours.dtype) == dn(ref.dtype)
+        close(ours, np.array(ref), 2e-4)
