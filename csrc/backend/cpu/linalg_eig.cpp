@@ -354,6 +354,10 @@ int eig_impl(std::complex<R>* h, int64_t n, std::complex<R>* w, std::complex<R>*
     }
   }
 
+  // From here z holds Z^T, so the rotations update contiguous rows.
+  if (want)
+    for (int64_t i = 0; i < n; ++i)
+      for (int64_t j = i + 1; j < n; ++j) std::swap(z[size_t(i * n + j)], z[size_t(j * n + i)]);
   // Shifted QR on the active window [lo, hi].
   std::vector<R> cs(static_cast<size_t>(n));
   std::vector<C> sn(static_cast<size_t>(n));
@@ -434,12 +438,15 @@ int eig_impl(std::complex<R>* h, int64_t n, std::complex<R>* w, std::complex<R>*
         h[r * n + k] = c * u + cjs * t;
         h[r * n + k + 1] = -s * u + c * t;
       }
-      if (want)
+      if (want) {
+        C* zk = z.data() + k * n;
+        C* zk1 = zk + n;
         for (int64_t r = 0; r < n; ++r) {
-          C u = z[size_t(r * n + k)], t = z[size_t(r * n + k + 1)];
-          z[size_t(r * n + k)] = c * u + cjs * t;
-          z[size_t(r * n + k + 1)] = -s * u + c * t;
+          C u = zk[r], t = zk1[r];
+          zk[r] = c * u + cjs * t;
+          zk1[r] = -s * u + c * t;
         }
+      }
     }
     for (int64_t i = l; i <= hi; ++i) h[i * n + i] += mu;
   }
@@ -450,7 +457,8 @@ int eig_impl(std::complex<R>* h, int64_t n, std::complex<R>* w, std::complex<R>*
     w[i] = ev;
   }
   if (!want) return 0;
-
+  for (int64_t i = 0; i < n; ++i)
+    for (int64_t j = i + 1; j < n; ++j) std::swap(z[size_t(i * n + j)], z[size_t(j * n + i)]);
   schur_vectors<R>(h, z.data(), n, vout);
   return 0;
 }
