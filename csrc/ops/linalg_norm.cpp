@@ -186,19 +186,24 @@ class DetPrim : public Primitive {
   }
   std::vector<array> vjp(const std::vector<array>& in, const std::vector<array>& cots,
                          const std::vector<int>&, const std::vector<array>& outs) override {
-    if (log_) return {multiply(expand_dims(cots[1], {-2, -1}), swapaxes(linalg::inv(in[0]), -1, -2))};
+    if (log_) return {multiply(expand_dims(cots[1], {-2, -1}), inv_t(in[0]))};
     return {multiply(expand_dims(cots[0], {-2, -1}), cofactor(in[0], stream()))};
   }
   std::vector<array> jvp(const std::vector<array>& in, const std::vector<array>& tans,
                          const std::vector<int>&) override {
     if (!log_) return {sum(multiply(cofactor(in[0], stream()), tans[0]), {-2, -1})};
-    array it = swapaxes(linalg::inv(in[0]), -1, -2);
     auto sl = linalg::slogdet(in[0]);
-    return {zeros_like(sl[0]), sum(multiply(it, tans[0]), {-2, -1})};
+    return {zeros_like(sl[0]), sum(multiply(inv_t(in[0]), tans[0]), {-2, -1})};
   }
   std::string name() const override { return log_ ? "SlogDet" : "Det"; }
 
  private:
+  // A^-T as cof(A) / det(A): NaN/inf at singular matrices (as MLX) rather
+  // than the RuntimeError of inv.
+  array inv_t(const array& a) {
+    return divide(cofactor(a, stream()), expand_dims(linalg::det(a, stream()), {-2, -1}));
+  }
+
   std::vector<array> compute(const array& a) {
     Stream st = stream();
     Dtype dt = a.dtype();
