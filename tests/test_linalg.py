@@ -745,3 +745,19 @@ def test_values_match_mlx(shape, mlx):
     for ours, ref in pairs:
         assert ours.shape == ref.shape and dn(ours.dtype) == dn(ref.dtype)
         close(ours, np.array(ref), 2e-4)
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf])
+def test_nonfinite_inputs_give_nan_not_errors(bad):
+    a = np.eye(6)
+    a[4, 1] = bad  # lower triangle
+    x = mx.array(a)
+    for f in [L.svd, L.eig, L.eigh]:
+        for r in f(x):
+            assert np.isnan(npy(r)).all()
+    assert np.isnan(npy(L.svd(x, compute_uv=False))).all()
+    assert np.isnan(npy(L.eigvals(x))).all()
+    close(L.eigvalsh(mx.array(a.T)), np.ones(6), 0)  # the upper triangle is not read
+    for f in [L.inv, L.qr, L.lu, L.det, L.cholesky]:
+        r = f(x)
+        mx.eval(r)

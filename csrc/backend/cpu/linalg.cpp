@@ -9,6 +9,7 @@
 #include <cmath>
 #include <complex>
 #include <cstring>
+#include <limits>
 #include <vector>
 
 #include "backend/cpu/cpu_backend.h"
@@ -57,12 +58,45 @@ int run_batch(int64_t nb, int64_t work, F&& fn) {
 // Divides the work matrix by the power of two nearest its largest magnitude
 // (exact) and returns that factor, so sums of squares inside the kernels can
 // neither overflow nor underflow; results that scale are multiplied back.
+// A matrix with inf/NaN gives NaN: the iterative kernels are skipped and the
+// results are NaN (they could not converge).
+// eigh reads the lower triangle only: the other one must not count.
+template <typename S>
+void drop_upper(std::vector<S>& w, int64_t n) {
+  for (int64_t i = 0; i < n; ++i)
+    for (int64_t j = i + 1; j < n; ++j) w[size_t(i * n + j)] = S(0);
+}
+
+template <typename S>
+void fill_nan(S* p, int64_t count) {
+  using R = decltype(std::abs(S()));
+  std::fill(p, p + count, S(std::numeric_limits<R>::quiet_NaN()));
+}
+
+// A zero pivot in a matrix with inf/NaN is not singularity: the results are
+// NaN (as LAPACK's) and no error is reported; otherwise the info code stands.
+template <typename S>
+int nan_or(int info, const S* a, int64_t count, S* out, int64_t out_count) {
+  for (int64_t i = 0; i < count; ++i)
+    if (!std::isfinite(std::abs(a[i]))) {
+      fill_nan(out, out_count);
+      return 0;
+    }
+  return info;
+}
+
 template <typename S>
 auto equilibrate(std::vector<S>& w) {
   using R = decltype(std::abs(S()));
   R amax = 0;
-  for (auto& x : w) amax = std::max<R>(amax, std::abs(x));
-  if (!(amax > R(0)) || !std::isfinite(amax)) return R(1);
+  bool finite = true;
+  for (auto& x : w) {
+    R ax = std::abs(x);
+    finite &= std::isfinite(ax);
+    amax = std::max<R>(amax, ax);
+  }
+  if (!finite) return std::numeric_limits<R>::quiet_NaN();  // caller: NaN results
+  if (!(amax > R(0))) return R(1);
   int e;
   std::frexp(amax, &e);
   for (auto& x : w) {
@@ -88,8 +122,8 @@ void run_real(LinalgOp op, const std::vector<array>& in_raw, std::vector<array>&
         std::vector<T> lu(src + b * n * n, src + (b + 1) * n * n);
         std::vector<int64_t> piv(static_cast<size_t>(n));
         int r = la::lu<T>(lu.data(), n, n, piv.data());
-        if (r) return r;
         T* x = dst + b * n * n;
+        if (r) return nan_or(r, src + b * n * n, n * n, x, n * n);
         for (int64_t i = 0; i < n; ++i)
           for (int64_t j = 0; j < n; ++j) x[i * n + j] = i == j ? T(1) : T(0);
         la::lu_solve<T>(lu.data(), piv.data(), n, x, n);
@@ -101,7 +135,10 @@ void run_real(LinalgOp op, const std::vector<array>& in_raw, std::vector<array>&
     case LinalgOp::TriInv: {
       T* dst = outs[0].data<T>();
       if (nb * n * n > 0) std::memcpy(dst, src, size_t(nb * n * n) * sizeof(T));
-      int info = run_batch(nb, work, [&](int64_t b) { return la::tri_inv_lower<T>(dst + b * n * n, n); });
+      int info = run_batch(nb, work, [&](int64_t b) {
+        int r = la::tri_inv_lower<T>(dst + b * n * n, n);
+        return r ? nan_or(r, src + b * n * n, n * n, dst + b * n * n, n * n) : 0;
+      });
       if (info) fail("[linalg::tri_inv] Triangular inversion", info);
       return;
     }
@@ -120,6 +157,7 @@ void run_real(LinalgOp op, const std::vector<array>& in_raw, std::vector<array>&
       run_batch(nb, work, [&](int64_t b) {
         std::vector<T> w(src + b * m * n, src + (b + 1) * m * n);
         T f = equilibrate(w);
+        if (std::isnan(f)) f = T(1);  // QR is direct: inf/NaN just propagate
         la::qr<T>(w.data(), m, n, q + b * m * k, r + b * k * n);
         for (int64_t i = 0; i < k * n; ++i) r[b * k * n + i] *= f;
         return 0;
@@ -136,6 +174,11 @@ void run_real(LinalgOp op, const std::vector<array>& in_raw, std::vector<array>&
       int info = run_batch(nb, work * 8, [&](int64_t b) {
         std::vector<double> w(src + b * m * n, src + (b + 1) * m * n);
         double f = equilibrate(w);
+        if (std::isnan(f)) {
+          fill_nan(s + b * k, k);
+          if (uv) fill_nan(u + b * m * m, m * m), fill_nan(vt + b * n * n, n * n);
+          return 0;
+        }
         std::vector<double> sd(static_cast<size_t>(k)), ud(uv ? size_t(m * m) : 0), vd(uv ? size_t(n * n) : 0);
         int r = la::svd<double>(w.data(), m, n, sd.data(), uv ? ud.data() : nullptr, uv ? vd.data() : nullptr);
         for (int64_t i = 0; i < k; ++i) s[b * k + i] = T(sd[size_t(i)] * f);
@@ -154,7 +197,13 @@ void run_real(LinalgOp op, const std::vector<array>& in_raw, std::vector<array>&
       T* v = vec ? outs[1].data<T>() : nullptr;
       int info = run_batch(nb, work * 4, [&](int64_t b) {
         std::vector<T> buf(src + b * n * n, src + (b + 1) * n * n);
+        drop_upper(buf, n);
         T f = equilibrate(buf);
+        if (std::isnan(f)) {
+          fill_nan(w + b * n, n);
+          if (vec) fill_nan(v + b * n * n, n * n);
+          return 0;
+        }
         int r = la::eigh<T>(buf.data(), n, w + b * n, vec);
         for (int64_t i = 0; i < n; ++i) w[b * n + i] *= f;
         if (vec) std::copy(buf.begin(), buf.end(), v + b * n * n);
@@ -171,6 +220,11 @@ void run_real(LinalgOp op, const std::vector<array>& in_raw, std::vector<array>&
         using C = std::complex<T>;
         std::vector<T> buf(src + b * n * n, src + (b + 1) * n * n);
         T f = equilibrate(buf);
+        if (std::isnan(f)) {
+          fill_nan(w + b * n, n);
+          if (vec) fill_nan(v + b * n * n, n * n);
+          return 0;
+        }
         std::vector<C> wc(static_cast<size_t>(n)), vc(vec ? size_t(n * n) : 0);
         int r = la::eig_real<T>(buf.data(), n, wc.data(), vec ? vc.data() : nullptr);
         for (auto& x : wc) x *= f;
@@ -224,11 +278,14 @@ void run_real(LinalgOp op, const std::vector<array>& in_raw, std::vector<array>&
       bool tri = op == LinalgOp::SolveTriangular;
       int info = run_batch(nb, work + n * n * nrhs, [&](int64_t b) {
         T* x = dst + b * n * nrhs;
-        if (tri) return la::tri_solve_lower<T>(src + b * n * n, n, x, nrhs);
+        if (tri) {
+          int r = la::tri_solve_lower<T>(src + b * n * n, n, x, nrhs);
+          return r ? nan_or(r, src + b * n * n, n * n, x, n * nrhs) : 0;
+        }
         std::vector<T> lu(src + b * n * n, src + (b + 1) * n * n);
         std::vector<int64_t> piv(static_cast<size_t>(n));
         int r = la::lu<T>(lu.data(), n, n, piv.data());
-        if (r) return r;
+        if (r) return nan_or(r, src + b * n * n, n * n, x, n * nrhs);
         la::lu_solve<T>(lu.data(), piv.data(), n, x, nrhs);
         return 0;
       });
@@ -257,6 +314,11 @@ void run_complex(LinalgOp op, const std::vector<array>& in_raw, std::vector<arra
         using c128 = std::complex<double>;
         std::vector<c128> w(src + b * m * n, src + (b + 1) * m * n);
         double f = equilibrate(w);
+        if (std::isnan(f)) {
+          fill_nan(s + b * k, k);
+          if (uv) fill_nan(u + b * m * m, m * m), fill_nan(vt + b * n * n, n * n);
+          return 0;
+        }
         std::vector<double> sd(static_cast<size_t>(k));
         std::vector<c128> ud(uv ? size_t(m * m) : 0), vd(uv ? size_t(n * n) : 0);
         int r = la::svd<double>(w.data(), m, n, sd.data(), uv ? ud.data() : nullptr, uv ? vd.data() : nullptr);
@@ -276,7 +338,13 @@ void run_complex(LinalgOp op, const std::vector<array>& in_raw, std::vector<arra
       c64* v = vec ? outs[1].data<c64>() : nullptr;
       info = run_batch(nb, work * 4, [&](int64_t b) {
         std::vector<c64> buf(src + b * n * n, src + (b + 1) * n * n);
+        drop_upper(buf, n);
         float f = equilibrate(buf);
+        if (std::isnan(f)) {
+          fill_nan(w + b * n, n);
+          if (vec) fill_nan(v + b * n * n, n * n);
+          return 0;
+        }
         int r = la::eigh<float>(buf.data(), n, w + b * n, vec);
         for (int64_t i = 0; i < n; ++i) w[b * n + i] *= f;
         if (vec) std::copy(buf.begin(), buf.end(), v + b * n * n);
@@ -292,6 +360,11 @@ void run_complex(LinalgOp op, const std::vector<array>& in_raw, std::vector<arra
       info = run_batch(nb, work * 16, [&](int64_t b) {
         std::vector<c64> buf(src + b * n * n, src + (b + 1) * n * n);
         float f = equilibrate(buf);
+        if (std::isnan(f)) {
+          fill_nan(w + b * n, n);
+          if (vec) fill_nan(v + b * n * n, n * n);
+          return 0;
+        }
         int r = la::eig<float>(buf.data(), n, w + b * n, vec ? v + b * n * n : nullptr, false);
         for (int64_t i = 0; i < n; ++i) w[b * n + i] *= f;
         return r;
