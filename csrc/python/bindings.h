@@ -19,6 +19,7 @@ void init_io(nb::module_& m);
 void init_internal(nb::module_& m);
 void init_sort(nb::module_& m);
 void init_misc(nb::module_& m);
+void init_linalg(nb::module_& m);
 
 std::string array_repr(array& a);
 // Decimals printed for inexact values (< 0: shortest form, as %g); mx.set_printoptions.

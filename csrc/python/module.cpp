@@ -164,4 +164,5 @@ NB_MODULE(_core, m) {
   py::init_internal(m);
   py::init_sort(m);
   py::init_misc(m);
+  py::init_linalg(m);
 }
