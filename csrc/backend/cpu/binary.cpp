@@ -4,6 +4,8 @@
 #include "backend/cpu/scalar_ops.h"
 #include "backend/cpu/strided.h"
 
+#include <algorithm>
+
 namespace oxmlx::cpu {
 
 namespace {
@@ -34,7 +36,7 @@ void run_binary(const array& a, const array& b, array& out) {
     T x = *pa, y = *pb;
     R v = binary_scalar<op, T>(x, y);
     R* dst = out.data<R>();
-    for (int64_t i = 0; i < out.size(); ++i) dst[i] = v;
+    parallel_for(out.size(), 1 << 17, [&](int64_t s, int64_t e) { std::fill(dst + s, dst + e, v); });
     return;
   }
   if (da && db && a.strides() == b.strides()) {
@@ -60,6 +62,20 @@ void run_binary(const array& a, const array& b, array& out) {
   alloc_row_major(out);
   R* dst = out.data<R>();
   auto c = collapse<3>(out.shape(), {&a.strides(), &b.strides(), &out.strides()});
+  if (transposed_operand<3>(c) >= 0) {
+    // An operand read across its rows (a + b.T): 32x32 tiles keep the
+    // strided side's cache lines alive until all their elements are used.
+    for_each_tile<3>(c, [&](const std::array<int64_t, 3>& off, int64_t nr, int64_t nc,
+                            const std::array<int64_t, 3>& sr, const std::array<int64_t, 3>& sc) {
+      for (int64_t i = 0; i < nr; ++i) {
+        const T* x = pa + off[0] + i * sr[0];
+        const T* y = pb + off[1] + i * sr[1];
+        R* d = dst + off[2] + i * sr[2];
+        for (int64_t j = 0; j < nc; ++j) d[j * sc[2]] = binary_scalar<op, T>(x[j * sc[0]], y[j * sc[1]]);
+      }
+    });
+    return;
+  }
   for_each_row<3>(c, [&](const std::array<int64_t, 3>& off, int64_t n,
                          const std::array<int64_t, 3>& st) {
     const T* x = pa + off[0];

@@ -1,4 +1,5 @@
 // Copy family: any layout and dtype into a row-contiguous output, plus arange.
+#include "backend/cpu/cast_simd.h"
 #include "backend/cpu/convert.h"
 #include "backend/cpu/cpu_backend.h"
 #include "backend/cpu/strided.h"
@@ -13,6 +14,7 @@ template <typename From, typename To>
 void run_copy(const array& in, array& out) {
   const From* src = in.data<From>();
   To* dst = out.data<To>();
+  const bool fast = has_fast_cast(in.dtype(), out.dtype());
   if (in.flags().row_contiguous && in.data_size() == in.size()) {
     if constexpr (std::is_same_v<From, To>) {
       parallel_for(in.size(), 1 << 18, [&](int64_t b, int64_t e) {
@@ -20,12 +22,35 @@ void run_copy(const array& in, array& out) {
       });
     } else {
       parallel_for(in.size(), 1 << 15, [&](int64_t b, int64_t e) {
+        if (fast) {
+          fast_cast(in.dtype(), out.dtype(), src + b, dst + b, e - b);
+          return;
+        }
         for (int64_t i = b; i < e; ++i) dst[i] = convert<To>(src[i]);
       });
     }
     return;
   }
   auto c = collapse<2>(out.shape(), {&in.strides(), &out.strides()});
+  if (transposed_operand<2>(c) == 0) {
+    // Transposed input: copy 32x32 tiles, reading the input's columns while
+    // they are in cache and writing whole output lines.
+    for_each_tile<2>(c, [&](const std::array<int64_t, 2>& off, int64_t nr, int64_t nc,
+                            const std::array<int64_t, 2>& sr, const std::array<int64_t, 2>& sc) {
+      const From* s = src + off[0];
+      To* d = dst + off[1];
+      if (sc[1] == 1 && sr[0] == 1) {
+        const int64_t ls = sc[0], ld = sr[1];
+        for (int64_t i = 0; i < nr; ++i)
+          for (int64_t j = 0; j < nc; ++j) d[i * ld + j] = convert<To>(s[i + j * ls]);
+      } else {
+        for (int64_t i = 0; i < nr; ++i)
+          for (int64_t j = 0; j < nc; ++j)
+            d[i * sr[1] + j * sc[1]] = convert<To>(s[i * sr[0] + j * sc[0]]);
+      }
+    });
+    return;
+  }
   for_each_row<2>(c, [&](const std::array<int64_t, 2>& off, int64_t n,
                          const std::array<int64_t, 2>& st) {
     const From* s = src + off[0];
@@ -33,6 +58,13 @@ void run_copy(const array& in, array& out) {
     if (st[0] == 0) {
       To v = convert<To>(*s);
       for (int64_t i = 0; i < n; ++i) d[i] = v;
+    } else if (st[0] == 1 && st[1] == 1) {
+      if constexpr (std::is_same_v<From, To>) {
+        std::memcpy(d, s, size_t(n) * sizeof(To));
+      } else {
+        if (!(fast && fast_cast(in.dtype(), out.dtype(), s, d, n)))
+          for (int64_t i = 0; i < n; ++i) d[i] = convert<To>(s[i]);
+      }
     } else {
       for (int64_t i = 0; i < n; ++i) d[i] = convert<To>(s[i * st[0]]);
     }

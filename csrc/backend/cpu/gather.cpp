@@ -106,13 +106,45 @@ inline void combine(ScatterOp op, T& x, T v) {
   }
 }
 
+// Positions of a single row-contiguous index array, read in parallel
+// without the offset tables of the general path. Returns false for a
+// non-integer index dtype (the general path raises the TypeError).
+bool one_index_bases(const array& src, const array& idx, int axis, int64_t slice,
+                     std::vector<int64_t>& base) {
+  return dispatch_dtype(idx.dtype(), [&](auto t) -> bool {
+    using I = decltype(t);
+    if constexpr (!is_int_v<I>) {
+      return false;
+    } else {
+      const I* p = idx.data<I>();
+      const int64_t dim = src.shape(axis), stride = src.strides()[axis];
+      base.resize(size_t(idx.size()));
+      parallel_for(idx.size(), 1 << 15, [&](int64_t b, int64_t e) {
+        for (int64_t k = b; k < e; ++k) {
+          int64_t i = int64_t(p[k]);
+          if (i < 0) i += dim;
+          if (i < 0 || i + slice > dim)
+            throw IndexError(msg("[gather] Index ", int64_t(p[k]), " is out of bounds for axis ",
+                                 axis, " with size ", dim, "."));
+          base[size_t(k)] = i * stride;
+        }
+      });
+      return true;
+    }
+  });
+}
+
 }  // namespace
 
 void CpuBackend::gather(const array& src, const std::vector<array>& indices, array& out,
                         const std::vector<int>& axes, const Shape& slice_sizes) {
   alloc_row_major(out);
   if (out.size() == 0) return;
-  auto base = index_bases(src, indices, axes, slice_sizes, src.strides());
+  std::vector<int64_t> base;
+  const bool one = indices.size() == 1 && indices[0].flags().row_contiguous &&
+                   indices[0].data_size() == indices[0].size() &&
+                   one_index_bases(src, indices[0], axes[0], slice_sizes[axes[0]], base);
+  if (!one) base = index_bases(src, indices, axes, slice_sizes, src.strides());
   auto soff = offsets_of(slice_sizes, src.strides());
   const int64_t S = int64_t(soff.size());
   const int64_t total = int64_t(base.size()) * S;
@@ -120,6 +152,43 @@ void CpuBackend::gather(const array& src, const std::vector<array>& indices, arr
     using T = decltype(t);
     const T* s = src.data<T>();
     T* d = out.data<T>();
+    const int64_t P = int64_t(base.size());
+    if (S == 1) {
+      const int64_t o = soff[0];
+      parallel_for(P, 1 << 15, [&](int64_t b, int64_t e) {
+        for (int64_t p = b; p < e; ++p) d[p] = s[base[size_t(p)] + o];
+      });
+      return;
+    }
+    bool contiguous_slice = true;
+    for (int64_t j = 1; j < S && contiguous_slice; ++j)
+      contiguous_slice = soff[size_t(j)] == soff[0] + j;
+    if (contiguous_slice && S >= 16) {
+      // Each slice is one run of the source (rows of take(axis=0)): copy runs.
+      parallel_for(P, std::max<int64_t>(1, (1 << 15) / S), [&](int64_t b, int64_t e) {
+        for (int64_t p = b; p < e; ++p)
+          std::memcpy(d + p * S, s + base[size_t(p)] + soff[0], size_t(S) * sizeof(T));
+      });
+      return;
+    }
+    if (S >= 64 && P >= 64) {
+      // Strided slices gathered at many positions (columns of take(axis=1)):
+      // walk blocks of 16 slice elements for all positions, so the source
+      // lines of one block stay in cache and each position writes a line.
+      constexpr int64_t J = 16;
+      const int64_t nb = (S + J - 1) / J;
+      parallel_for(nb, 1, [&](int64_t b, int64_t e) {
+        for (int64_t jb = b; jb < e; ++jb) {
+          const int64_t j0 = jb * J, j1 = std::min(S, j0 + J);
+          for (int64_t p = 0; p < P; ++p) {
+            const T* sp = s + base[size_t(p)];
+            T* dp = d + p * S;
+            for (int64_t j = j0; j < j1; ++j) dp[j] = sp[soff[size_t(j)]];
+          }
+        }
+      });
+      return;
+    }
     // Parallel over (index position, slice element) pairs, so both many
     // small slices and a few large ones spread across threads.
     parallel_for(total, 1 << 14, [&](int64_t b, int64_t e) {

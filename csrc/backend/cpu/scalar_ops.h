@@ -330,18 +330,14 @@ inline binary_out_t<op, T> binary_scalar(T ia, T ib) {
       return R(std::floor(a / b));
     }
   } else if constexpr (op == O::Maximum) {
-    if constexpr (is_float_v<T>) {
-      if (std::isnan(a)) return ia;
-      if (std::isnan(b)) return ib;
-    }
-    if constexpr (is_complex_v<T>) return lex_less(a, b) ? ib : ia;
+    // NaN propagates (a first), ties give b (-0.0 vs 0.0, as MLX and numpy);
+    // written as one select so that loops vectorize.
+    if constexpr (is_float_v<T>) return ((a != a) || a > b) ? ia : ib;
+    else if constexpr (is_complex_v<T>) return lex_less(a, b) ? ib : ia;
     else return a < b ? ib : ia;
   } else if constexpr (op == O::Minimum) {
-    if constexpr (is_float_v<T>) {
-      if (std::isnan(a)) return ia;
-      if (std::isnan(b)) return ib;
-    }
-    if constexpr (is_complex_v<T>) return lex_less(b, a) ? ib : ia;
+    if constexpr (is_float_v<T>) return ((a != a) || a < b) ? ia : ib;
+    else if constexpr (is_complex_v<T>) return lex_less(b, a) ? ib : ia;
     else return b < a ? ib : ia;
   } else if constexpr (op == O::Equal) {
     return a == b;
