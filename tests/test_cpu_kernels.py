@@ -280,3 +280,20 @@ def test_scan_rows_non_contiguous_and_flat():
     v = rand((70001,))
     assert_close(mx.cumsum(mx.array(v)), np.cumsum(v), rtol=1e-4, atol=1e-3)
     assert_equal(mx.cumsum(mx.array(a > 0), axis=0), np.cumsum(a > 0, axis=0).astype(np.int32))
+
+
+@pytest.mark.parametrize("dtype", ["float32", "int8", "complex64", "bool_", "float16"])
+@pytest.mark.parametrize("n", [1, 17, 70001])
+def test_take_flat_elements(dtype, n):
+    a = rand((n,), dtype) if dtype != "complex64" else (rand((n,)) + 1j).astype(np.complex64)
+    x = mxa(a, dtype)
+    idx = RNG.integers(-n, n, size=(3, 50001)).astype(np.int64)
+    assert_equal(mx.take(x, mx.array(idx)), np.take(a, idx))
+    u = (idx[0] % n).astype(np.uint32)
+    assert_equal(mx.take(x, mx.array(u)), np.take(a, u))
+    # (n, 1) source along axis 0: slices of one element
+    assert_equal(mx.take(x.reshape(n, 1), mx.array(idx[1]), axis=0), np.take(a.reshape(n, 1), idx[1], axis=0))
+    with pytest.raises(IndexError):
+        mx.eval(mx.take(x, mx.array(np.array([0, n], np.int32))))
+    with pytest.raises(IndexError):
+        mx.eval(mx.take(x, mx.array(np.array([-n - 1], np.int32))))

@@ -134,12 +134,47 @@ bool one_index_bases(const array& src, const array& idx, int axis, int64_t slice
   });
 }
 
+// take of single elements through one row-contiguous index array (flat
+// take): index, check and load in one pass, without a position table.
+// Returns false for a non-integer index dtype.
+bool gather_one_element(const array& src, const array& idx, array& out, int axis) {
+  return dispatch_dtype(idx.dtype(), [&](auto t) -> bool {
+    using I = decltype(t);
+    if constexpr (!is_int_v<I>) {
+      return false;
+    } else {
+      const I* p = idx.data<I>();
+      const int64_t dim = src.shape(axis), stride = src.strides()[axis];
+      dispatch_dtype(out.dtype(), [&](auto v) {
+        using T = decltype(v);
+        const T* s = src.data<T>();
+        T* d = out.data<T>();
+        parallel_for(idx.size(), 1 << 15, [&](int64_t b, int64_t e) {
+          for (int64_t k = b; k < e; ++k) {
+            int64_t i = int64_t(p[k]);
+            if (i < 0) i += dim;
+            if (i < 0 || i >= dim)
+              throw IndexError(msg("[gather] Index ", int64_t(p[k]), " is out of bounds for axis ",
+                                   axis, " with size ", dim, "."));
+            d[k] = s[i * stride];
+          }
+        });
+      });
+      return true;
+    }
+  });
+}
+
 }  // namespace
 
 void CpuBackend::gather(const array& src, const std::vector<array>& indices, array& out,
                         const std::vector<int>& axes, const Shape& slice_sizes) {
   alloc_row_major(out);
   if (out.size() == 0) return;
+  if (indices.size() == 1 && indices[0].flags().row_contiguous &&
+      indices[0].data_size() == indices[0].size() && shape_size(slice_sizes) == 1 &&
+      gather_one_element(src, indices[0], out, axes[0]))
+    return;
   std::vector<int64_t> base;
   const bool one = indices.size() == 1 && indices[0].flags().row_contiguous &&
                    indices[0].data_size() == indices[0].size() &&
