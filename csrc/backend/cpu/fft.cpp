@@ -21,6 +21,7 @@
 // strides) are gathered into a contiguous buffer, transformed, and scattered,
 // with lines spread over the thread pool.
 #include <cmath>
+#include <cstdlib>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -130,7 +131,7 @@ Plan::Plan(int64_t n) : n_(n) {
     s.tw.resize(size_t(ns) * (rad - 1));
     for (int64_t t = 0; t < ns; ++t)
       for (int q = 1; q < rad; ++q) s.tw[t * (rad - 1) + q - 1] = root(q * t, ns * rad);
-    if (rad > 4) {
+    if (rad > 5) {
       s.dft.resize(rad);
       for (int k = 0; k < rad; ++k) s.dft[k] = root(k, rad);
     }
@@ -163,6 +164,17 @@ void stage_fixed(const Stage& s, int64_t n, const cf* in, cf* out) {
         o[0] = v[0] + sum;
         o[ns] = m + d;
         o[2 * ns] = m - d;
+      } else if constexpr (R == 5) {
+        constexpr float c1 = 0.30901699437494742410f, c2 = -0.80901699437494742410f;
+        constexpr float s1 = 0.95105651629515357212f, s2 = 0.58778525229247312917f;
+        cf a1 = v[1] + v[4], b1 = v[1] - v[4], a2 = v[2] + v[3], b2 = v[2] - v[3];
+        cf t1 = v[0] + c1 * a1 + c2 * a2, t2 = v[0] + c2 * a1 + c1 * a2;
+        cf u1 = mul_neg_i(s1 * b1 + s2 * b2), u2 = mul_neg_i(s2 * b1 - s1 * b2);
+        o[0] = v[0] + a1 + a2;
+        o[ns] = t1 + u1;
+        o[4 * ns] = t1 - u1;
+        o[2 * ns] = t2 + u2;
+        o[3 * ns] = t2 - u2;
       } else {
         cf t0 = v[0] + v[2], t1 = v[0] - v[2], t2 = v[1] + v[3], t3 = mul_neg_i(v[1] - v[3]);
         o[0] = t0 + t2;
@@ -208,6 +220,7 @@ void Plan::stockham(cf* x, cf* scratch) const {
       case 2: stage_fixed<2>(s, n_, in, out); break;
       case 3: stage_fixed<3>(s, n_, in, out); break;
       case 4: stage_fixed<4>(s, n_, in, out); break;
+      case 5: stage_fixed<5>(s, n_, in, out); break;
       default: stage_generic(s, n_, in, out); break;
     }
     std::swap(in, out);
@@ -251,9 +264,18 @@ std::shared_ptr<const RealPlan> get_real_plan(int64_t n) {
 }
 
 // The lines of `axis`: element offsets of every line start in two layouts.
+// Lines are numbered with the last of the other axes fastest, and handled in
+// groups of up to kGroup consecutive lines along it, so that a transform
+// along a strided axis reads and writes kGroup neighbouring elements at a
+// time (whole cache lines) instead of one.
+constexpr int64_t kGroup = 8;
+
 struct Lines {
   int64_t count = 0;
   std::vector<int64_t> dims, in_str, out_str;  // the other axes
+  int64_t run = 1;                            // lines per run of the fastest other axis
+  int64_t in_step = 0, out_step = 0;          // its strides
+  int64_t gsize = 1;                          // lines per group
   void start(int64_t line, int64_t& oi, int64_t& oo) const {
     oi = oo = 0;
     for (int d = int(dims.size()) - 1; d >= 0; --d) {
@@ -263,10 +285,18 @@ struct Lines {
       oo += i * out_str[d];
     }
   }
+  int64_t groups() const { return count / run * ((run + gsize - 1) / gsize); }
+  // First line and size of group g.
+  std::pair<int64_t, int64_t> group(int64_t g) const {
+    int64_t per_run = (run + gsize - 1) / gsize;
+    int64_t j = (g % per_run) * gsize;
+    return {(g / per_run) * run + j, std::min(gsize, run - j)};
+  }
 };
 
 // Lines over `shape` (of the in side) for `axis`; out strides may describe a
-// shape differing along `axis` only.
+// shape differing along `axis` only. Lines are grouped only when a side is
+// strided along the axis.
 Lines lines_of(const Shape& shape, const Strides& in_str, const Strides& out_str, int axis) {
   Lines l;
   l.count = 1;
@@ -277,10 +307,57 @@ Lines lines_of(const Shape& shape, const Strides& in_str, const Strides& out_str
     l.out_str.push_back(out_str[d]);
     l.count *= shape[d];
   }
+  if (!l.dims.empty() && l.count > 0) {
+    l.run = l.dims.back();
+    l.in_step = l.in_str.back();
+    l.out_step = l.out_str.back();
+  }
+  bool strided = std::abs(in_str[axis]) != 1 || std::abs(out_str[axis]) != 1;
+  l.gsize = strided ? std::min(kGroup, l.run) : 1;
   return l;
 }
 
-int64_t line_grain(int64_t n) { return std::max<int64_t>(1, (1 << 14) / std::max<int64_t>(n, 1)); }
+// Runs body(oi, oo, g) for every group of lines (base offsets of the first
+// line, g lines stepping by in_step / out_step), groups spread over threads.
+// make_state() gives each thread its buffers.
+template <typename MakeState, typename Body>
+void for_groups(const Lines& l, int64_t n, MakeState make_state, Body body) {
+  int64_t grain = std::max<int64_t>(1, (1 << 14) / std::max<int64_t>(n * l.gsize, 1));
+  parallel_for(l.groups(), grain, [&](int64_t b, int64_t e) {
+    auto state = make_state();
+    for (int64_t g = b; g < e; ++g) {
+      auto [first, cnt] = l.group(g);
+      int64_t oi, oo;
+      l.start(first, oi, oo);
+      body(state, oi, oo, cnt);
+    }
+  });
+}
+
+// Whether to walk a group's elements line by line: when the line stride of
+// the strided side (memory, not the line buffer) is the smaller one.
+inline bool line_major(int64_t g, int64_t elem_stride, int64_t line_stride) {
+  return g == 1 || std::abs(elem_stride) <= std::abs(line_stride);
+}
+
+// Copies g lines of len elements: dst line b, element k <- f(src[b*sb + k*sk]).
+template <typename S, typename D, typename F>
+void copy_lines(const S* src, int64_t sb, int64_t sk, D* dst, int64_t db, int64_t dk, int64_t g,
+                int64_t len, bool by_line, F f) {
+  if (by_line) {
+    for (int64_t b = 0; b < g; ++b)
+      for (int64_t k = 0; k < len; ++k) dst[b * db + k * dk] = f(src[b * sb + k * sk]);
+  } else {
+    for (int64_t k = 0; k < len; ++k)
+      for (int64_t b = 0; b < g; ++b) dst[b * db + k * dk] = f(src[b * sb + k * sk]);
+  }
+}
+
+// Per-thread buffers (uninitialized: every element is written before use).
+struct LineState {
+  LineState(int64_t nbuf, int64_t nscratch) : buf(new cf[nbuf]), scratch(new cf[nscratch]) {}
+  std::unique_ptr<cf[]> buf, scratch;
+};
 
 // Complex lines of length n along axis: dst = DFT(src) (or inverse).
 void c2c_axis(const cf* src, const Strides& sstr, cf* dst, const Strides& dstr, const Shape& shape,
@@ -290,17 +367,14 @@ void c2c_axis(const cf* src, const Strides& sstr, cf* dst, const Strides& dstr, 
   if (l.count == 0 || n == 0) return;
   auto plan = get_plan(n);
   const int64_t si = sstr[axis], di = dstr[axis];
-  parallel_for(l.count, line_grain(n), [&](int64_t b, int64_t e) {
-    std::vector<cf> buf(n), scratch(plan->scratch_size());
-    for (int64_t line = b; line < e; ++line) {
-      int64_t oi, oo;
-      l.start(line, oi, oo);
-      const cf* s = src + oi;
-      for (int64_t k = 0; k < n; ++k) buf[k] = inverse ? conj(s[k * si]) : s[k * si];
-      plan->forward(buf.data(), scratch.data());
-      cf* d = dst + oo;
-      for (int64_t k = 0; k < n; ++k) d[k * di] = inverse ? conj(buf[k]) : buf[k];
-    }
+  auto make = [&] { return LineState(n * l.gsize, plan->scratch_size()); };
+  for_groups(l, n, make, [&](LineState& st, int64_t oi, int64_t oo, int64_t g) {
+    cf* buf = st.buf.get();
+    auto in = [inverse](cf v) { return inverse ? conj(v) : v; };
+    copy_lines(src + oi, l.in_step, si, buf, n, 1, g, n, line_major(g, si, l.in_step), in);
+    for (int64_t b = 0; b < g; ++b) plan->forward(buf + b * n, st.scratch.get());
+    // Scatter: the destination strides decide the loop order.
+    copy_lines(buf, n, 1, dst + oo, l.out_step, di, g, n, line_major(g, di, l.out_step), in);
   });
 }
 
@@ -314,77 +388,102 @@ void r2c_axis(const float* src, const Strides& sstr, cf* dst, const Strides& dst
   bool even = n % 2 == 0;
   auto rplan = even ? get_real_plan(n) : nullptr;
   auto plan = even ? rplan->half : get_plan(n);
-  int64_t len = even ? h : n;
-  parallel_for(l.count, line_grain(n), [&](int64_t b, int64_t e) {
-    std::vector<cf> buf(len), scratch(plan->scratch_size());
-    for (int64_t line = b; line < e; ++line) {
-      int64_t oi, oo;
-      l.start(line, oi, oo);
-      const float* s = src + oi;
-      cf* d = dst + oo;
-      if (!even) {
-        for (int64_t k = 0; k < n; ++k) buf[k] = {s[k * si], 0.0f};
-        plan->forward(buf.data(), scratch.data());
-        for (int64_t k = 0; k <= h; ++k) d[k * di] = buf[k];
-        continue;
+  const int64_t len = even ? h : n, m = h + 1;
+  auto make = [&] { return LineState((len + m) * l.gsize, plan->scratch_size()); };
+  for_groups(l, n, make, [&](LineState& st, int64_t oi, int64_t oo, int64_t g) {
+    cf* buf = st.buf.get();
+    cf* res = buf + len * l.gsize;
+    if (!even) {
+      copy_lines(src + oi, l.in_step, si, buf, len, 1, g, n, line_major(g, si, l.in_step),
+                 [](float v) { return cf{v, 0.0f}; });
+      for (int64_t b = 0; b < g; ++b) {
+        plan->forward(buf + b * len, st.scratch.get());
+        std::copy(buf + b * len, buf + b * len + m, res + b * m);
       }
-      for (int64_t j = 0; j < h; ++j) buf[j] = {s[2 * j * si], s[(2 * j + 1) * si]};
-      plan->forward(buf.data(), scratch.data());
+    } else {
+      // Pack pairs: z_j = x_2j + i x_2j+1 (read as float pairs).
+      const float* s0 = src + oi;
+      auto pack = [&](int64_t b, int64_t j) { return cf{s0[b * l.in_step + 2 * j * si], s0[b * l.in_step + (2 * j + 1) * si]}; };
+      if (line_major(g, si, l.in_step)) {
+        for (int64_t b = 0; b < g; ++b)
+          for (int64_t j = 0; j < h; ++j) buf[b * len + j] = pack(b, j);
+      } else {
+        for (int64_t j = 0; j < h; ++j)
+          for (int64_t b = 0; b < g; ++b) buf[b * len + j] = pack(b, j);
+      }
       const cf* w = rplan->w.data();
-      for (int64_t k = 0; k <= h; ++k) {
-        cf zk = buf[k % h], zc = conj(buf[(h - k) % h]);
-        cf ev = 0.5f * (zk + zc);
-        cf od = 0.5f * mul_neg_i(zk - zc);
-        d[k * di] = ev + w[k] * od;
+      for (int64_t b = 0; b < g; ++b) {
+        cf* z = buf + b * len;
+        plan->forward(z, st.scratch.get());
+        for (int64_t k = 0; k <= h; ++k) {
+          cf zk = z[k % h], zc = conj(z[(h - k) % h]);
+          cf ev = 0.5f * (zk + zc);
+          cf od = 0.5f * mul_neg_i(zk - zc);
+          res[b * m + k] = ev + w[k] * od;
+        }
       }
     }
+    copy_lines(res, m, 1, dst + oo, l.out_step, di, g, m, line_major(g, di, l.out_step),
+               [](cf v) { return v; });
   });
 }
 
 // Half spectra (n/2 + 1 along axis of in_shape) -> real lines of length n.
 void c2r_axis(const cf* src, const Strides& sstr, float* dst, const Strides& dstr,
               const Shape& in_shape, int axis, int64_t n) {
-  const int64_t h = n / 2;
+  const int64_t h = n / 2, m = h + 1;
   Lines l = lines_of(in_shape, sstr, dstr, axis);
   if (l.count == 0) return;
   const int64_t si = sstr[axis], di = dstr[axis];
   bool even = n % 2 == 0;
   auto rplan = even ? get_real_plan(n) : nullptr;
   auto plan = even ? rplan->half : get_plan(n);
-  int64_t len = even ? h : n;
-  parallel_for(l.count, line_grain(n), [&](int64_t b, int64_t e) {
-    std::vector<cf> buf(len), scratch(plan->scratch_size());
-    for (int64_t line = b; line < e; ++line) {
-      int64_t oi, oo;
-      l.start(line, oi, oo);
-      const cf* s = src + oi;
-      float* d = dst + oo;
+  const int64_t len = even ? h : n;
+  auto make = [&] { return LineState((len + m) * l.gsize, plan->scratch_size()); };
+  for_groups(l, n, make, [&](LineState& st, int64_t oi, int64_t oo, int64_t g) {
+    cf* buf = st.buf.get();
+    cf* spec = buf + len * l.gsize;
+    copy_lines(src + oi, l.in_step, si, spec, m, 1, g, m, line_major(g, si, l.in_step),
+               [](cf v) { return v; });
+    for (int64_t b = 0; b < g; ++b) {
+      const cf* s = spec + b * m;
+      cf* z = buf + b * len;
       if (!even) {
         // Hermitian extension, conjugated for the inverse: conj(Y_k).
-        buf[0] = {s[0].re, 0.0f};
+        z[0] = {s[0].re, 0.0f};
         for (int64_t k = 1; k <= h; ++k) {
-          buf[k] = conj(s[k * si]);
-          buf[n - k] = s[k * si];
+          z[k] = conj(s[k]);
+          z[n - k] = s[k];
         }
-        plan->forward(buf.data(), scratch.data());
-        for (int64_t j = 0; j < n; ++j) d[j * di] = buf[j].re;
+        plan->forward(z, st.scratch.get());
         continue;
       }
       const cf* w = rplan->w.data();
       for (int64_t k = 0; k < h; ++k) {
-        cf xk = s[k * si], xc = conj(s[(h - k) * si]);
+        cf xk = s[k], xc = conj(s[h - k]);
         if (k == 0) {
           xk = {xk.re, 0.0f};
           xc = {xc.re, 0.0f};
         }
-        cf z = (xk + xc) + mul_i(conj(w[k]) * (xk - xc));
-        buf[k] = conj(z);  // inverse through the forward plan
+        cf zz = (xk + xc) + mul_i(conj(w[k]) * (xk - xc));
+        z[k] = conj(zz);  // inverse through the forward plan
       }
-      plan->forward(buf.data(), scratch.data());
-      for (int64_t j = 0; j < h; ++j) {
-        d[2 * j * di] = buf[j].re;
-        d[(2 * j + 1) * di] = -buf[j].im;
-      }
+      plan->forward(z, st.scratch.get());
+    }
+    float* d0 = dst + oo;
+    // Line b's values: odd n: re of z (stride 2 floats); even n: (re, -im) pairs.
+    auto value = [&](int64_t b, int64_t j) -> float {
+      const cf* z = buf + b * len;
+      if (!even) return z[j].re;
+      const cf& v = z[j / 2];
+      return (j % 2) ? -v.im : v.re;
+    };
+    if (line_major(g, di, l.out_step)) {
+      for (int64_t b = 0; b < g; ++b)
+        for (int64_t j = 0; j < n; ++j) d0[b * l.out_step + j * di] = value(b, j);
+    } else {
+      for (int64_t j = 0; j < n; ++j)
+        for (int64_t b = 0; b < g; ++b) d0[b * l.out_step + j * di] = value(b, j);
     }
   });
 }
