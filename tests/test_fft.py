@@ -188,7 +188,10 @@ def test_empty_and_trivial():
     y = mx.fft.fftn(x, axes=[])
     assert y.dtype == mx.float32
     check(y, np.array(x))
-    assert mx.fft.fftn(mx.array(2.0)).dtype == mx.float32
+    with pytest.raises(ValueError, match="at least one dimension"):
+        mx.fft.fftn(mx.array(2.0))  # axes = [] but 0-d: an error in MLX
+    with pytest.raises(ValueError, match="at least one dimension"):
+        mx.fft.fft(mx.array(2.0), n=2)
     check(mx.fft.fft(mx.array([3.5])), np.array([3.5 + 0j]))
 
 
@@ -214,6 +217,10 @@ def test_errors():
         mx.fft.fftn(a, axes=[0, 0])
     with pytest.raises(ValueError, match="Duplicated axis"):
         mx.fft.rfftn(a, axes=[1, -1])
+    with pytest.raises(ValueError, match="Duplicated axis"):  # before the range check
+        mx.fft.fftn(a, s=[2, 2], axes=[5, 5])
+    with pytest.raises(IndexError, match="axis"):
+        mx.fft.fftn(a, s=[0], axes=[5])  # range before sizes
     with pytest.raises(ValueError, match="should not be `None`"):
         mx.fft.fftn(a, s=[2, 3])
     with pytest.raises(ValueError, match="different sizes"):

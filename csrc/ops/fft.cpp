@@ -103,14 +103,24 @@ array fftn(const array& a, const std::optional<Shape>& s_in,
   std::vector<int> raw = axes_in ? *axes_in : all_axes(a.ndim());
   if (s_in && s_in->size() != raw.size())
     throw ValueError("[fftn] Shape and axes have different sizes.");
+  const int nd = a.ndim();
+  // MLX's order of checks: the default sizes are read off the shape first
+  // (bad axes fail there), then rank, duplicates (after wrapping negative
+  // axes), axis range and sizes.
+  if (!s_in)
+    for (int ax : raw) normalize_axis(ax, nd, "fftn");
+  if (nd == 0) throw ValueError("[fftn] Requires array with at least one dimension.");
   std::vector<int> axes;
-  for (int ax : raw) axes.push_back(normalize_axis(ax, a.ndim(), "fftn"));
+  for (int ax : raw) axes.push_back(ax < 0 ? ax + nd : ax);
   {
     auto sorted = axes;
     std::sort(sorted.begin(), sorted.end());
     if (std::adjacent_find(sorted.begin(), sorted.end()) != sorted.end())
       throw ValueError(msg("[fftn] Duplicated axis received ", axes_str(raw)));
   }
+  for (size_t i = 0; i < axes.size(); ++i)
+    if (axes[i] < 0 || axes[i] >= nd)
+      throw IndexError(msg("[fftn] Invalid axis ", raw[i], " for array with ", nd, " dimensions."));
   if (axes.empty()) return a;
   Shape n;
   for (size_t i = 0; i < axes.size(); ++i) n.push_back(s_in ? (*s_in)[i] : a.shape(axes[i]));

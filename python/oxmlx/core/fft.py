@@ -147,8 +147,9 @@ def stft(x, n_fft=2048, hop_length=None, win_length=None, window=None, center=Tr
     return _c.swapaxes(spec, -1, -2)
 
 
-def _overlap_add(frames, hop, total):
-    """sum_f frames[..., f, :] placed at f * hop, as a (..., total) array."""
+def _overlap_add(frames, hop):
+    """sum_f frames[..., f, :] placed at f * hop: (..., (F + K - 1) * hop) values,
+    K = ceil(n / hop) (zeros after the last frame's end)."""
     F, n = frames.shape[-2], frames.shape[-1]
     K = -(-n // hop)
     lead = [(0, 0)] * (frames.ndim - 2)
@@ -159,8 +160,7 @@ def _overlap_add(frames, hop, total):
     for j in range(K):
         part = _pad(blocks[..., j, :], lead + [(j, K - 1 - j), (0, 0)])
         acc = part if acc is None else acc + part
-    out = acc.reshape(list(acc.shape[:-2]) + [(F + K - 1) * hop])
-    return out[..., :total]
+    return acc.reshape(list(acc.shape[:-2]) + [(F + K - 1) * hop])
 
 
 def istft(stft_matrix, n_fft=None, hop_length=None, win_length=None, window=None, center=True,
@@ -188,16 +188,14 @@ def istft(stft_matrix, n_fft=None, hop_length=None, win_length=None, window=None
         frames = _c.real(ifft(frames, n=n_fft, norm=norm))
     frames = frames * w
     total = n_fft + hop * (n_frames - 1)
-    y = _overlap_add(frames, hop, total)
-    env = _overlap_add(_c.broadcast_to(w * w, [n_frames, n_fft]), hop, total)
+    y = _overlap_add(frames, hop)
+    env = _overlap_add(_c.broadcast_to(w * w, [n_frames, n_fft]), hop)
     y = y / _c.maximum(env, _c.array(1e-8, dtype=_c.float32))
     start = n_fft // 2 if center else 0
-    if length is None:
-        stop = total - start
-    else:
-        stop = start + max(length, 0)
-    stop = max(stop, start)
-    y = y[..., start:min(stop, total)]
-    if length is not None and y.shape[-1] < max(length, 0):
+    # Python slice semantics for the end, as MLX (a negative length counts
+    # from the end of the overlap-add buffer).
+    stop = total - start if length is None else start + length
+    y = y[..., start:stop]
+    if length is not None and y.shape[-1] < length:
         y = _pad(y, [(0, 0)] * (y.ndim - 1) + [(0, length - y.shape[-1])])
     return y
