@@ -3,7 +3,7 @@
 // One line (a 1-D transform of length n) is computed by a plan, built once
 // per length and cached:
 //  * n whose prime factors are all <= kMaxRadix: a mixed-radix Stockham
-//    (self-sorting, no bit reversal) transform; radix 4 first, then 2, 3 and
+//    (self-sorting, no bit reversal) transform; radix 8, 4, then 2, 3, 5 and
 //    the other small primes (generic odd-radix butterflies); the twiddles of
 //    every stage are precomputed in double precision;
 //  * any other n: Bluestein's chirp-z algorithm, a circular convolution of
@@ -12,19 +12,25 @@
 // Plans compute the forward transform (exponent -2 pi i jk/n); the inverse
 // uses conj(F(conj(x))), applied when a line is copied in and out.
 //
+// Batches run kLanes lines at once: the lines are gathered into a buffer of
+// `cv` elements (one complex value of kLanes lines, split re/im arrays), and
+// the same plan code, templated on the element type, then runs on all lanes
+// with vector arithmetic. Single lines (and very long ones) use `cf`.
+//
 // Real transforms of even length n use one complex transform of length n/2
 // on the packed signal (x[2j] + i x[2j+1]) and a twiddled split (r2c) or
 // merge (c2r); odd lengths go through a complex line. c2r ignores the
 // imaginary parts of the DC and (even n) Nyquist terms, as numpy and MLX do.
 //
-// A multi-axis transform runs axis by axis; the lines of one axis (any
-// strides) are gathered into a contiguous buffer, transformed, and scattered,
-// with lines spread over the thread pool.
+// A multi-axis transform runs axis by axis; lines (any strides) are
+// gathered, transformed and scattered, groups of lines spread over the
+// thread pool.
 #include <cmath>
 #include <cstdlib>
 #include <map>
 #include <memory>
 #include <mutex>
+#include <type_traits>
 #include <vector>
 
 #include "backend/cpu/cpu_backend.h"
@@ -33,6 +39,8 @@
 namespace oxmlx::cpu {
 
 namespace {
+
+// ---------------------------------------------------------- element types
 
 struct cf {
   float re, im;
@@ -44,6 +52,50 @@ inline cf operator*(float s, cf a) { return {s * a.re, s * a.im}; }
 inline cf conj(cf a) { return {a.re, -a.im}; }
 inline cf mul_neg_i(cf a) { return {a.im, -a.re}; }  // a * (-i)
 inline cf mul_i(cf a) { return {-a.im, a.re}; }      // a * i
+inline cf real_only(cf a) { return {a.re, 0.0f}; }
+
+constexpr int kLanes = 8;
+struct cv {
+  float re[kLanes], im[kLanes];
+};
+#define OXMLX_LANES(expr_re, expr_im) \
+  cv r;                               \
+  for (int l = 0; l < kLanes; ++l) {  \
+    r.re[l] = expr_re;                \
+    r.im[l] = expr_im;                \
+  }                                   \
+  return r;
+inline cv operator+(const cv& a, const cv& b) { OXMLX_LANES(a.re[l] + b.re[l], a.im[l] + b.im[l]) }
+inline cv operator-(const cv& a, const cv& b) { OXMLX_LANES(a.re[l] - b.re[l], a.im[l] - b.im[l]) }
+inline cv operator*(const cv& a, cf w) {
+  OXMLX_LANES(a.re[l] * w.re - a.im[l] * w.im, a.re[l] * w.im + a.im[l] * w.re)
+}
+inline cv operator*(cf w, const cv& a) { return a * w; }
+inline cv operator*(float s, const cv& a) { OXMLX_LANES(s * a.re[l], s * a.im[l]) }
+inline cv conj(const cv& a) { OXMLX_LANES(a.re[l], -a.im[l]) }
+inline cv mul_neg_i(const cv& a) { OXMLX_LANES(a.im[l], -a.re[l]) }
+inline cv mul_i(const cv& a) { OXMLX_LANES(-a.im[l], a.re[l]) }
+inline cv real_only(const cv& a) { OXMLX_LANES(a.re[l], 0.0f) }
+#undef OXMLX_LANES
+
+inline void set_lane(cf& v, int, cf x) { v = x; }
+inline void set_lane(cv& v, int l, cf x) { v.re[l] = x.re, v.im[l] = x.im; }
+inline cf get_lane(const cf& v, int) { return v; }
+inline cf get_lane(const cv& v, int l) { return {v.re[l], v.im[l]}; }
+template <typename T>
+constexpr int lanes_of = std::is_same_v<T, cv> ? kLanes : 1;
+
+// x * (1 - i)/sqrt2 and x * (-1 - i)/sqrt2 (W_8 and W_8^3).
+template <typename T>
+inline T mul_w8(const T& x) {
+  constexpr float h = 0.70710678118654752440f;
+  return h * (x + mul_neg_i(x));
+}
+template <typename T>
+inline T mul_w83(const T& x) {
+  constexpr float h = 0.70710678118654752440f;
+  return h * (mul_neg_i(x) - x);
+}
 
 constexpr int kMaxRadix = 31;
 
@@ -55,24 +107,143 @@ cf root(int64_t k, int64_t n) {
   return {float(std::cos(a)), float(std::sin(a))};
 }
 
+// ------------------------------------------------------------ butterflies
+
+template <typename T>
+inline void dft4(T& a, T& b, T& c, T& d) {
+  T t0 = a + c, t1 = a - c, t2 = b + d, t3 = mul_neg_i(b - d);
+  a = t0 + t2;
+  b = t1 + t3;
+  c = t0 - t2;
+  d = t1 - t3;
+}
+
+// In-place forward DFT of R values.
+template <int R, typename T>
+inline void butterfly(T* v) {
+  if constexpr (R == 2) {
+    T a = v[0];
+    v[0] = a + v[1];
+    v[1] = a - v[1];
+  } else if constexpr (R == 3) {
+    constexpr float s3 = 0.86602540378443864676f;
+    T sum = v[1] + v[2];
+    T m = v[0] - 0.5f * sum;
+    T d = s3 * mul_neg_i(v[1] - v[2]);
+    v[0] = v[0] + sum;
+    v[1] = m + d;
+    v[2] = m - d;
+  } else if constexpr (R == 4) {
+    dft4(v[0], v[1], v[2], v[3]);
+  } else if constexpr (R == 5) {
+    constexpr float c1 = 0.30901699437494742410f, c2 = -0.80901699437494742410f;
+    constexpr float s1 = 0.95105651629515357212f, s2 = 0.58778525229247312917f;
+    T a1 = v[1] + v[4], b1 = v[1] - v[4], a2 = v[2] + v[3], b2 = v[2] - v[3];
+    T t1 = v[0] + c1 * a1 + c2 * a2, t2 = v[0] + c2 * a1 + c1 * a2;
+    T u1 = mul_neg_i(s1 * b1 + s2 * b2), u2 = mul_neg_i(s2 * b1 - s1 * b2);
+    v[0] = v[0] + a1 + a2;
+    v[1] = t1 + u1;
+    v[4] = t1 - u1;
+    v[2] = t2 + u2;
+    v[3] = t2 - u2;
+  } else {
+    static_assert(R == 8);
+    // Two 4-point DFTs (even, odd inputs) joined with W_8^k.
+    T e0 = v[0], e1 = v[2], e2 = v[4], e3 = v[6];
+    T o0 = v[1], o1 = v[3], o2 = v[5], o3 = v[7];
+    dft4(e0, e1, e2, e3);
+    dft4(o0, o1, o2, o3);
+    o1 = mul_w8(o1);
+    o2 = mul_neg_i(o2);
+    o3 = mul_w83(o3);
+    v[0] = e0 + o0;
+    v[4] = e0 - o0;
+    v[1] = e1 + o1;
+    v[5] = e1 - o1;
+    v[2] = e2 + o2;
+    v[6] = e2 - o2;
+    v[3] = e3 + o3;
+    v[7] = e3 - o3;
+  }
+}
+
 struct Stage {
   int radix;
   int64_t ns;           // product of the radices of the earlier stages
-  std::vector<cf> tw;   // tw[t * (radix - 1) + r - 1] = W_{ns*radix}^{r t}
+  std::vector<cf> tw;   // tw[(q - 1) * ns + t] = W_{ns*radix}^{q t}
   std::vector<cf> dft;  // generic radix: dft[k] = W_radix^k
 };
+
+// One Stockham stage: out[b*ns*R + t + q*ns] = DFT_R(in[j + q*n/R] * tw)[q],
+// j = b*ns + t. Twiddles are contiguous in t (the inner loop); the first
+// stage (ns = 1) has none.
+template <int R, typename T>
+void stage_fixed(const Stage& s, int64_t n, const T* in, T* out) {
+  const int64_t ns = s.ns, stride = n / R, nb = n / (R * ns);
+  if (ns == 1) {
+    for (int64_t b = 0; b < nb; ++b) {
+      T v[R];
+      for (int q = 0; q < R; ++q) v[q] = in[b + q * stride];
+      butterfly<R>(v);
+      for (int q = 0; q < R; ++q) out[b * R + q] = v[q];
+    }
+    return;
+  }
+  const cf* tw = s.tw.data();
+  for (int64_t b = 0; b < nb; ++b) {
+    const T* src = in + b * ns;
+    T* o = out + b * ns * R;
+    for (int64_t t = 0; t < ns; ++t) {
+      T v[R];
+      v[0] = src[t];
+      for (int q = 1; q < R; ++q) v[q] = src[t + q * stride] * tw[(q - 1) * ns + t];
+      butterfly<R>(v);
+      for (int q = 0; q < R; ++q) o[t + q * ns] = v[q];
+    }
+  }
+}
+
+template <typename T>
+void stage_generic(const Stage& s, int64_t n, const T* in, T* out) {
+  const int R = s.radix;
+  const int64_t ns = s.ns, stride = n / R, nb = n / (R * ns);
+  const cf* tw = s.tw.data();
+  const cf* w = s.dft.data();
+  T v[kMaxRadix];
+  for (int64_t b = 0; b < nb; ++b) {
+    for (int64_t t = 0; t < ns; ++t) {
+      int64_t j = b * ns + t;
+      v[0] = in[j];
+      for (int q = 1; q < R; ++q) v[q] = in[j + q * stride] * tw[(q - 1) * ns + t];
+      T* o = out + b * ns * R + t;
+      for (int k = 0; k < R; ++k) {
+        T acc = v[0];
+        int qk = 0;
+        for (int q = 1; q < R; ++q) {
+          qk += k;
+          if (qk >= R) qk -= R;
+          acc = acc + v[q] * w[qk];
+        }
+        o[k * ns] = acc;
+      }
+    }
+  }
+}
+
+// ------------------------------------------------------------------ plans
 
 class Plan {
  public:
   explicit Plan(int64_t n);
-  int64_t size() const { return n_; }
   // Scratch elements forward() needs.
   int64_t scratch_size() const { return bluestein_ ? m_ + sub_->scratch_size() : n_; }
-  // x (n elements) <- forward DFT of x.
-  void forward(cf* x, cf* scratch) const;
+  // x (n elements) <- forward DFT of x (T = cf: one line, cv: kLanes lines).
+  template <typename T>
+  void forward(T* x, T* scratch) const;
 
  private:
-  void stockham(cf* x, cf* scratch) const;
+  template <typename T>
+  void stockham(T* x, T* scratch) const;
   int64_t n_;
   std::vector<Stage> stages_;
   bool bluestein_ = false;
@@ -98,6 +269,7 @@ std::shared_ptr<const Plan> get_plan(int64_t n) {
 Plan::Plan(int64_t n) : n_(n) {
   std::vector<int> radices;
   int64_t r = n;
+  while (r % 8 == 0) radices.push_back(8), r /= 8;
   while (r % 4 == 0) radices.push_back(4), r /= 4;
   while (r % 2 == 0) radices.push_back(2), r /= 2;
   for (int p = 3; p <= kMaxRadix && r > 1; p += 2)
@@ -130,8 +302,8 @@ Plan::Plan(int64_t n) : n_(n) {
     Stage s{rad, ns, {}, {}};
     s.tw.resize(size_t(ns) * (rad - 1));
     for (int64_t t = 0; t < ns; ++t)
-      for (int q = 1; q < rad; ++q) s.tw[t * (rad - 1) + q - 1] = root(q * t, ns * rad);
-    if (rad > 5) {
+      for (int q = 1; q < rad; ++q) s.tw[(q - 1) * ns + t] = root(q * t, ns * rad);
+    if (rad != 2 && rad != 3 && rad != 4 && rad != 5 && rad != 8) {
       s.dft.resize(rad);
       for (int k = 0; k < rad; ++k) s.dft[k] = root(k, rad);
     }
@@ -140,87 +312,17 @@ Plan::Plan(int64_t n) : n_(n) {
   }
 }
 
-// One Stockham stage: out[b*ns*R + t + r*ns] = DFT_R(in[j + q*n/R] * tw)[r],
-// j = b*ns + t.
-template <int R>
-void stage_fixed(const Stage& s, int64_t n, const cf* in, cf* out) {
-  const int64_t ns = s.ns, stride = n / R, nb = n / (R * ns);
-  const cf* tw = s.tw.data();
-  for (int64_t b = 0; b < nb; ++b) {
-    for (int64_t t = 0; t < ns; ++t) {
-      int64_t j = b * ns + t;
-      cf v[R];
-      v[0] = in[j];
-      for (int q = 1; q < R; ++q) v[q] = in[j + q * stride] * tw[t * (R - 1) + q - 1];
-      cf* o = out + b * ns * R + t;
-      if constexpr (R == 2) {
-        o[0] = v[0] + v[1];
-        o[ns] = v[0] - v[1];
-      } else if constexpr (R == 3) {
-        constexpr float s3 = 0.86602540378443864676f;
-        cf sum = v[1] + v[2];
-        cf m = v[0] - 0.5f * sum;
-        cf d = s3 * mul_neg_i(v[1] - v[2]);
-        o[0] = v[0] + sum;
-        o[ns] = m + d;
-        o[2 * ns] = m - d;
-      } else if constexpr (R == 5) {
-        constexpr float c1 = 0.30901699437494742410f, c2 = -0.80901699437494742410f;
-        constexpr float s1 = 0.95105651629515357212f, s2 = 0.58778525229247312917f;
-        cf a1 = v[1] + v[4], b1 = v[1] - v[4], a2 = v[2] + v[3], b2 = v[2] - v[3];
-        cf t1 = v[0] + c1 * a1 + c2 * a2, t2 = v[0] + c2 * a1 + c1 * a2;
-        cf u1 = mul_neg_i(s1 * b1 + s2 * b2), u2 = mul_neg_i(s2 * b1 - s1 * b2);
-        o[0] = v[0] + a1 + a2;
-        o[ns] = t1 + u1;
-        o[4 * ns] = t1 - u1;
-        o[2 * ns] = t2 + u2;
-        o[3 * ns] = t2 - u2;
-      } else {
-        cf t0 = v[0] + v[2], t1 = v[0] - v[2], t2 = v[1] + v[3], t3 = mul_neg_i(v[1] - v[3]);
-        o[0] = t0 + t2;
-        o[ns] = t1 + t3;
-        o[2 * ns] = t0 - t2;
-        o[3 * ns] = t1 - t3;
-      }
-    }
-  }
-}
-
-void stage_generic(const Stage& s, int64_t n, const cf* in, cf* out) {
-  const int R = s.radix;
-  const int64_t ns = s.ns, stride = n / R, nb = n / (R * ns);
-  const cf* tw = s.tw.data();
-  const cf* w = s.dft.data();
-  cf v[kMaxRadix];
-  for (int64_t b = 0; b < nb; ++b) {
-    for (int64_t t = 0; t < ns; ++t) {
-      int64_t j = b * ns + t;
-      v[0] = in[j];
-      for (int q = 1; q < R; ++q) v[q] = in[j + q * stride] * tw[t * (R - 1) + q - 1];
-      cf* o = out + b * ns * R + t;
-      for (int k = 0; k < R; ++k) {
-        cf acc = v[0];
-        int qk = 0;
-        for (int q = 1; q < R; ++q) {
-          qk += k;
-          if (qk >= R) qk -= R;
-          acc = acc + v[q] * w[qk];
-        }
-        o[k * ns] = acc;
-      }
-    }
-  }
-}
-
-void Plan::stockham(cf* x, cf* scratch) const {
-  cf* in = x;
-  cf* out = scratch;
+template <typename T>
+void Plan::stockham(T* x, T* scratch) const {
+  T* in = x;
+  T* out = scratch;
   for (const Stage& s : stages_) {
     switch (s.radix) {
       case 2: stage_fixed<2>(s, n_, in, out); break;
       case 3: stage_fixed<3>(s, n_, in, out); break;
       case 4: stage_fixed<4>(s, n_, in, out); break;
       case 5: stage_fixed<5>(s, n_, in, out); break;
+      case 8: stage_fixed<8>(s, n_, in, out); break;
       default: stage_generic(s, n_, in, out); break;
     }
     std::swap(in, out);
@@ -228,13 +330,14 @@ void Plan::stockham(cf* x, cf* scratch) const {
   if (in != x) std::copy(in, in + n_, x);
 }
 
-void Plan::forward(cf* x, cf* scratch) const {
+template <typename T>
+void Plan::forward(T* x, T* scratch) const {
   if (!bluestein_) return stockham(x, scratch);
   // X_k = w_k sum_j (x_j w_j) conj(w_{k-j}), w_j = e^{-i pi j^2/n}.
-  cf* a = scratch;
-  cf* sub_scratch = scratch + m_;
+  T* a = scratch;
+  T* sub_scratch = scratch + m_;
   for (int64_t j = 0; j < n_; ++j) a[j] = x[j] * chirp_[j];
-  std::fill(a + n_, a + m_, cf{0, 0});
+  std::fill(a + n_, a + m_, T{});
   sub_->forward(a, sub_scratch);
   for (int64_t k = 0; k < m_; ++k) a[k] = conj(a[k] * filter_[k]);
   sub_->forward(a, sub_scratch);  // conj(F(conj(.))) = m * inverse
@@ -263,19 +366,12 @@ std::shared_ptr<const RealPlan> get_real_plan(int64_t n) {
   return cache.emplace(n, std::shared_ptr<const RealPlan>(p)).first->second;
 }
 
-// The lines of `axis`: element offsets of every line start in two layouts.
-// Lines are numbered with the last of the other axes fastest, and handled in
-// groups of up to kGroup consecutive lines along it, so that a transform
-// along a strided axis reads and writes kGroup neighbouring elements at a
-// time (whole cache lines) instead of one.
-constexpr int64_t kGroup = 8;
+// ----------------------------------------------------------- line drivers
 
+// The lines of `axis`: element offsets of every line start in two layouts.
 struct Lines {
   int64_t count = 0;
   std::vector<int64_t> dims, in_str, out_str;  // the other axes
-  int64_t run = 1;                            // lines per run of the fastest other axis
-  int64_t in_step = 0, out_step = 0;          // its strides
-  int64_t gsize = 1;                          // lines per group
   void start(int64_t line, int64_t& oi, int64_t& oo) const {
     oi = oo = 0;
     for (int d = int(dims.size()) - 1; d >= 0; --d) {
@@ -285,18 +381,10 @@ struct Lines {
       oo += i * out_str[d];
     }
   }
-  int64_t groups() const { return count / run * ((run + gsize - 1) / gsize); }
-  // First line and size of group g.
-  std::pair<int64_t, int64_t> group(int64_t g) const {
-    int64_t per_run = (run + gsize - 1) / gsize;
-    int64_t j = (g % per_run) * gsize;
-    return {(g / per_run) * run + j, std::min(gsize, run - j)};
-  }
 };
 
 // Lines over `shape` (of the in side) for `axis`; out strides may describe a
-// shape differing along `axis` only. Lines are grouped only when a side is
-// strided along the axis.
+// shape differing along `axis` only.
 Lines lines_of(const Shape& shape, const Strides& in_str, const Strides& out_str, int axis) {
   Lines l;
   l.count = 1;
@@ -307,185 +395,168 @@ Lines lines_of(const Shape& shape, const Strides& in_str, const Strides& out_str
     l.out_str.push_back(out_str[d]);
     l.count *= shape[d];
   }
-  if (!l.dims.empty() && l.count > 0) {
-    l.run = l.dims.back();
-    l.in_step = l.in_str.back();
-    l.out_step = l.out_str.back();
-  }
-  bool strided = std::abs(in_str[axis]) != 1 || std::abs(out_str[axis]) != 1;
-  l.gsize = strided ? std::min(kGroup, l.run) : 1;
   return l;
 }
 
-// Runs body(oi, oo, g) for every group of lines (base offsets of the first
-// line, g lines stepping by in_step / out_step), groups spread over threads.
-// make_state() gives each thread its buffers.
-template <typename MakeState, typename Body>
-void for_groups(const Lines& l, int64_t n, MakeState make_state, Body body) {
-  int64_t grain = std::max<int64_t>(1, (1 << 14) / std::max<int64_t>(n * l.gsize, 1));
-  parallel_for(l.groups(), grain, [&](int64_t b, int64_t e) {
-    auto state = make_state();
+// Per-thread buffers (uninitialized: every element is written before use).
+template <typename T>
+struct LineBufs {
+  LineBufs(int64_t nbuf, int64_t nscratch) : buf(new T[nbuf]), scratch(new T[nscratch]) {}
+  std::unique_ptr<T[]> buf, scratch;
+};
+
+// Runs body(bufs, off_in, off_out, g) for groups of g <= lanes_of<T>
+// consecutive lines (their start offsets), groups spread over the threads.
+template <typename T, typename Body>
+void for_groups(const Lines& l, int64_t n, int64_t nbuf, int64_t nscratch, Body body) {
+  constexpr int G = lanes_of<T>;
+  int64_t groups = (l.count + G - 1) / G;
+  int64_t grain = std::max<int64_t>(1, (1 << 14) / std::max<int64_t>(n * G, 1));
+  parallel_for(groups, grain, [&](int64_t b, int64_t e) {
+    LineBufs<T> bufs(nbuf, nscratch);
+    int64_t oi[G] = {}, oo[G] = {};
     for (int64_t g = b; g < e; ++g) {
-      auto [first, cnt] = l.group(g);
-      int64_t oi, oo;
-      l.start(first, oi, oo);
-      body(state, oi, oo, cnt);
+      int cnt = int(std::min<int64_t>(G, l.count - g * G));
+      for (int k = 0; k < cnt; ++k) l.start(g * G + k, oi[k], oo[k]);
+      body(bufs, oi, oo, cnt);
     }
   });
 }
 
-// Whether to walk a group's elements line by line: when the line stride of
-// the strided side (memory, not the line buffer) is the smaller one.
-inline bool line_major(int64_t g, int64_t elem_stride, int64_t line_stride) {
-  return g == 1 || std::abs(elem_stride) <= std::abs(line_stride);
+// Lanes for a batch: vector lanes unless there is one line or lines are long.
+bool use_lanes(const Lines& l, int64_t n) { return l.count > 1 && n <= (int64_t(1) << 15); }
+
+// buf[k] lane j <- f(src[oi[j] + k * s]) for j < g (other lanes zero).
+template <typename T, typename S, typename F>
+void gather(T* buf, int64_t len, const S* src, const int64_t* oi, int g, int64_t s, F f) {
+  if (g < lanes_of<T>) std::fill(buf, buf + len, T{});
+  for (int64_t k = 0; k < len; ++k)
+    for (int j = 0; j < g; ++j) set_lane(buf[k], j, f(src[oi[j] + k * s]));
 }
 
-// Copies g lines of len elements: dst line b, element k <- f(src[b*sb + k*sk]).
-template <typename S, typename D, typename F>
-void copy_lines(const S* src, int64_t sb, int64_t sk, D* dst, int64_t db, int64_t dk, int64_t g,
-                int64_t len, bool by_line, F f) {
-  if (by_line) {
-    for (int64_t b = 0; b < g; ++b)
-      for (int64_t k = 0; k < len; ++k) dst[b * db + k * dk] = f(src[b * sb + k * sk]);
-  } else {
-    for (int64_t k = 0; k < len; ++k)
-      for (int64_t b = 0; b < g; ++b) dst[b * db + k * dk] = f(src[b * sb + k * sk]);
-  }
+template <typename T, typename D, typename F>
+void scatter(const T* buf, int64_t len, D* dst, const int64_t* oo, int g, int64_t s, F f) {
+  for (int64_t k = 0; k < len; ++k)
+    for (int j = 0; j < g; ++j) dst[oo[j] + k * s] = f(get_lane(buf[k], j));
 }
-
-// Per-thread buffers (uninitialized: every element is written before use).
-struct LineState {
-  LineState(int64_t nbuf, int64_t nscratch) : buf(new cf[nbuf]), scratch(new cf[nscratch]) {}
-  std::unique_ptr<cf[]> buf, scratch;
-};
 
 // Complex lines of length n along axis: dst = DFT(src) (or inverse).
+template <typename T>
+void c2c_lines(const Lines& l, const cf* src, int64_t si, cf* dst, int64_t di, int64_t n,
+               bool inverse) {
+  auto plan = get_plan(n);
+  auto io = [inverse](cf v) { return inverse ? conj(v) : v; };
+  for_groups<T>(l, n, n, plan->scratch_size(), [&](LineBufs<T>& b, const int64_t* oi, const int64_t* oo, int g) {
+    T* buf = b.buf.get();
+    gather(buf, n, src, oi, g, si, io);
+    plan->forward(buf, b.scratch.get());
+    scatter(buf, n, dst, oo, g, di, io);
+  });
+}
+
 void c2c_axis(const cf* src, const Strides& sstr, cf* dst, const Strides& dstr, const Shape& shape,
               int axis, bool inverse) {
   const int64_t n = shape[axis];
   Lines l = lines_of(shape, sstr, dstr, axis);
   if (l.count == 0 || n == 0) return;
-  auto plan = get_plan(n);
-  const int64_t si = sstr[axis], di = dstr[axis];
-  auto make = [&] { return LineState(n * l.gsize, plan->scratch_size()); };
-  for_groups(l, n, make, [&](LineState& st, int64_t oi, int64_t oo, int64_t g) {
-    cf* buf = st.buf.get();
-    auto in = [inverse](cf v) { return inverse ? conj(v) : v; };
-    copy_lines(src + oi, l.in_step, si, buf, n, 1, g, n, line_major(g, si, l.in_step), in);
-    for (int64_t b = 0; b < g; ++b) plan->forward(buf + b * n, st.scratch.get());
-    // Scatter: the destination strides decide the loop order.
-    copy_lines(buf, n, 1, dst + oo, l.out_step, di, g, n, line_major(g, di, l.out_step), in);
-  });
+  if (use_lanes(l, n)) c2c_lines<cv>(l, src, sstr[axis], dst, dstr[axis], n, inverse);
+  else c2c_lines<cf>(l, src, sstr[axis], dst, dstr[axis], n, inverse);
 }
 
-// Real lines of length n (in shape along axis) -> n/2 + 1 complex values.
-void r2c_axis(const float* src, const Strides& sstr, cf* dst, const Strides& dstr,
-              const Shape& shape, int axis) {
-  const int64_t n = shape[axis], h = n / 2;
-  Lines l = lines_of(shape, sstr, dstr, axis);
-  if (l.count == 0) return;
-  const int64_t si = sstr[axis], di = dstr[axis];
-  bool even = n % 2 == 0;
-  auto rplan = even ? get_real_plan(n) : nullptr;
-  auto plan = even ? rplan->half : get_plan(n);
-  const int64_t len = even ? h : n, m = h + 1;
-  auto make = [&] { return LineState((len + m) * l.gsize, plan->scratch_size()); };
-  for_groups(l, n, make, [&](LineState& st, int64_t oi, int64_t oo, int64_t g) {
-    cf* buf = st.buf.get();
-    cf* res = buf + len * l.gsize;
-    if (!even) {
-      copy_lines(src + oi, l.in_step, si, buf, len, 1, g, n, line_major(g, si, l.in_step),
-                 [](float v) { return cf{v, 0.0f}; });
-      for (int64_t b = 0; b < g; ++b) {
-        plan->forward(buf + b * len, st.scratch.get());
-        std::copy(buf + b * len, buf + b * len + m, res + b * m);
-      }
-    } else {
-      // Pack pairs: z_j = x_2j + i x_2j+1 (read as float pairs).
-      const float* s0 = src + oi;
-      auto pack = [&](int64_t b, int64_t j) { return cf{s0[b * l.in_step + 2 * j * si], s0[b * l.in_step + (2 * j + 1) * si]}; };
-      if (line_major(g, si, l.in_step)) {
-        for (int64_t b = 0; b < g; ++b)
-          for (int64_t j = 0; j < h; ++j) buf[b * len + j] = pack(b, j);
-      } else {
-        for (int64_t j = 0; j < h; ++j)
-          for (int64_t b = 0; b < g; ++b) buf[b * len + j] = pack(b, j);
-      }
-      const cf* w = rplan->w.data();
-      for (int64_t b = 0; b < g; ++b) {
-        cf* z = buf + b * len;
-        plan->forward(z, st.scratch.get());
-        for (int64_t k = 0; k <= h; ++k) {
-          cf zk = z[k % h], zc = conj(z[(h - k) % h]);
-          cf ev = 0.5f * (zk + zc);
-          cf od = 0.5f * mul_neg_i(zk - zc);
-          res[b * m + k] = ev + w[k] * od;
-        }
-      }
-    }
-    copy_lines(res, m, 1, dst + oo, l.out_step, di, g, m, line_major(g, di, l.out_step),
-               [](cf v) { return v; });
-  });
-}
-
-// Half spectra (n/2 + 1 along axis of in_shape) -> real lines of length n.
-void c2r_axis(const cf* src, const Strides& sstr, float* dst, const Strides& dstr,
-              const Shape& in_shape, int axis, int64_t n) {
+// Real lines of length n -> n/2 + 1 complex values.
+template <typename T>
+void r2c_lines(const Lines& l, const float* src, int64_t si, cf* dst, int64_t di, int64_t n) {
   const int64_t h = n / 2, m = h + 1;
-  Lines l = lines_of(in_shape, sstr, dstr, axis);
-  if (l.count == 0) return;
-  const int64_t si = sstr[axis], di = dstr[axis];
-  bool even = n % 2 == 0;
+  const bool even = n % 2 == 0;
   auto rplan = even ? get_real_plan(n) : nullptr;
   auto plan = even ? rplan->half : get_plan(n);
   const int64_t len = even ? h : n;
-  auto make = [&] { return LineState((len + m) * l.gsize, plan->scratch_size()); };
-  for_groups(l, n, make, [&](LineState& st, int64_t oi, int64_t oo, int64_t g) {
-    cf* buf = st.buf.get();
-    cf* spec = buf + len * l.gsize;
-    copy_lines(src + oi, l.in_step, si, spec, m, 1, g, m, line_major(g, si, l.in_step),
-               [](cf v) { return v; });
-    for (int64_t b = 0; b < g; ++b) {
-      const cf* s = spec + b * m;
-      cf* z = buf + b * len;
-      if (!even) {
-        // Hermitian extension, conjugated for the inverse: conj(Y_k).
-        z[0] = {s[0].re, 0.0f};
-        for (int64_t k = 1; k <= h; ++k) {
-          z[k] = conj(s[k]);
-          z[n - k] = s[k];
-        }
-        plan->forward(z, st.scratch.get());
-        continue;
-      }
-      const cf* w = rplan->w.data();
-      for (int64_t k = 0; k < h; ++k) {
-        cf xk = s[k], xc = conj(s[h - k]);
-        if (k == 0) {
-          xk = {xk.re, 0.0f};
-          xc = {xc.re, 0.0f};
-        }
-        cf zz = (xk + xc) + mul_i(conj(w[k]) * (xk - xc));
-        z[k] = conj(zz);  // inverse through the forward plan
-      }
-      plan->forward(z, st.scratch.get());
-    }
-    float* d0 = dst + oo;
-    // Line b's values: odd n: re of z (stride 2 floats); even n: (re, -im) pairs.
-    auto value = [&](int64_t b, int64_t j) -> float {
-      const cf* z = buf + b * len;
-      if (!even) return z[j].re;
-      const cf& v = z[j / 2];
-      return (j % 2) ? -v.im : v.re;
-    };
-    if (line_major(g, di, l.out_step)) {
-      for (int64_t b = 0; b < g; ++b)
-        for (int64_t j = 0; j < n; ++j) d0[b * l.out_step + j * di] = value(b, j);
+  auto id = [](cf v) { return v; };
+  for_groups<T>(l, n, len + m, plan->scratch_size(), [&](LineBufs<T>& b, const int64_t* oi, const int64_t* oo, int g) {
+    T* z = b.buf.get();
+    T* res = z + len;
+    if (!even) {
+      gather(z, n, src, oi, g, si, [](float v) { return cf{v, 0.0f}; });
+      plan->forward(z, b.scratch.get());
+      std::copy(z, z + m, res);
     } else {
-      for (int64_t j = 0; j < n; ++j)
-        for (int64_t b = 0; b < g; ++b) d0[b * l.out_step + j * di] = value(b, j);
+      // Packed pairs z_j = x_2j + i x_2j+1.
+      if (g < lanes_of<T>) std::fill(z, z + h, T{});
+      for (int64_t j = 0; j < h; ++j)
+        for (int q = 0; q < g; ++q)
+          set_lane(z[j], q, cf{src[oi[q] + 2 * j * si], src[oi[q] + (2 * j + 1) * si]});
+      plan->forward(z, b.scratch.get());
+      const cf* w = rplan->w.data();
+      for (int64_t k = 0; k <= h; ++k) {
+        T zk = z[k % h], zc = conj(z[(h - k) % h]);
+        T ev = 0.5f * (zk + zc);
+        T od = 0.5f * mul_neg_i(zk - zc);
+        res[k] = ev + w[k] * od;
+      }
     }
+    scatter(res, m, dst, oo, g, di, id);
   });
+}
+
+void r2c_axis(const float* src, const Strides& sstr, cf* dst, const Strides& dstr,
+              const Shape& shape, int axis) {
+  const int64_t n = shape[axis];
+  Lines l = lines_of(shape, sstr, dstr, axis);
+  if (l.count == 0) return;
+  if (use_lanes(l, n)) r2c_lines<cv>(l, src, sstr[axis], dst, dstr[axis], n);
+  else r2c_lines<cf>(l, src, sstr[axis], dst, dstr[axis], n);
+}
+
+// Half spectra (n/2 + 1 values) -> real lines of length n.
+template <typename T>
+void c2r_lines(const Lines& l, const cf* src, int64_t si, float* dst, int64_t di, int64_t n) {
+  const int64_t h = n / 2, m = h + 1;
+  const bool even = n % 2 == 0;
+  auto rplan = even ? get_real_plan(n) : nullptr;
+  auto plan = even ? rplan->half : get_plan(n);
+  const int64_t len = even ? h : n;
+  auto id = [](cf v) { return v; };
+  for_groups<T>(l, n, len + m, plan->scratch_size(), [&](LineBufs<T>& b, const int64_t* oi, const int64_t* oo, int g) {
+    T* z = b.buf.get();
+    T* s = z + len;
+    gather(s, m, src, oi, g, si, id);
+    if (!even) {
+      // Hermitian extension, conjugated for the inverse: conj(Y_k).
+      z[0] = real_only(s[0]);
+      for (int64_t k = 1; k <= h; ++k) {
+        z[k] = conj(s[k]);
+        z[n - k] = s[k];
+      }
+      plan->forward(z, b.scratch.get());
+      for (int64_t j = 0; j < n; ++j)
+        for (int q = 0; q < g; ++q) dst[oo[q] + j * di] = get_lane(z[j], q).re;
+      return;
+    }
+    const cf* w = rplan->w.data();
+    for (int64_t k = 0; k < h; ++k) {
+      T xk = s[k], xc = conj(s[h - k]);
+      if (k == 0) {
+        xk = real_only(xk);
+        xc = real_only(xc);
+      }
+      z[k] = conj((xk + xc) + mul_i(conj(w[k]) * (xk - xc)));  // inverse via the forward plan
+    }
+    plan->forward(z, b.scratch.get());
+    for (int64_t j = 0; j < h; ++j)
+      for (int q = 0; q < g; ++q) {
+        cf v = get_lane(z[j], q);
+        dst[oo[q] + 2 * j * di] = v.re;
+        dst[oo[q] + (2 * j + 1) * di] = -v.im;
+      }
+  });
+}
+
+void c2r_axis(const cf* src, const Strides& sstr, float* dst, const Strides& dstr,
+              const Shape& in_shape, int axis, int64_t n) {
+  Lines l = lines_of(in_shape, sstr, dstr, axis);
+  if (l.count == 0) return;
+  if (use_lanes(l, n)) c2r_lines<cv>(l, src, sstr[axis], dst, dstr[axis], n);
+  else c2r_lines<cf>(l, src, sstr[axis], dst, dstr[axis], n);
 }
 
 }  // namespace
