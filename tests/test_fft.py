@@ -85,6 +85,10 @@ def test_batched_many_lines_and_large():
     check(mx.fft.fft(mx.array(big)), np.fft.fft(big), tol=5e-6)
     bigp = crandn(65537)  # prime: Bluestein with a long convolution
     check(mx.fft.fft(mx.array(bigp)), np.fft.fft(bigp), tol=5e-6)
+    long2 = crandn(2, 40000)  # batched long lines (one line at a time)
+    check(mx.fft.ifft(mx.array(long2)), np.fft.ifft(long2), tol=5e-6)
+    check(mx.fft.rfft(mx.array(long2.real.copy())), np.fft.rfft(long2.real), tol=5e-6)
+    check(mx.fft.irfft(mx.array(long2), n=40001), np.fft.irfft(long2, n=40001), tol=5e-6)
 
 
 def test_strided_transposed_broadcast_inputs():
@@ -435,6 +439,14 @@ def test_stft_istft_match_mlx_and_shapes(mlx):
         y = mx.fft.istft(mx.array(np.array(Sm)), **kw2)
         ym = mlx.fft.istft(Sm, **kw2)
         check(y, np.array(ym), tol=3e-6)
+    # Negative length: Python slicing of the overlap-add buffer, as MLX.
+    S = mx.fft.stft(mx.array(x[0, 0, :39]), n_fft=18, hop_length=10, center=False)
+    for length in (-1, -3):
+        kw = {"n_fft": 18, "hop_length": 10, "center": False, "length": length}
+        y = mx.fft.istft(S, **kw)
+        ym = mlx.fft.istft(mlx.array(np.array(S)), **kw)
+        assert y.shape == ym.shape
+        check(y, np.array(ym), tol=3e-6)
     # Short input: reflect padding reflects repeatedly, as numpy / MLX pad.
     s = randn(5)
     check(mx.fft.stft(mx.array(s), n_fft=16, hop_length=4),
@@ -508,6 +520,7 @@ def test_stft_istft_errors():
     with pytest.raises(ValueError, match="Invalid norm"):
         mx.fft.istft(S, norm="bad")
     assert mx.fft.istft(S, length=0).shape == (0,)
+    assert mx.fft.istft(S, length=-1).shape == (0,)  # center: [8:7]
     assert mx.fft.istft(S[:, :1]).shape == (0,)
     assert mx.fft.stft(mx.zeros((0, 40)), n_fft=16).shape == (0, 9, 11)
 
@@ -569,6 +582,12 @@ def test_hadamard_dtypes_shapes_errors():
     s = mx.hadamard_transform(mx.array(2.0))
     assert s.shape == () and s.item() == 2.0
     assert mx.hadamard_transform(mx.array(2.0), scale=3).item() == 6.0
+    # n = 1 is the identity (dtype kept, as MLX), times a weakly typed scale.
+    one = mx.hadamard_transform(mx.array([[3], [4]], dtype=mx.int32))
+    assert one.dtype == mx.int32 and one.tolist() == [[3], [4]]
+    one = mx.hadamard_transform(mx.array([[3], [4]], dtype=mx.int32), scale=2.5)
+    assert one.dtype == mx.float32 and one.tolist() == [[7.5], [10.0]]
+    assert mx.hadamard_transform(mx.ones((2, 1), dtype=mx.float16), scale=0.5).dtype == mx.float16
     for bad in (3, 6, 14, 36, 44, 60):
         with pytest.raises(ValueError, match="Only supports"):
             mx.hadamard_transform(mx.ones((2, bad)))

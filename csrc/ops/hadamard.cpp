@@ -104,8 +104,14 @@ array sylvester(int f, Dtype dt) {
 array hadamard_transform(const array& a_in, std::optional<float> scale, StreamOrDevice s) {
   Stream st = to_stream(s);
   Dtype dt = a_in.dtype();
-  if (dt == float64) throw ValueError("[hadamard] Unsupported type.");
   if (a_in.size() == 0) throw ValueError("[hadamard_transform] Does not support empty arrays.");
+  if (a_in.ndim() == 0 || a_in.shape(-1) == 1) {
+    // H_1 = [1]: MLX returns the input (any dtype) or input * scale, the
+    // scale weakly typed (inexact dtypes kept, others go to float32).
+    if (!scale) return a_in;
+    return multiply(a_in, array(*scale, is_inexact(dt) ? dt : float32), st);
+  }
+  if (dt == float64) throw ValueError("[hadamard] Unsupported type.");
   Dtype out_dt = (dt == float16 || dt == bfloat16) ? dt : float32;
   array a = a_in.ndim() == 0 ? reshape(a_in, {1}, st) : a_in;
   const int64_t n = a.shape(-1);

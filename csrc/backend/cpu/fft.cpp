@@ -98,6 +98,8 @@ inline T mul_w83(const T& x) {
 }
 
 constexpr int kMaxRadix = 31;
+// Plans kept per kind (they hold O(n) twiddles); the cache restarts when full.
+constexpr size_t kMaxCachedPlans = 128;
 
 // e^{-2 pi i k / n}, exact in double then rounded (k reduced mod n first).
 cf root(int64_t k, int64_t n) {
@@ -263,6 +265,7 @@ std::shared_ptr<const Plan> get_plan(int64_t n) {
   }
   auto p = std::make_shared<const Plan>(n);  // built outside the lock (may recurse)
   std::lock_guard<std::mutex> lock(mu);
+  if (cache.size() >= kMaxCachedPlans) cache.clear();  // plans in use stay alive
   return cache.emplace(n, p).first->second;
 }
 
@@ -363,6 +366,7 @@ std::shared_ptr<const RealPlan> get_real_plan(int64_t n) {
   p->w.resize(n / 2 + 1);
   for (int64_t k = 0; k <= n / 2; ++k) p->w[k] = root(k, n);
   std::lock_guard<std::mutex> lock(mu);
+  if (cache.size() >= kMaxCachedPlans) cache.clear();
   return cache.emplace(n, std::shared_ptr<const RealPlan>(p)).first->second;
 }
 
