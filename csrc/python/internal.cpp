@@ -17,8 +17,11 @@ void init_internal(nb::module_& m) {
           return slice_update(a, update, std::move(start), std::move(stop), std::move(strides));
         },
         "a"_a, "update"_a, "start"_a, "stop"_a, "strides"_a);
-  m.def("_random_bits", [](Shape shape, const array& key) { return random_bits(shape, key); },
-        "shape"_a, "key"_a);
+  m.def("_random_bits",
+        [](Shape shape, const array& key, int width, nb::handle stream) {
+          return random_bits(shape, key, width, to_sod(stream));
+        },
+        "shape"_a, "key"_a, "width"_a = 4, "stream"_a.none() = nb::none());
 }
 
 }  // namespace oxmlx::py
