@@ -26,6 +26,29 @@ std::optional<Shape> opt_shape(nb::handle h) {
   return nb::cast<std::vector<int64_t>>(h);
 }
 
+const char* doc_of(const std::string& name) {
+  static const std::pair<const char*, const char*> docs[] = {
+      {"fft", "One dimensional discrete Fourier Transform along `axis` (input padded or\n"
+              "truncated to `n`); norm is 'backward', 'ortho' or 'forward'. complex64 result."},
+      {"ifft", "One dimensional inverse discrete Fourier Transform (see fft)."},
+      {"rfft", "Fourier Transform of a real input: n // 2 + 1 complex values along `axis`\n"
+               "(complex inputs are cast to real)."},
+      {"irfft", "The inverse of rfft: n real values along `axis` (default n is\n"
+                "2 * (a.shape[axis] - 1)); the input is padded or truncated to n // 2 + 1."},
+      {"fft2", "Two dimensional discrete Fourier Transform over `axes` (default [-2, -1])."},
+      {"ifft2", "Two dimensional inverse discrete Fourier Transform."},
+      {"rfft2", "Two dimensional real Fourier Transform; the last of `axes` is the real axis."},
+      {"irfft2", "The inverse of rfft2; s[-1] is the real output length."},
+      {"fftn", "n-dimensional discrete Fourier Transform over `axes` (default: all axes;\n"
+               "`axes` is required when `s` is given)."},
+      {"ifftn", "n-dimensional inverse discrete Fourier Transform."},
+      {"rfftn", "n-dimensional real Fourier Transform; the last of `axes` is the real axis."},
+      {"irfftn", "The inverse of rfftn; s[-1] is the real output length."}};
+  for (auto& [n, d] : docs)
+    if (name == n) return d;
+  return "";
+}
+
 }  // namespace
 
 void init_fft(nb::module_& parent) {
@@ -48,7 +71,7 @@ void init_fft(nb::module_& parent) {
                            to_sod(s));
         },
         "a"_a, "n"_a.none() = nb::none(), "axis"_a = -1, "norm"_a = "backward",
-        "stream"_a.none() = nb::none());
+        "stream"_a.none() = nb::none(), doc_of(k.name));
   }
   // 2-D (axes default [-2, -1]) and n-D (axes default None).
   for (bool two : {true, false}) {
@@ -64,10 +87,10 @@ void init_fft(nb::module_& parent) {
       if (two)
         m.def(name.c_str(), fn, "a"_a, "s"_a.none() = nb::none(),
               "axes"_a.none() = std::vector<int>{-2, -1}, "norm"_a = "backward",
-              "stream"_a.none() = nb::none());
+              "stream"_a.none() = nb::none(), doc_of(name));
       else
         m.def(name.c_str(), fn, "a"_a, "s"_a.none() = nb::none(), "axes"_a.none() = nb::none(),
-              "norm"_a = "backward", "stream"_a.none() = nb::none());
+              "norm"_a = "backward", "stream"_a.none() = nb::none(), doc_of(name));
     }
   }
 
@@ -76,7 +99,9 @@ void init_fft(nb::module_& parent) {
       [](nb::handle a, std::optional<float> scale, nb::handle s) {
         return hadamard_transform(to_array(a), scale, to_sod(s));
       },
-      "a"_a, "scale"_a.none() = nb::none(), "stream"_a.none() = nb::none());
+      "a"_a, "scale"_a.none() = nb::none(), "stream"_a.none() = nb::none(),
+      "Walsh-Hadamard transform along the last axis: (H_n @ x) * scale, n = m * 2^k with\n"
+      "m in (1, 12, 20, 28); scale defaults to 1 / sqrt(n).");
 }
 
 }  // namespace oxmlx::py
