@@ -315,6 +315,20 @@ def test_jvp_is_the_transform_of_the_tangent(name, kw):
     check(tan[0], np.array(f(mx.array(t), **kw)))
 
 
+@pytest.mark.skipif(not hasattr(mx, "vmap"), reason="mx.vmap is not in this build yet")
+@pytest.mark.parametrize("name,kw", [("fft", {}), ("rfft", {"n": 6}), ("irfft2", {}),
+                                     ("ifftn", {"axes": [0, 1]})])
+@pytest.mark.parametrize("in_axis", [0, 1, 2])
+def test_vmap_over_transforms(name, kw, in_axis):
+    x = crandn(3, 4, 5)
+    src = x.real.copy() if name == "rfft" else x
+    f = getattr(mx.fft, name)
+    got = mx.vmap(lambda a: f(a, **kw), in_axes=in_axis)(mx.array(src))
+    exp = np.stack([np.array(f(mx.array(np.take(src, i, axis=in_axis)), **kw))
+                    for i in range(src.shape[in_axis])])
+    check(got, exp)
+
+
 # ------------------------------------------------------ shifts, frequencies
 
 

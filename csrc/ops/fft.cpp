@@ -181,4 +181,15 @@ std::vector<array> FFTPrim::jvp(const std::vector<array>& in, const std::vector<
   return {fft_node(t, axes_, inverse_, real_, real_n_, st)};
 }
 
+// Batching: the batch axis is one more untransformed axis; the transformed
+// axes shift past it.
+std::pair<std::vector<array>, std::vector<int>> FFTPrim::vmap(const std::vector<array>& in,
+                                                              const std::vector<int>& bax) {
+  int b = bax.empty() ? -1 : bax[0];
+  std::vector<int> axes = axes_;
+  if (b >= 0)
+    for (int& a : axes) a += a >= b ? 1 : 0;
+  return {{fft_node(in[0], axes, inverse_, real_, real_n_, stream())}, {b}};
+}
+
 }  // namespace oxmlx

@@ -23,6 +23,8 @@ class FFTPrim : public Primitive {
                          const std::vector<int>&, const std::vector<array>&) override;
   std::vector<array> jvp(const std::vector<array>&, const std::vector<array>&,
                          const std::vector<int>&) override;
+  std::pair<std::vector<array>, std::vector<int>> vmap(const std::vector<array>&,
+                                                       const std::vector<int>&) override;
   std::vector<Shape> output_shapes(const std::vector<array>& in) override;
   std::string name() const override { return "FFT"; }
   bool is_equivalent(const Primitive& o) const override;
