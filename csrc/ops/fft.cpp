@@ -30,8 +30,8 @@ std::vector<Shape> FFTPrim::output_shapes(const std::vector<array>& in) {
 
 namespace {
 
-array fft_node(const array& x, const std::vector<int>& axes, bool inverse, bool real, int64_t real_n,
-               Stream st) {
+array fft_node(const array& x, const std::vector<int>& axes, bool inverse, bool real,
+               int64_t real_n, Stream st) {
   Shape shape = x.shape();
   Dtype dt = complex64;
   if (real) {
@@ -44,7 +44,8 @@ array fft_node(const array& x, const std::vector<int>& axes, bool inverse, bool 
       shape[last] = shape[last] / 2 + 1;
     }
   }
-  return array(std::move(shape), dt, std::make_shared<FFTPrim>(st, axes, inverse, real, real_n), {x});
+  auto p = std::make_shared<FFTPrim>(st, axes, inverse, real, real_n);
+  return array(std::move(shape), dt, std::move(p), {x});
 }
 
 // x with every axis brought to `shape`: truncated by a slice, zero-padded by

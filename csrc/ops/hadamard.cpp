@@ -95,7 +95,8 @@ array sign_matrix(const char* const* rows, int m, Dtype dt) {
 array sylvester(int f, Dtype dt) {
   std::vector<float> v(size_t(f) * f);
   for (int i = 0; i < f; ++i)
-    for (int j = 0; j < f; ++j) v[i * f + j] = __builtin_popcount(unsigned(i & j)) % 2 ? -1.0f : 1.0f;
+    for (int j = 0; j < f; ++j)
+      v[i * f + j] = __builtin_popcount(unsigned(i & j)) % 2 ? -1.0f : 1.0f;
   return astype(array(v.data(), {f, f}, float32), dt);
 }
 

@@ -402,6 +402,8 @@ Lines lines_of(const Shape& shape, const Strides& in_str, const Strides& out_str
   return l;
 }
 
+using Offsets = const int64_t*;  // start offsets of the lines of a group
+
 // Per-thread buffers (uninitialized: every element is written before use).
 template <typename T>
 struct LineBufs {
@@ -450,12 +452,13 @@ void c2c_lines(const Lines& l, const cf* src, int64_t si, cf* dst, int64_t di, i
                bool inverse) {
   auto plan = get_plan(n);
   auto io = [inverse](cf v) { return inverse ? conj(v) : v; };
-  for_groups<T>(l, n, n, plan->scratch_size(), [&](LineBufs<T>& b, const int64_t* oi, const int64_t* oo, int g) {
+  auto body = [&](LineBufs<T>& b, Offsets oi, Offsets oo, int g) {
     T* buf = b.buf.get();
     gather(buf, n, src, oi, g, si, io);
     plan->forward(buf, b.scratch.get());
     scatter(buf, n, dst, oo, g, di, io);
-  });
+  };
+  for_groups<T>(l, n, n, plan->scratch_size(), body);
 }
 
 void c2c_axis(const cf* src, const Strides& sstr, cf* dst, const Strides& dstr, const Shape& shape,
@@ -476,7 +479,7 @@ void r2c_lines(const Lines& l, const float* src, int64_t si, cf* dst, int64_t di
   auto plan = even ? rplan->half : get_plan(n);
   const int64_t len = even ? h : n;
   auto id = [](cf v) { return v; };
-  for_groups<T>(l, n, len + m, plan->scratch_size(), [&](LineBufs<T>& b, const int64_t* oi, const int64_t* oo, int g) {
+  auto body = [&](LineBufs<T>& b, Offsets oi, Offsets oo, int g) {
     T* z = b.buf.get();
     T* res = z + len;
     if (!even) {
@@ -499,7 +502,8 @@ void r2c_lines(const Lines& l, const float* src, int64_t si, cf* dst, int64_t di
       }
     }
     scatter(res, m, dst, oo, g, di, id);
-  });
+  };
+  for_groups<T>(l, n, len + m, plan->scratch_size(), body);
 }
 
 void r2c_axis(const float* src, const Strides& sstr, cf* dst, const Strides& dstr,
@@ -520,7 +524,7 @@ void c2r_lines(const Lines& l, const cf* src, int64_t si, float* dst, int64_t di
   auto plan = even ? rplan->half : get_plan(n);
   const int64_t len = even ? h : n;
   auto id = [](cf v) { return v; };
-  for_groups<T>(l, n, len + m, plan->scratch_size(), [&](LineBufs<T>& b, const int64_t* oi, const int64_t* oo, int g) {
+  auto body = [&](LineBufs<T>& b, Offsets oi, Offsets oo, int g) {
     T* z = b.buf.get();
     T* s = z + len;
     gather(s, m, src, oi, g, si, id);
@@ -552,7 +556,8 @@ void c2r_lines(const Lines& l, const cf* src, int64_t si, float* dst, int64_t di
         dst[oo[q] + 2 * j * di] = v.re;
         dst[oo[q] + (2 * j + 1) * di] = -v.im;
       }
-  });
+  };
+  for_groups<T>(l, n, len + m, plan->scratch_size(), body);
 }
 
 void c2r_axis(const cf* src, const Strides& sstr, float* dst, const Strides& dstr,
@@ -576,7 +581,8 @@ void CpuBackend::fft(const array& in, array& out, const std::vector<int>& axes, 
     const cf* src = reinterpret_cast<const cf*>(in.raw_ptr());
     cf* dst = out.data<cf>();
     c2c_axis(src, in.strides(), dst, ostr, in.shape(), axes[0], inverse);
-    for (size_t i = 1; i < axes.size(); ++i) c2c_axis(dst, ostr, dst, ostr, out.shape(), axes[i], inverse);
+    for (size_t i = 1; i < axes.size(); ++i)
+      c2c_axis(dst, ostr, dst, ostr, out.shape(), axes[i], inverse);
     return;
   }
   const int last = axes.back();
@@ -600,7 +606,8 @@ void CpuBackend::fft(const array& in, array& out, const std::vector<int>& axes, 
     cf* t = static_cast<cf*>(tmp->ptr);
     Strides tstr = row_major_strides(in.shape());
     c2c_axis(src, sstr, t, tstr, in.shape(), axes[0], true);
-    for (size_t i = 1; i + 1 < axes.size(); ++i) c2c_axis(t, tstr, t, tstr, in.shape(), axes[i], true);
+    for (size_t i = 1; i + 1 < axes.size(); ++i)
+      c2c_axis(t, tstr, t, tstr, in.shape(), axes[i], true);
     src = t;
     sstr = tstr;
   }
