@@ -30,6 +30,8 @@ class CpuBackend final : public Backend {
                const array& updates, array& out, const std::vector<int>& axes) override;
   void fft(const array& in, array& out, const std::vector<int>& axes, bool inverse,
            bool real) override;
+  void sort(const array& in, array& out, int axis, bool arg) override;
+  void partition(const array& in, array& out, int axis, int kth, bool arg) override;
 };
 
 // Output allocation shared by the elementwise kernels: reuse (donate) an

@@ -45,6 +45,7 @@ del _attach_array_methods
 
 from oxmlx.core._composite import *  # noqa: E402,F401,F403
 from oxmlx.core._composite import divmod  # noqa: E402,F401,A004
+from oxmlx.core._misc import *  # noqa: E402,F401,F403
 from oxmlx.core import random  # noqa: E402,F401
 # The submodule, not the C++ oxmlx._core.fft that the star import brought in.
 import importlib as _importlib  # noqa: E402

@@ -241,10 +241,15 @@ def categorical(logits, axis=-1, shape=None, num_samples=None, key=None, stream=
 
 
 def permutation(x, axis=0, key=None, stream=None):
-    """A random permutation of ``range(x)``, or ``x`` shuffled along ``axis``."""
-    if isinstance(x, int):
+    """A random permutation of ``range(x)`` (uint32, as MLX), or ``x`` shuffled
+    along ``axis``: the argsort of fresh random bits."""
+    if isinstance(x, int) and not isinstance(x, bool):
+        if x < 0:
+            raise ValueError(f"[permutation] Received negative size {x}.")
         return c.argsort(_bits([x], _next_key(key), 4, stream), stream=stream)
     x = _arr(x)
+    if axis < -x.ndim or axis >= x.ndim:
+        raise IndexError(f"[permutation] Invalid axis {axis} for array with {x.ndim} dimensions.")
     perm = permutation(x.shape[axis], key=key, stream=stream)
     return c.take(x, perm, axis=axis, stream=stream)
 
