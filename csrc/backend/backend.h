@@ -101,7 +101,9 @@ class Backend {
                     const std::vector<int>& kernel_dilation, const std::vector<int>& input_dilation,
                     int groups, bool flip);
   // Discrete Fourier transforms over `axes` (complex in/out, or real in /
-  // half-spectrum out and back when `real`).
+  // half-spectrum out and back when `real`). Unnormalized in both directions
+  // (the op layer applies the norm); real: axes.back() is the real axis and
+  // an inverse's output length along it is out.shape(axes.back()).
   virtual void fft(const array& in, array& out, const std::vector<int>& axes, bool inverse,
                    bool real);
   // Dense factorizations and solves over the last two axes.

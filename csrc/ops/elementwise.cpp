@@ -351,14 +351,20 @@ bool unary_is_constant(UnaryOp op) {
 std::vector<array> UnaryPrim::vjp(const std::vector<array>& in, const std::vector<array>& cots,
                                   const std::vector<int>&, const std::vector<array>& outs) {
   if (unary_is_constant(op_)) return {zeros_like(in[0])};
-  if (op_ == UnaryOp::Real || op_ == UnaryOp::Imag || op_ == UnaryOp::Conjugate)
-    throw ValueError(msg("[", op_name(op_), "] vjp for complex inputs is not implemented."));
+  // Complex cotangents are dL/dRe + i dL/dIm (MLX's convention); these ops
+  // only see complex inputs (the builders fold them away for real ones).
+  if (op_ == UnaryOp::Real) return {astype(cots[0], complex64)};
+  if (op_ == UnaryOp::Imag)
+    return {multiply(astype(cots[0], complex64), array(complex64_t(0.0f, 1.0f), complex64))};
+  if (op_ == UnaryOp::Conjugate) return {conjugate(cots[0])};
   return {multiply(cots[0], unary_derivative(op_, in[0], outs[0]))};
 }
 
 std::vector<array> UnaryPrim::jvp(const std::vector<array>& in, const std::vector<array>& tans,
                                   const std::vector<int>&) {
   if (unary_is_constant(op_)) return {zeros(in[0].shape(), bool_)};
+  if (op_ == UnaryOp::Real || op_ == UnaryOp::Imag || op_ == UnaryOp::Conjugate)
+    return {unary(op_, tans[0])};  // linear
   array y = unary(op_, in[0]);
   return {multiply(tans[0], unary_derivative(op_, in[0], y))};
 }

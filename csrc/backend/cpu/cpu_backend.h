@@ -28,6 +28,8 @@ class CpuBackend final : public Backend {
               const std::vector<int>& axes, const Shape& slice_sizes) override;
   void scatter(ScatterOp op, const array& base, const std::vector<array>& indices,
                const array& updates, array& out, const std::vector<int>& axes) override;
+  void fft(const array& in, array& out, const std::vector<int>& axes, bool inverse,
+           bool real) override;
   void sort(const array& in, array& out, int axis, bool arg) override;
   void partition(const array& in, array& out, int axis, int kth, bool arg) override;
   void linalg(LinalgOp op, const std::vector<array>& inputs, std::vector<array>& outputs) override;
