@@ -150,6 +150,27 @@ template <typename T>
 void conv_im2col(const Geom& g, const T* in, const T* w, T* out) {
   const int64_t M = g.N * g.osize, Kg = g.ksize * g.Cg;
   const int64_t row_bytes = Kg * int64_t(sizeof(T));
+  if (row_bytes >= (32 << 10)) {
+    // Long patch rows (a huge kernel: e.g. the weight gradient, a
+    // convolution over the whole image): small chunks would repack the long
+    // weight rows for every few output rows, so build large chunks (up to
+    // 64 MiB) in parallel and run one threaded GEMM per chunk and group.
+    const int64_t rows = std::clamp<int64_t>((int64_t(64) << 20) / row_bytes, 32, M);
+    // From the caching allocator: no zero fill, and reused across calls.
+    auto buf = allocator::malloc(size_t(rows * Kg) * sizeof(T));
+    T* col = static_cast<T*>(buf->ptr);
+    for (int64_t m0 = 0; m0 < M; m0 += rows) {
+      const int64_t m1 = std::min(M, m0 + rows);
+      for (int64_t grp = 0; grp < g.G; ++grp) {
+        parallel_for(m1 - m0, 1, [&](int64_t a, int64_t b) {
+          im2col(g, in, grp, m0 + a, m0 + b, col + a * Kg);
+        });
+        gemm<T>(false, true, m1 - m0, g.Og, Kg, 1.0f, col, Kg, w + grp * g.Og * Kg, Kg,
+                0.0f, out + m0 * g.O + grp * g.Og, g.O);
+      }
+    }
+    return;
+  }
   // ~192 KiB of patches per chunk (stays in L2 while GEMM packs it).
   int64_t rows = std::clamp<int64_t>((192 << 10) / std::max<int64_t>(row_bytes, 1), 32, 512);
   const int threads = num_threads();
