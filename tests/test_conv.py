@@ -349,3 +349,16 @@ def test_conv_error_messages_match_mlx(mlx):
             ours = str(e.value)
         else:
             assert str(e.value).split(" Got")[0] == ours.split(" Got")[0]
+
+
+def test_conv_weight_grad_large_image():
+    # The weight gradient of a whole-image convolution takes the long-row
+    # im2col path (patch rows of N * H * W values).
+    x = RNG.standard_normal((2, 64, 64, 3))
+    w = RNG.standard_normal((4, 3, 3, 3))
+    c = RNG.standard_normal((2, 64, 64, 4))
+    gw = mx.grad(lambda b: mx.sum(mx.conv2d(to64(x), b, padding=1) * to64(c)))(to64(w))
+    win = np.lib.stride_tricks.sliding_window_view(
+        np.pad(x, ((0, 0), (1, 1), (1, 1), (0, 0))), (3, 3), axis=(1, 2))
+    want = np.einsum("nyxo,nyxcij->oijc", c, win)
+    np.testing.assert_allclose(np.array(gw), want, rtol=1e-10, atol=1e-9)
