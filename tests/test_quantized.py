@@ -361,3 +361,83 @@ def test_block_masked_mm_errors():
         mx.block_masked_mm(mx.ones((8, 8)), mx.ones((8, 8)), 16)
     with pytest.raises(ValueError, match="floating"):
         mx.block_masked_mm(mx.ones((8, 8), dtype=mx.int32), mx.ones((8, 8), dtype=mx.int32), 32)
+
+
+# ------------------------------------------------------------ microscaled modes
+
+E2M1 = np.array([0, 0.5, 1, 1.5, 2, 3, 4, 6], np.float32)
+
+
+def np_mxfp4(w):
+    """numpy model of MLX's mxfp4: E8M0 scale 2^ceil(log2(amax/6)), E2M1 ties toward zero."""
+    g = w.reshape(w.shape[0], -1, 32).astype(np.float32)
+    amax = np.abs(g).max(-1)
+    with np.errstate(divide="ignore"):
+        e = np.where(amax == 0, 0, np.ceil(np.log2(amax / np.float32(6)))).astype(np.int32)
+    v = g / np.exp2(e.astype(np.float32))[..., None]
+    code = (np.abs(v)[..., None] > np.array([0.25, 0.75, 1.25, 1.75, 2.5, 3.5, 5.0])).sum(-1)
+    code = np.where(code > 0, code | ((v < 0) << 3), 0).astype(np.uint32).reshape(w.shape)
+    packed = np.zeros((w.shape[0], w.shape[1] // 8), np.uint32)
+    for i in range(8):
+        packed |= code[:, i::8] << (4 * i)
+    return packed, (e + 127).astype(np.uint8)
+
+
+def test_mxfp4_matches_numpy_model():
+    w = (RNG.standard_normal((6, 128)) * 3).astype(np.float32)
+    w[0, :32] = 0
+    w[1, :8] = [0.25, -0.75, 1.25, 1.75, -2.5, 3.5, 5.0, -6.0]  # ties (scale 1)
+    w[1, 8:32] = 0
+    wq, s = mx.quantize(mx.array(w), mode="mxfp4")
+    assert wq.dtype == mx.uint32 and s.dtype == mx.uint8 and s.shape == (6, 4)
+    pq, ps = np_mxfp4(w)
+    np.testing.assert_array_equal(np.array(s), ps)
+    np.testing.assert_array_equal(np.array(wq), pq)
+    d = mx.dequantize(wq, s, mode="mxfp4")
+    assert d.dtype == mx.bfloat16
+    codes = np.stack([(pq >> (4 * i)) & 15 for i in range(8)], -1).reshape(6, 128)
+    vals = E2M1[codes & 7] * np.where(codes & 8, -1, 1)
+    want = vals * np.repeat(np.exp2(ps.astype(np.float64) - 127), 32, axis=1)
+    np.testing.assert_array_equal(to_np(mx.dequantize(wq, s, mode="mxfp4", dtype=mx.float32)), want)
+
+
+@pytest.mark.parametrize("mode", ["mxfp4", "mxfp8"])
+@pytest.mark.parametrize("dt", ["float32", "float16", "bfloat16"])
+def test_mx_modes_bit_exact_with_mlx(mode, dt, mlx):
+    w = (RNG.standard_normal((8, 256)) * RNG.uniform(1e-3, 1e3)).astype(np.float32)
+    w[0, :32] = 0
+    w[2, :32] = -1e-3
+    w[2, 0] = 100  # tiny negatives round to zero
+    ours = mx.quantize(mx.array(w).astype(getattr(mx, dt)), mode=mode)
+    theirs = mlx.quantize(mlx.array(w).astype(getattr(mlx, dt)), mode=mode)
+    assert len(ours) == len(theirs) == 2
+    for a, b in zip(ours, theirs):
+        np.testing.assert_array_equal(np.array(a), np.array(b))
+    np.testing.assert_array_equal(
+        to_np(mx.dequantize(*ours, mode=mode, dtype=mx.float32)),
+        np.array(mlx.dequantize(*theirs, mode=mode, dtype=mlx.float32)))
+    x = RNG.standard_normal((3, 256)).astype(np.float32)
+    got = mx.quantized_matmul(mx.array(x), *ours, mode=mode)
+    want = mlx.quantized_matmul(mlx.array(x), *theirs, mode=mode)
+    np.testing.assert_allclose(to_np(got), np.array(want.astype(mlx.float32)), rtol=2e-2 if dt != "float32" else 1e-4, atol=1e-3 * float(np.abs(np.array(want.astype(mlx.float32))).max()) + 1e-4)
+
+
+def test_mx_modes_matmul_and_errors(mlx):
+    w = RNG.standard_normal((3, 64, 128)).astype(np.float32)
+    x = RNG.standard_normal((4, 1, 128)).astype(np.float32)
+    ours = mx.quantize(mx.array(w), mode="mxfp8")
+    theirs = mlx.quantize(mlx.array(w), mode="mxfp8")
+    ri = np.array([2, 0, 1, 2])
+    got = mx.gather_qmm(mx.array(x), *ours, rhs_indices=mx.array(ri), mode="mxfp8")
+    want = mlx.gather_qmm(mlx.array(x), *theirs, rhs_indices=mlx.array(ri), mode="mxfp8")
+    np.testing.assert_allclose(np.array(got), np.array(want), rtol=1e-4, atol=1e-4)
+    got = mx.quantized_matmul(mx.array(x[:, 0]).astype(mx.float16), *ours, mode="mxfp8")
+    assert got.dtype == mx.float16
+    with pytest.raises(ValueError, match="null"):
+        mx.dequantize(ours[0], ours[1], ours[1], mode="mxfp8")
+    with pytest.raises(ValueError, match="null"):
+        mx.quantized_matmul(mx.array(x), ours[0], ours[1], ours[1], mode="mxfp8")
+    with pytest.raises(ValueError, match="bits"):
+        mx.quantize(mx.array(w), mode="mxfp4", bits=8)
+    with pytest.raises(ValueError, match="group size"):
+        mx.quantize(mx.array(w), mode="mxfp8", group_size=64)

@@ -56,8 +56,10 @@ QParams qparams(const std::string& mode, int gs, int bits, const char* op) {
   if (p.bits != def_bits)
     throw ValueError(msg("[", op, "] ", mode, " quantization requires bits to be ", def_bits,
                          " but got ", p.bits, "."));
-  throw ValueError(msg("[", op, "] The '", mode,
-                       "' quantization mode is not implemented yet (only 'affine')."));
+  if (p.mode == QuantMode::Nvfp4)
+    throw ValueError(msg("[", op, "] The '", mode,
+                         "' quantization mode is not implemented yet (affine, mxfp4, mxfp8)."));
+  return p;
 }
 
 class QuantizePrim : public Primitive {
@@ -180,6 +182,12 @@ void check_wq(const array& wq, const array& scales, const std::optional<array>& 
                          dtype_name(wq.dtype()), "."));
   if (p.mode == QuantMode::Affine && !biases)
     throw ValueError(msg("[", op, "] Biases must be provided for affine quantization."));
+  if (p.mode != QuantMode::Affine && biases)
+    throw ValueError(msg("[", op, "] Biases must be null for quantization mode '",
+                         mode_name(p.mode), "'."));
+  if (p.mode != QuantMode::Affine && scales.dtype() != uint8)
+    throw ValueError(msg("[", op, "] Scales must be uint8 for quantization mode '",
+                         mode_name(p.mode), "'."));
   if (wq.ndim() < 2)
     throw ValueError(msg("[", op, "] The weight matrix must have at least 2 dimensions but it has ",
                          wq.ndim(), "."));
@@ -215,6 +223,9 @@ std::vector<array> quantize(const array& w, int group_size, int bits, const std:
   Shape qs = w.shape(), ss = w.shape();
   qs.back() = w.shape(-1) * p.bits / 32;
   ss.back() = w.shape(-1) / p.group_size;
+  if (p.mode != QuantMode::Affine)
+    return array::make_arrays({qs, ss}, {uint32, uint8}, std::make_shared<QuantizePrim>(st, p),
+                              {w});
   return array::make_arrays({qs, ss, ss}, {uint32, w.dtype(), w.dtype()},
                             std::make_shared<QuantizePrim>(st, p), {w});
 }
@@ -225,6 +236,18 @@ array dequantize(const array& wq, const array& scales, const std::optional<array
   Stream st = to_stream(s);
   QParams p = qparams(mode, group_size, bits, "dequantize");
   if (wq.dtype() != uint32) throw ValueError("[dequantize] The matrix should be given as a uint32");
+  if (p.mode != QuantMode::Affine) {
+    if (biases)
+      throw ValueError(msg("[dequantize] Biases must be null for quantization mode '",
+                           mode_name(p.mode), "'."));
+    check_wq(wq, scales, biases, p, "dequantize");
+    Dtype dt = dtype.value_or(bfloat16);
+    if (!is_floating(dt))
+      throw ValueError("[dequantize] The output dtype must be a real floating type.");
+    Shape os = wq.shape();
+    os.back() = wq.shape(-1) * 32 / p.bits;
+    return array(os, dt, std::make_shared<DequantizePrim>(st, p), {wq, scales});
+  }
   if (!biases) throw ValueError("[dequantize] Biases must be provided for affine quantization.");
   if (wq.ndim() < 2)
     throw ValueError(msg("[dequantize] The matrix to be dequantized must have at least 2 "
@@ -258,6 +281,24 @@ array quantized_matmul(const array& x_in, const array& wq, const array& scales,
   if (x_in.ndim() == 0)
     throw ValueError("[quantized_matmul] The input must have at least one dimension.");
   array x = x_in.ndim() == 1 ? reshape(x_in, {1, x_in.shape(0)}, st) : x_in;
+  if (p.mode != QuantMode::Affine) {
+    // Microscaled weights: dequantized to x's type, then a matmul.
+    const int64_t kw = wq.shape(-1) * 32 / p.bits;
+    const int64_t K = transpose ? kw : wq.shape(-2), N = transpose ? wq.shape(-2) : kw;
+    if (x.shape(-1) != K)
+      throw ValueError(msg("[quantized_matmul] Last dimension of first input with shape (..., ",
+                           x.shape(-1), ") does not match the expanded quantized matrix (", K,
+                           ", ", N, ") computed from shape ", shape_str(wq.shape()),
+                           " with group_size=", p.group_size, ", bits=", p.bits,
+                           " and transpose=", transpose ? "true" : "false"));
+    Dtype dt = is_floating(x.dtype()) ? x.dtype() : float32;
+    array d = dequantize(wq, scales, std::nullopt, p.group_size, p.bits, mode, dt, st);
+    if (x.ndim() == 2 && d.ndim() > 2) d = reshape(flat3(d, st), {-1, d.shape(-1)}, st);
+    if (x.ndim() == 2 && wq.ndim() > 2)
+      d = slice(d, {0, 0}, {wq.shape(-2), d.shape(-1)}, {1, 1}, st);
+    array r = matmul(astype(x, dt, st), transpose ? swapaxes(d, -1, -2, st) : d, st);
+    return x_in.ndim() == 1 ? squeeze(r, {-2}, st) : r;
+  }
   // MLX broadcasts the batch dims only when both operands have them; a 2-D
   // x multiplies the first matrix of w.
   array w = wq, sc = scales, bi = *biases;
@@ -295,6 +336,12 @@ array gather_qmm(const array& x, const array& wq, const array& scales,
     throw ValueError("[gather_qmm] The input must have at least two dimensions.");
   array lhs = matrix_indices(lhs_indices, batch_of(x), "gather_qmm", st);
   array rhs = matrix_indices(rhs_indices, batch_of(wq), "gather_qmm", st);
+  if (p.mode != QuantMode::Affine) {
+    Dtype dt = is_floating(x.dtype()) ? x.dtype() : float32;
+    array d = dequantize(wq, scales, std::nullopt, p.group_size, p.bits, mode, dt, st);
+    return gather_mm(astype(x, dt, st), transpose ? swapaxes(d, -1, -2, st) : d, lhs, rhs, false,
+                     st);
+  }
   return qmm_node(x, wq, scales, *biases, lhs, rhs, transpose, p, st);
 }
 

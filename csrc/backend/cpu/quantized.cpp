@@ -16,6 +16,7 @@
 
 #include "backend/cpu/cpu_backend.h"
 #include "backend/cpu/gemm.h"
+#include "backend/cpu/quantized_mx.h"
 #include "backend/cpu/threadpool.h"
 
 namespace oxmlx::cpu {
@@ -454,6 +455,8 @@ void affine_only(QuantMode mode, const char* op) {
 
 void CpuBackend::quantize(const array& w, std::vector<array>& outputs, int group_size, int bits,
                           QuantMode mode) {
+  if (mode == QuantMode::Mxfp4 || mode == QuantMode::Mxfp8)
+    return quantize_microscaled(contiguous_copy(w), outputs, bits);
   affine_only(mode, "quantize");
   float_dispatch(w.dtype(), "quantize", [&](auto t) {
     quantize_affine<decltype(t)>(w, outputs, group_size, bits);
@@ -462,6 +465,9 @@ void CpuBackend::quantize(const array& w, std::vector<array>& outputs, int group
 
 void CpuBackend::dequantize(const std::vector<array>& inputs, array& out, int group_size,
                             int bits, QuantMode mode) {
+  if (mode == QuantMode::Mxfp4 || mode == QuantMode::Mxfp8)
+    return dequantize_microscaled(contiguous_copy(inputs[0]), contiguous_copy(inputs[1]), out,
+                                  bits);
   affine_only(mode, "dequantize");
   float_dispatch(out.dtype(), "dequantize", [&](auto t) {
     dequantize_affine<decltype(t)>(inputs, out, group_size, bits);
