@@ -362,3 +362,13 @@ def test_conv_weight_grad_large_image():
         np.pad(x, ((0, 0), (1, 1), (1, 1), (0, 0))), (3, 3), axis=(1, 2))
     want = np.einsum("nyxo,nyxcij->oijc", c, win)
     np.testing.assert_allclose(np.array(gw), want, rtol=1e-10, atol=1e-9)
+
+
+@pytest.mark.parametrize("C", [3, 8, 43, 64])
+def test_depthwise_float32(C):
+    # The vectorized depthwise rows: 32- and 8-channel blocks plus a tail.
+    x = RNG.standard_normal((2, 9, 7, C)).astype(np.float32)
+    w = RNG.standard_normal((C, 3, 3, 1)).astype(np.float32)
+    got = mx.conv2d(mx.array(x), mx.array(w), stride=(1, 2), padding=1, groups=C)
+    want = ref_conv_general(x, w, [1, 2], [1, 1], [1, 1], [1, 1], [1, 1], C, False)
+    np.testing.assert_allclose(to_np(got), want, rtol=1e-5, atol=1e-5)

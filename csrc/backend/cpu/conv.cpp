@@ -102,6 +102,33 @@ inline RowPos row_pos(const Geom& g, int64_t m) {
   return r;
 }
 
+// Walks consecutive output rows without divisions.
+struct RowIter {
+  const Geom& g;
+  int64_t n, y[kDims];
+  RowPos r;
+  RowIter(const Geom& geom, int64_t m) : g(geom) {
+    r = row_pos(g, m);
+    n = r.n;
+    int64_t rem = m % g.osize;
+    for (int d = kDims - 1; d >= 0; --d) {
+      y[d] = rem % g.out_sp[d];
+      rem /= g.out_sp[d];
+    }
+  }
+  void next() {
+    for (int d = kDims - 1; d >= 0; --d) {
+      if (++y[d] < g.out_sp[d]) {
+        r.t[d] += g.w_sp[d];
+        return;
+      }
+      y[d] = 0;
+      r.t[d] = g.taps[d].data();
+    }
+    r.n = ++n;
+  }
+};
+
 // Patch rows [m0, m1) of group `grp` into col (row stride ksize*Cg).
 template <typename T>
 void im2col(const Geom& g, const T* in, int64_t grp, int64_t m0, int64_t m1, T* col) {
@@ -200,6 +227,59 @@ void conv_im2col(const Geom& g, const T* in, const T* w, T* out) {
   }
 }
 
+// Depthwise float rows: out[o] = sum_t wk[t][o] * src[t][o], register-blocked
+// over 32 channels. Built for AVX-512 / AVX2 / baseline and picked when the
+// library loads (GCC function multiversioning) where available.
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && defined(__linux__)
+#define OXMLX_CPU_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define OXMLX_CPU_CLONES
+#endif
+
+#if defined(__GNUC__)
+#pragma GCC diagnostic ignored "-Wpsabi"  // internal helpers; no ABI crosses them
+typedef float v8f __attribute__((vector_size(32)));
+inline v8f load8(const float* p) {
+  v8f v;
+  __builtin_memcpy(&v, p, sizeof(v));
+  return v;
+}
+inline void store8(float* p, v8f v) { __builtin_memcpy(p, &v, sizeof(v)); }
+#endif
+
+OXMLX_CPU_CLONES
+void depthwise_row_f32(const float* const* src, const float* const* wk, int nt, int64_t O,
+                       float* out) {
+  int64_t o = 0;
+#if defined(__GNUC__)
+  for (; o + 32 <= O; o += 32) {
+    v8f r0 = {}, r1 = {}, r2 = {}, r3 = {};
+    for (int t = 0; t < nt; ++t) {
+      const float* a = src[t] + o;
+      const float* b = wk[t] + o;
+      r0 += load8(a) * load8(b);
+      r1 += load8(a + 8) * load8(b + 8);
+      r2 += load8(a + 16) * load8(b + 16);
+      r3 += load8(a + 24) * load8(b + 24);
+    }
+    store8(out + o, r0);
+    store8(out + o + 8, r1);
+    store8(out + o + 16, r2);
+    store8(out + o + 24, r3);
+  }
+  for (; o + 8 <= O; o += 8) {
+    v8f r0 = {};
+    for (int t = 0; t < nt; ++t) r0 += load8(src[t] + o) * load8(wk[t] + o);
+    store8(out + o, r0);
+  }
+#endif
+  for (; o < O; ++o) {
+    float r = 0.0f;
+    for (int t = 0; t < nt; ++t) r += src[t][o] * wk[t][o];
+    out[o] = r;
+  }
+}
+
 // Cg == 1: out[m, o] = sum_k w[o, k] * in[tap(m, k), o / Og].
 template <typename T>
 void conv_direct(const Geom& g, const T* in, const T* w, T* out) {
@@ -208,6 +288,30 @@ void conv_direct(const Geom& g, const T* in, const T* w, T* out) {
   std::vector<Acc> wt(size_t(K * O));  // wt[k*O + o] = w[o, k]
   for (int64_t o = 0; o < O; ++o)
     for (int64_t k = 0; k < K; ++k) wt[size_t(k * O + o)] = Acc(w[o * K + k]);
+  if constexpr (std::is_same_v<T, float>) {
+    if (Og == 1) {
+      parallel_for(M, std::max<int64_t>(1, 16384 / std::max<int64_t>(1, K * O)),
+                   [&](int64_t m0, int64_t m1) {
+        std::vector<const float*> srcs(static_cast<size_t>(K)), wks(srcs);
+        RowIter it(g, m0);
+        for (int64_t m = m0; m < m1; ++m, it.next()) {
+          const RowPos& r = it.r;
+          const T* src_n = in + r.n * g.in_batch;
+          int nt = 0, k = 0;
+          for (int64_t k0 = 0; k0 < g.w_sp[0]; ++k0)
+            for (int64_t k1 = 0; k1 < g.w_sp[1]; ++k1)
+              for (int64_t k2 = 0; k2 < g.w_sp[2]; ++k2, ++k) {
+                const int64_t t0 = r.t[0][k0], t1 = r.t[1][k1], t2 = r.t[2][k2];
+                if (t0 < 0 || t1 < 0 || t2 < 0) continue;
+                srcs[size_t(nt)] = src_n + t0 * g.in_st[0] + t1 * g.in_st[1] + t2 * g.in_st[2];
+                wks[size_t(nt++)] = wt.data() + k * O;
+              }
+          depthwise_row_f32(srcs.data(), wks.data(), nt, O, out + m * O);
+        }
+      });
+      return;
+    }
+  }
   auto rows = [&](int64_t m0, int64_t m1) {
     std::vector<Acc> acc(static_cast<size_t>(O));
     for (int64_t m = m0; m < m1; ++m) {
