@@ -441,3 +441,38 @@ def test_mx_modes_matmul_and_errors(mlx):
         mx.quantize(mx.array(w), mode="mxfp4", bits=8)
     with pytest.raises(ValueError, match="group size"):
         mx.quantize(mx.array(w), mode="mxfp8", group_size=64)
+
+
+def test_fp8_conversions():
+    # Every code decodes to the E4M3 value (0x7f / 0xff are NaN).
+    codes = np.arange(256, dtype=np.uint8)
+    got = np.array(mx.from_fp8(mx.array(codes), dtype=mx.float32))
+    e, m = (codes >> 3) & 15, (codes & 7).astype(np.float64)
+    want = np.where(e == 0, m / 8 * 2.0**-6, (1 + m / 8) * 2.0 ** (e.astype(np.float64) - 7))
+    want = np.where(codes >= 128, -want, want)
+    want = np.where((codes & 127) == 127, np.nan, want)
+    np.testing.assert_array_equal(got, want.astype(np.float32))
+    assert mx.from_fp8(mx.array(codes)).dtype == mx.bfloat16
+    # Encoding: round trip of the codes, midpoints round to the even code,
+    # saturation at 448 (NaN and inf too), -0 keeps its sign.
+    finite = np.array([c for c in range(256) if (c & 127) != 127], np.uint8)
+    vals = got[finite]
+    np.testing.assert_array_equal(np.array(mx.to_fp8(mx.array(vals))), finite)
+    pos = got[:127]
+    mids = (pos[:-1] + pos[1:]) / 2
+    enc = np.array(mx.to_fp8(mx.array(mids)))
+    assert np.all(enc % 2 == 0) and np.all((enc == np.arange(126)) | (enc == np.arange(1, 127)))
+    sat = np.array(mx.to_fp8(mx.array([500.0, -1e6, np.inf, np.nan, -0.0, 1e-9], mx.float32)))
+    np.testing.assert_array_equal(sat, [126, 254, 126, 126, 128, 0])
+    with pytest.raises(ValueError, match="floating"):
+        mx.to_fp8(mx.array([1, 2]))
+    with pytest.raises(ValueError, match="uint8"):
+        mx.from_fp8(mx.array([1, 2]))
+
+
+@pytest.mark.parametrize("dt", ["float32", "float16", "bfloat16"])
+def test_to_fp8_matches_mlx(dt, mlx):
+    v = (RNG.standard_normal(3000) * np.exp2(RNG.uniform(-14, 10, 3000))).astype(np.float32)
+    a = np.array(mx.to_fp8(mx.array(v).astype(getattr(mx, dt))))
+    b = np.array(mlx.to_fp8(mlx.array(v).astype(getattr(mlx, dt))))
+    np.testing.assert_array_equal(a, b)

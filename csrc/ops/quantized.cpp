@@ -559,3 +559,53 @@ std::vector<array> GatherMMPrim::jvp(const std::vector<array>& in, const std::ve
 }
 
 }  // namespace oxmlx
+
+// ------------------------------------------------------------ fp8 (E4M3) conversions
+
+namespace oxmlx {
+
+// Composed from elementwise ops in float32 (exact: every step scales by
+// powers of two or rounds to an integer code). Rounds to nearest even,
+// saturates at +-448 (NaN and inf included, as MLX), keeps the sign of -0.
+array to_fp8(const array& x, StreamOrDevice s) {
+  Stream st = to_stream(s);
+  if (!is_floating(x.dtype()))
+    throw ValueError(msg("[to_fp8] Only real floating types are supported but x.dtype() == ",
+                         dtype_name(x.dtype()), "."));
+  auto c = [](float v) { return array(v); };
+  array f = astype(x, float32, st);
+  array a = where(isnan(f, st), c(448.0f), minimum(abs(f, st), c(448.0f), st), st);
+  array sub = less(a, c(0.015625f), st);  // below 2^-6: subnormal
+  array e = floor(log2(maximum(a, c(0.015625f), st), st), st);
+  array mn = round(multiply(a, power(c(2.0f), subtract(c(3.0f), e, st), st), st), 0, st);
+  array code_n = add(multiply(add(e, c(6.0f), st), c(8.0f), st), mn, st);
+  array code_s = round(multiply(a, c(512.0f), st), 0, st);
+  array code = minimum(where(sub, code_s, code_n, st), c(126.0f), st);
+  array neg = logical_or(less(f, c(0.0f), st),
+                         logical_and(equal(f, c(0.0f), st),
+                                     less(divide(c(1.0f), f, st), c(0.0f), st), st),
+                         st);
+  return astype(add(code, where(neg, c(128.0f), c(0.0f), st), st), uint8, st);
+}
+
+array from_fp8(const array& x, Dtype dtype, StreamOrDevice s) {
+  Stream st = to_stream(s);
+  if (x.dtype() != uint8)
+    throw ValueError(msg("[from_fp8] Input must have type uint8 but x.dtype() == ",
+                         dtype_name(x.dtype()), "."));
+  if (!is_floating(dtype))
+    throw ValueError(msg("[from_fp8] The output type must be a real floating type, got ",
+                         dtype_name(dtype), "."));
+  auto u = [](int v) { return array(uint8_t(v), uint8); };
+  auto c = [](float v) { return array(v); };
+  array e = astype(bitwise_and(right_shift(x, u(3), st), u(15), st), float32, st);
+  array m = astype(bitwise_and(x, u(7), st), float32, st);
+  array val = where(equal(e, c(0.0f), st), multiply(m, c(0.001953125f), st),
+                    multiply(add(m, c(8.0f), st), power(c(2.0f), subtract(e, c(10.0f), st), st), st),
+                    st);
+  val = where(equal(bitwise_and(x, u(127), st), u(127), st), c(NAN), val, st);
+  val = where(greater_equal(x, u(128), st), negative(val, st), val, st);
+  return astype(val, dtype, st);
+}
+
+}  // namespace oxmlx
