@@ -476,3 +476,35 @@ def test_to_fp8_matches_mlx(dt, mlx):
     a = np.array(mx.to_fp8(mx.array(v).astype(getattr(mx, dt))))
     b = np.array(mlx.to_fp8(mlx.array(v).astype(getattr(mlx, dt))))
     np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("transpose", [True, False])
+def test_quantized_matmul_grad_scales_biases(transpose):
+    # out is linear in scales and biases: compare with the exact derivative
+    # of x @ (s*q + b) (q from dequantize with unit scales and zero biases).
+    shape = (2, 32, 64) if transpose else (2, 64, 32)
+    wq, s, b = mx.quantize(f64(RNG.standard_normal(shape)), group_size=32)
+    q = np.array(mx.dequantize(wq, mx.ones(s.shape, mx.float64), mx.zeros(b.shape, mx.float64),
+                               group_size=32))
+    x = RNG.standard_normal((2, 3, 64))
+    c = RNG.standard_normal((2, 3, 32))
+
+    def f(sc, bi):
+        return mx.sum(mx.quantized_matmul(f64(x), wq, sc, bi, transpose=transpose, group_size=32)
+                      * f64(c))
+
+    gs, gb = mx.grad(f, argnums=(0, 1))(s, b)
+    dense = np.swapaxes(c, -1, -2) @ x if transpose else np.swapaxes(x, -1, -2) @ c  # (2, R, C)
+    R, C = dense.shape[1:]
+    want_b = dense.reshape(2, R, -1, 32).sum(-1)
+    want_s = (dense * q).reshape(2, R, -1, 32).sum(-1)
+    np.testing.assert_allclose(np.array(gb), want_b, rtol=1e-10, atol=1e-10)
+    np.testing.assert_allclose(np.array(gs), want_s, rtol=1e-10, atol=1e-10)
+    # Finite differences on one scale entry.
+    eps = 1e-6
+    sp = np.array(s).copy()
+    sp[1, 3, 0] += eps
+    sm = np.array(s).copy()
+    sm[1, 3, 0] -= eps
+    fd = (f(f64(sp), b).item() - f(f64(sm), b).item()) / (2 * eps)
+    assert abs(fd - np.array(gs)[1, 3, 0]) < 1e-6 * max(1.0, abs(fd))

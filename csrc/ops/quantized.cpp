@@ -480,21 +480,43 @@ array iota(int64_t n) { return arange(0, double(n), 1, uint32); }
 
 std::vector<array> QMatmulPrim::vjp(const std::vector<array>& in, const std::vector<array>& cots,
                                     const std::vector<int>& argnums, const std::vector<array>&) {
+  const array& cot = cots[0];
+  const int64_t B = cot.shape(0);
+  // Per product, the gradient of the dequantized matrix in its stored
+  // (rows, cols) layout: cot^T @ x (transpose) or x^T @ cot.
+  std::optional<array> gw;
+  auto dense_grad = [&] {
+    if (!gw)
+      gw = transpose_ ? gather_mm(swapaxes(cot, 1, 2), in[0], iota(B), in[4], false)
+                      : gather_mm(swapaxes(in[0], 1, 2), cot, in[4], iota(B), false);
+    return *gw;
+  };
   std::vector<array> r;
   for (int a : argnums) {
     if (a == 0) {
       // d x[lhs[b]] += cot[b] @ W[rhs[b]] (W^T when !transpose).
-      const array& cot = cots[0];
-      const int64_t B = cot.shape(0);
       array g(Shape{B, cot.shape(1), in[0].shape(2)}, cot.dtype(),
               std::make_shared<QMatmulPrim>(stream(), p_, !transpose_),
               {cot, in[1], in[2], in[3], iota(B), in[5]});
       r.push_back(scatter_back(g, in[4], in[0].shape(0)));
+    } else if (a == 2 || a == 3) {
+      // w = s*q + b per group: db sums the dense gradient over each group,
+      // ds sums it times q.
+      array g = dense_grad();
+      const int64_t R = g.shape(1), C = g.shape(2), G = in[2].shape(2);
+      if (a == 2) {
+        array q = dequantize(in[1], ones(in[2].shape(), in[2].dtype()),
+                             zeros(in[3].shape(), in[3].dtype()), p_.group_size, p_.bits,
+                             "affine", in[2].dtype());
+        g = multiply(g, take(q, in[5], 0));
+      }
+      g = sum(reshape(g, {B, R, G, C / G}), std::vector<int>{3});
+      r.push_back(scatter_back(g, in[5], in[2].shape(0)));
     } else if (a >= 4) {
       r.push_back(zeros_like(in[a]));
     } else {
       throw ValueError("[quantized_matmul] Cannot compute the gradient with respect to the "
-                       "quantized weights, scales or biases.");
+                       "quantized weights.");
     }
   }
   return r;
@@ -504,8 +526,7 @@ std::vector<array> QMatmulPrim::jvp(const std::vector<array>& in, const std::vec
                                     const std::vector<int>& argnums) {
   for (size_t i = 0; i < argnums.size(); ++i)
     if (argnums[i] >= 1 && argnums[i] <= 3)
-      throw ValueError("[quantized_matmul] Cannot compute the jvp with respect to the quantized "
-                       "weights, scales or biases.");
+      throw ValueError("[quantized_matmul] The jvp is implemented with respect to x only.");
   for (size_t i = 0; i < argnums.size(); ++i)
     if (argnums[i] == 0) {
       std::vector<array> ins = in;
