@@ -1,19 +1,26 @@
 """Quick conv2d throughput comparison (oxmlx vs mlx vs torch, CPU). Not a test.
 
 python benchmarks/conv_bench.py   (with OXMLX_DEV_BUILD / PYTHONPATH set)
+OXMLX_NUM_THREADS=1 also pins torch to one thread and times with process CPU
+time instead of wall time (a fair figure on a shared, oversubscribed machine,
+where wall time mostly measures other processes' time slices).
 """
+import os
 import time
 
 import numpy as np
+
+
+CLOCK = time.process_time if os.environ.get("OXMLX_NUM_THREADS") == "1" else time.perf_counter
 
 
 def bench(fn, reps=5):
     fn()
     best = 1e9
     for _ in range(reps):
-        t = time.perf_counter()
+        t = CLOCK()
         fn()
-        best = min(best, time.perf_counter() - t)
+        best = min(best, CLOCK() - t)
     return best
 
 
@@ -25,6 +32,9 @@ def main():
         mx = None
     try:
         import torch
+
+        if os.environ.get("OXMLX_NUM_THREADS"):
+            torch.set_num_threads(int(os.environ["OXMLX_NUM_THREADS"]))
     except ImportError:
         torch = None
 
