@@ -508,3 +508,21 @@ def test_quantized_matmul_grad_scales_biases(transpose):
     sm[1, 3, 0] -= eps
     fd = (f(f64(sp), b).item() - f(f64(sm), b).item()) / (2 * eps)
     assert abs(fd - np.array(gs)[1, 3, 0]) < 1e-6 * max(1.0, abs(fd))
+
+
+def test_quantized_noncontiguous_and_empty():
+    w = RNG.standard_normal((128, 64)).astype(np.float32)
+    a = mx.quantize(mx.transpose(mx.array(w)))  # strided view
+    b = mx.quantize(mx.array(np.ascontiguousarray(w.T)))
+    for u, v in zip(a, b):
+        np.testing.assert_array_equal(np.array(u), np.array(v))
+    x = RNG.standard_normal((128, 6)).astype(np.float32)
+    got = mx.quantized_matmul(mx.transpose(mx.array(x)), *a)  # (6, 128) strided
+    want = mx.quantized_matmul(mx.array(np.ascontiguousarray(x.T)), *b)
+    np.testing.assert_array_equal(np.array(got), np.array(want))
+    e = mx.quantize(mx.zeros((0, 64)))
+    assert e[0].shape == (0, 8) and e[1].shape == (0, 1)
+    assert mx.dequantize(*e).shape == (0, 64)
+    assert mx.quantized_matmul(mx.zeros((0, 128)), *a).shape == (0, 64)
+    assert mx.gather_mm(mx.ones((2, 3, 4)), mx.ones((2, 4, 5)), mx.array([], dtype=mx.int32),
+                        mx.array([], dtype=mx.int32)).shape == (0, 3, 5)
