@@ -18,6 +18,7 @@
 // (k' = K-1-k when flipped); q must be a multiple of input_dilation and
 // q/input_dilation inside the input, else the tap reads zero. Pads may be
 // negative (crop). The builder has sized `out`.
+#include <algorithm>
 #include <cstring>
 
 #include "backend/cpu/cpu_backend.h"
@@ -39,6 +40,7 @@ struct Geom {
   // taps[d][y * w_sp[d] + k]: input index along d, or -1 (reads zero).
   std::vector<int64_t> taps[kDims];
   bool last_contig = false;  // taps along the last dim are consecutive
+  int64_t stride[kDims], idil[kDims];
 };
 
 Geom make_geom(const array& in, const array& w, const array& out, const std::vector<int>& stride,
@@ -79,6 +81,8 @@ Geom make_geom(const array& in, const array& w, const array& out, const std::vec
       }
     g.ksize *= K;
     g.osize *= g.out_sp[d];
+    g.stride[d] = sd;
+    g.idil[d] = id;
     if (d == kDims - 1) g.last_contig = (kd == 1 && id == 1 && !flip) || K == 1;
   }
   return g;
@@ -340,6 +344,122 @@ void conv_direct(const Geom& g, const T* in, const T* w, T* out) {
   parallel_for(M, std::max<int64_t>(1, 16384 / work), rows);
 }
 
+// Unit stride with input dilation (the transposed convolution): along each
+// dim, the outputs y = p + idil*j of one phase p see the same subset of
+// kernel taps (the others always land between input samples). Each phase is
+// a dense convolution with that sub-kernel, so no multiply-by-zero work is
+// done (idil^d times less than im2col over the dilated input). Tasks are
+// (phase, chunk of rows, group); rows are computed into a buffer and then
+// scattered to their strided output positions.
+template <typename T>
+void conv_phases(const Geom& g, const T* in, const T* w, T* out) {
+  struct Phase {
+    int64_t p[kDims], J[kDims];
+    std::vector<int64_t> L[kDims];  // kernel taps used along each dim
+    int64_t rows = 0, Kp = 0;
+    std::vector<T> wp;  // (O, |L0|*|L1|*|L2|*Cg): the sub-kernel
+  };
+  std::vector<Phase> phases;
+  for (int64_t p0 = 0; p0 < g.idil[0]; ++p0)
+    for (int64_t p1 = 0; p1 < g.idil[1]; ++p1)
+      for (int64_t p2 = 0; p2 < g.idil[2]; ++p2) {
+        Phase ph;
+        const int64_t pp[kDims] = {p0, p1, p2};
+        ph.rows = g.N;
+        int64_t taps = 1;
+        for (int d = 0; d < kDims; ++d) {
+          ph.p[d] = pp[d];
+          ph.J[d] = pp[d] < g.out_sp[d] ? (g.out_sp[d] - pp[d] + g.idil[d] - 1) / g.idil[d] : 0;
+          ph.rows *= ph.J[d];
+          for (int64_t k = 0; k < g.w_sp[d]; ++k)
+            for (int64_t y = pp[d]; y < g.out_sp[d]; y += g.idil[d])
+              if (g.taps[d][size_t(y * g.w_sp[d] + k)] >= 0) {
+                ph.L[d].push_back(k);
+                break;
+              }
+          taps *= int64_t(ph.L[d].size());
+        }
+        if (ph.rows == 0) continue;
+        ph.Kp = taps * g.Cg;
+        ph.wp.resize(size_t(g.O * ph.Kp));
+        T* dst = ph.wp.data();
+        for (int64_t o = 0; o < g.O; ++o)
+          for (int64_t k0 : ph.L[0])
+            for (int64_t k1 : ph.L[1])
+              for (int64_t k2 : ph.L[2]) {
+                const int64_t k = (k0 * g.w_sp[1] + k1) * g.w_sp[2] + k2;
+                std::memcpy(dst, w + (o * g.ksize + k) * g.Cg, size_t(g.Cg) * sizeof(T));
+                dst += g.Cg;
+              }
+        phases.push_back(std::move(ph));
+      }
+  // Tasks: ~64 KiB of patches per chunk.
+  struct Task {
+    int64_t ph, r0, r1, grp;
+  };
+  std::vector<Task> tasks;
+  for (size_t i = 0; i < phases.size(); ++i) {
+    const int64_t rb = std::max<int64_t>(phases[i].Kp * int64_t(sizeof(T)), 1);
+    const int64_t rows = std::clamp<int64_t>((192 << 10) / rb, 32, 512);
+    for (int64_t r0 = 0; r0 < phases[i].rows; r0 += rows)
+      for (int64_t grp = 0; grp < g.G; ++grp)
+        tasks.push_back({int64_t(i), r0, std::min(phases[i].rows, r0 + rows), grp});
+  }
+  auto run = [&](const Task& t, std::vector<T>& col, std::vector<T>& res) {
+    const Phase& ph = phases[size_t(t.ph)];
+    const int64_t R = t.r1 - t.r0, Cg = g.Cg;
+    col.resize(size_t(R * std::max<int64_t>(ph.Kp, 1)));
+    res.resize(size_t(R * g.Og));
+    std::vector<int64_t> pos(static_cast<size_t>(R));
+    T* dst = col.data();
+    for (int64_t r = t.r0; r < t.r1; ++r) {
+      int64_t rem = r, j[kDims];
+      for (int d = kDims - 1; d >= 0; --d) {
+        j[d] = rem % ph.J[d];
+        rem /= ph.J[d];
+      }
+      const int64_t n = rem;
+      int64_t y[kDims], opos = n;
+      for (int d = 0; d < kDims; ++d) {
+        y[d] = ph.p[d] + g.idil[d] * j[d];
+        opos = opos * g.out_sp[d] + y[d];
+      }
+      pos[size_t(r - t.r0)] = opos;
+      const T* src_n = in + n * g.in_batch + t.grp * Cg;
+      const int64_t* t0 = g.taps[0].data() + y[0] * g.w_sp[0];
+      const int64_t* t1 = g.taps[1].data() + y[1] * g.w_sp[1];
+      const int64_t* t2 = g.taps[2].data() + y[2] * g.w_sp[2];
+      for (int64_t k0 : ph.L[0])
+        for (int64_t k1 : ph.L[1])
+          for (int64_t k2 : ph.L[2]) {
+            if (t0[k0] < 0 || t1[k1] < 0 || t2[k2] < 0) {
+              std::memset(dst, 0, size_t(Cg) * sizeof(T));
+            } else {
+              std::memcpy(dst,
+                          src_n + t0[k0] * g.in_st[0] + t1[k1] * g.in_st[1] + t2[k2] * g.in_st[2],
+                          size_t(Cg) * sizeof(T));
+            }
+            dst += Cg;
+          }
+    }
+    gemm<T>(false, true, R, g.Og, ph.Kp, 1.0f, col.data(), ph.Kp,
+            ph.wp.data() + t.grp * g.Og * ph.Kp, ph.Kp, 0.0f, res.data(), g.Og);
+    for (int64_t r = 0; r < R; ++r)
+      std::memcpy(out + pos[size_t(r)] * g.O + t.grp * g.Og, res.data() + r * g.Og,
+                  size_t(g.Og) * sizeof(T));
+  };
+  const int64_t nt = int64_t(tasks.size());
+  if (num_threads() > 1 && nt >= num_threads()) {
+    parallel_for(nt, 1, [&](int64_t a, int64_t b) {
+      thread_local std::vector<T> col, res;
+      for (int64_t t = a; t < b; ++t) run(tasks[size_t(t)], col, res);
+    });
+  } else {
+    std::vector<T> col, res;
+    for (const Task& t : tasks) run(t, col, res);
+  }
+}
+
 template <typename T>
 void run_conv(const array& in, const array& w, array& out, const std::vector<int>& stride,
               const std::vector<int>& lo, const std::vector<int>& kdil,
@@ -375,6 +495,9 @@ void run_conv(const array& in, const array& w, array& out, const std::vector<int
               0.0f, o + grp * g.Og, g.O);
   } else if (g.Cg == 1) {
     conv_direct(g, xp, wp, o);
+  } else if (std::all_of(g.stride, g.stride + kDims, [](int64_t v) { return v == 1; }) &&
+             std::any_of(g.idil, g.idil + kDims, [](int64_t v) { return v > 1; })) {
+    conv_phases(g, xp, wp, o);
   } else {
     conv_im2col(g, xp, wp, o);
   }
