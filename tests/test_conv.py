@@ -427,3 +427,29 @@ def test_conv_random_configs(cfg, seed):
                 + np.sum(ref_conv_general(x, tw, stride, lo, hi, kdil, idil, groups, flip) * ct))
     rhs = float(np.sum(np.array(vx) * tx) + np.sum(np.array(vw) * tw))
     assert abs(lhs - rhs) <= 1e-9 * max(1.0, abs(lhs))
+
+
+@pytest.mark.parametrize("case", [GRAD_CASES[0], GRAD_CASES[3], GRAD_CASES[5]])
+def test_conv_weight_grad_second_order(case):
+    # h(x, c) = <dL/dw, R> with L = <conv(x, w), c>: differentiates the
+    # weight-gradient node itself (with respect to x and to the cotangent c).
+    xs, ws, stride, lo, hi, kdil, idil, groups, flip = case
+    kw = dict(stride=stride, padding=(lo, hi), kernel_dilation=kdil, input_dilation=idil,
+              groups=groups, flip=flip)
+    x, w = RNG.standard_normal(xs), RNG.standard_normal(ws)
+    c = RNG.standard_normal(mx.conv_general(to64(x), to64(w), **kw).shape)
+    R = to64(RNG.standard_normal(ws))
+
+    def h(a, cc):
+        gw = mx.grad(lambda b: mx.sum(mx.conv_general(a, b, **kw) * cc))(to64(w))
+        return mx.sum(gw * R)
+
+    gx, gc = mx.grad(h, argnums=(0, 1))(to64(x), to64(c))
+    nx = numeric_grad(lambda v: h(to64(v), to64(c)).item(), x)
+    nc = numeric_grad(lambda v: h(to64(x), to64(v)).item(), c)
+    np.testing.assert_allclose(np.array(gx), nx, rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(np.array(gc), nc, rtol=1e-6, atol=1e-7)
+    # jvp through the weight-gradient node matches the directional derivative.
+    t = RNG.standard_normal(xs)
+    _, (jv,) = mx.jvp(lambda a: h(a, to64(c)), [to64(x)], [to64(t)])
+    np.testing.assert_allclose(float(jv.item()), float(np.sum(nx * t)), rtol=1e-6, atol=1e-7)

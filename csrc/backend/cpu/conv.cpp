@@ -20,6 +20,7 @@
 // negative (crop). The builder has sized `out`.
 #include <algorithm>
 #include <cstring>
+#include <mutex>
 
 #include "backend/cpu/cpu_backend.h"
 #include "backend/cpu/gemm.h"
@@ -527,6 +528,84 @@ void CpuBackend::conv(const array& in, const array& w, array& out, const std::ve
     default:
       throw ValueError(msg("[conv] Convolution currently only supports floating point types, got ",
                            dtype_name(out.dtype()), "."));
+  }
+}
+
+}  // namespace oxmlx::cpu
+
+// ------------------------------------------------------------ weight gradient
+
+namespace oxmlx::cpu {
+
+namespace {
+
+// dw[g] (Og, K*Cg) = sum over chunks of cot[rows, g]^T @ patches[rows, g]:
+// the forward im2col chunks again, each multiplied into a per-invocation
+// accumulator (Acc type) that is added to the result at the end.
+template <typename T, typename A>
+void run_wgrad(const array& x, const array& cot, A* dw, const Geom& g) {
+  const int64_t M = g.N * g.osize, Kg = g.ksize * g.Cg, O = g.O;
+  const int64_t row_bytes = std::max<int64_t>(Kg * int64_t(sizeof(T)), 1);
+  const int64_t rows = std::clamp<int64_t>((256 << 10) / row_bytes, 32, 1024);
+  const int64_t chunks = (M + rows - 1) / rows;
+  const T* xp = x.data<T>();
+  const T* cp = cot.data<T>();
+  std::mutex mu;
+  parallel_for(chunks, 1, [&](int64_t c0, int64_t c1) {
+    std::vector<A> acc(size_t(O * Kg), A(0));
+    std::vector<T> col(size_t(rows * Kg));
+    for (int64_t c = c0; c < c1; ++c) {
+      const int64_t m0 = c * rows, m1 = std::min(M, m0 + rows);
+      for (int64_t grp = 0; grp < g.G; ++grp) {
+        im2col(g, xp, grp, m0, m1, col.data());
+        gemm<A>(true, false, g.Og, Kg, m1 - m0, 1.0f, cp + m0 * O + grp * g.Og, O, col.data(),
+                Kg, 1.0f, acc.data() + grp * g.Og * Kg, Kg);
+      }
+    }
+    std::lock_guard<std::mutex> lock(mu);
+    for (size_t i = 0; i < acc.size(); ++i) dw[i] += acc[i];
+  });
+}
+
+array as_dtype(const array& a, Dtype d) {
+  if (a.dtype() == d && a.flags().row_contiguous) return a;
+  array t(std::make_shared<ArrayDesc>(a.shape(), d));
+  CpuBackend().copy(a, t);
+  return t;
+}
+
+}  // namespace
+
+void CpuBackend::conv_weight_grad(const array& in, const array& cot, array& out,
+                                  const std::vector<int>& stride, const std::vector<int>& pad_lo,
+                                  const std::vector<int>&, const std::vector<int>& kernel_dilation,
+                                  const std::vector<int>& input_dilation, int groups, bool flip) {
+  if (in.ndim() < 3 || in.ndim() > 2 + kDims)
+    throw ValueError(msg("[conv] The CPU backend supports 1 to ", kDims, " spatial dimensions."));
+  const Dtype dt = out.dtype();
+  if (!is_floating(dt))
+    throw ValueError(msg("[conv] Convolution currently only supports floating point types, got ",
+                         dtype_name(dt), "."));
+  // 16-bit types run in float32 (their partial sums must not be rounded).
+  const Dtype work = dt == float64 ? float64 : float32;
+  const array x = as_dtype(in, work), c = as_dtype(cot, work);
+  array acc(std::make_shared<ArrayDesc>(out.shape(), work));
+  alloc_row_major(acc);
+  if (acc.size() > 0) {
+    const Geom g = make_geom(x, acc, c, stride, pad_lo, kernel_dilation, input_dilation, groups,
+                             flip);
+    if (work == float64) {
+      std::fill(acc.data<double>(), acc.data<double>() + acc.size(), 0.0);
+      if (x.size() > 0 && c.size() > 0) run_wgrad<double, double>(x, c, acc.data<double>(), g);
+    } else {
+      std::fill(acc.data<float>(), acc.data<float>() + acc.size(), 0.0f);
+      if (x.size() > 0 && c.size() > 0) run_wgrad<float, float>(x, c, acc.data<float>(), g);
+    }
+  }
+  if (dt == work) {
+    out.copy_shared_buffer(acc);
+  } else {
+    copy(acc, out);
   }
 }
 
