@@ -90,7 +90,8 @@ def test_quantize_bit_exact_with_mlx(dt, bits, gs, mlx):
     assert len(ours) == 3
     for a, b in zip(ours, theirs):
         assert a.shape == b.shape
-        np.testing.assert_array_equal(to_np(a), np.array(b.astype(mlx.float32) if b.dtype == mlx.bfloat16 else b))
+        ref = b.astype(mlx.float32) if b.dtype == mlx.bfloat16 else b
+        np.testing.assert_array_equal(to_np(a), np.array(ref))
     dq = mx.dequantize(*ours, group_size=gs, bits=bits)
     dm = mlx.dequantize(*theirs, group_size=gs, bits=bits)
     assert dq.dtype == getattr(mx, dt)
@@ -419,7 +420,9 @@ def test_mx_modes_bit_exact_with_mlx(mode, dt, mlx):
     x = RNG.standard_normal((3, 256)).astype(np.float32)
     got = mx.quantized_matmul(mx.array(x), *ours, mode=mode)
     want = mlx.quantized_matmul(mlx.array(x), *theirs, mode=mode)
-    np.testing.assert_allclose(to_np(got), np.array(want.astype(mlx.float32)), rtol=2e-2 if dt != "float32" else 1e-4, atol=1e-3 * float(np.abs(np.array(want.astype(mlx.float32))).max()) + 1e-4)
+    ref = np.array(want.astype(mlx.float32))
+    tol = 2e-2 if dt != "float32" else 1e-4
+    np.testing.assert_allclose(to_np(got), ref, rtol=tol, atol=1e-3 * float(np.abs(ref).max()) + 1e-4)
 
 
 def test_mx_modes_matmul_and_errors(mlx):
