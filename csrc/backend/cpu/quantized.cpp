@@ -230,9 +230,15 @@ void qmv_t_fixed(const QGeom& g, const A* xf, const A* xsum, const uint32_t* wq,
   constexpr int per = 32 / BITS, GW = GS / per;
   constexpr uint32_t mask = (1u << BITS) - 1u;
   alignas(64) A buf[GS];
-  A acc[8];
+  // Per-row 16-lane partial sums carried across groups (each group's dot is
+  // scaled lane-wise), reduced once per output.
+  alignas(64) A accv[8][16];
+  A bacc[8];
   for (int64_t n = n0; n < n1; ++n) {
-    for (int m = 0; m < 8; ++m) acc[m] = A(0);
+    for (int m = 0; m < 8; ++m) {
+      bacc[m] = A(0);
+      for (int l = 0; l < 16; ++l) accv[m][l] = A(0);
+    }
     const uint32_t* wn = wq + n * g.words;
     for (int64_t grp = 0; grp < g.groups; ++grp) {
       const uint32_t* wg = wn + grp * GW;
@@ -244,12 +250,15 @@ void qmv_t_fixed(const QGeom& g, const A* xf, const A* xsum, const uint32_t* wq,
         A d[16] = {};
         for (int i = 0; i < GS; i += 16)
           for (int l = 0; l < 16; ++l) d[l] += xm[i + l] * buf[i + l];
-        for (int l = 0; l < 8; ++l) d[l] += d[l + 8];
-        const A dot = ((d[0] + d[4]) + (d[1] + d[5])) + ((d[2] + d[6]) + (d[3] + d[7]));
-        acc[m] += s * dot + b * xsum[m * g.groups + grp];
+        for (int l = 0; l < 16; ++l) accv[m][l] += s * d[l];
+        bacc[m] += b * xsum[m * g.groups + grp];
       }
     }
-    for (int64_t m = 0; m < g.M; ++m) out[m * g.N + n] = T(acc[m]);
+    for (int64_t m = 0; m < g.M; ++m) {
+      A t = bacc[m];
+      for (int l = 0; l < 16; ++l) t += accv[m][l];
+      out[m * g.N + n] = T(t);
+    }
   }
 }
 
