@@ -166,4 +166,6 @@ NB_MODULE(_core, m) {
   py::init_sort(m);
   py::init_misc(m);
   py::init_linalg(m);
+  py::init_conv(m);
+  py::init_quantized(m);
 }
