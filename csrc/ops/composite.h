@@ -72,3 +72,19 @@ array tensordot(const array& a, const array& b, const std::vector<int>& axes_a,
 array tensordot(const array& a, const array& b, int axes = 2, StreamOrDevice s = {});
 
 }  // namespace oxmlx
+
+namespace oxmlx {
+
+// ---- random distributions over random_bits (same numbers as mx.random for a key) ----
+array random_key(uint64_t seed);
+array random_split(const array& key, int num = 2, StreamOrDevice s = {});
+array random_uniform(const array& low, const array& high, const Shape& shape, Dtype dtype,
+                     const array& key, StreamOrDevice s = {});
+array random_normal(const Shape& shape, Dtype dtype, double loc, double scale, const array& key,
+                    StreamOrDevice s = {});
+array random_randint(const array& low, const array& high, const Shape& shape, Dtype dtype,
+                     const array& key, StreamOrDevice s = {});
+array random_bernoulli(const array& p, const Shape& shape, const array& key,
+                       StreamOrDevice s = {});
+
+}  // namespace oxmlx

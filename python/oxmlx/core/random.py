@@ -7,10 +7,16 @@ advance a global key set by :func:`seed`. Same seed, same numbers.
 import math
 import time as _time
 
+import numpy as _np
+
 from oxmlx import _core as c
 from oxmlx.core._composite import clip as _clip
 
 _bits = c._random_bits
+
+
+# Largest float32 below 1 in magnitude: erfinv stays finite at the ends.
+_LO = float(_np.nextafter(_np.float32(-1.0), _np.float32(0.0)))
 
 
 def _shape(shape):
@@ -77,7 +83,7 @@ def normal(shape=(), dtype=c.float32, loc=0.0, scale=1.0, key=None, *, stream=No
     """Normal samples (inverse-CDF of uniform bits)."""
     shape = _shape(shape)
     u = _unit(shape, _next_key(key))
-    lo = math.nextafter(-1.0, 0.0)
+    lo = _LO
     z = c.erfinv(_clip(u * 2.0 - 1.0, lo, -lo)) * math.sqrt(2.0)
     return (z * scale + loc).astype(dtype)
 
@@ -106,7 +112,7 @@ def truncated_normal(lower, upper, shape=None, dtype=c.float32, key=None, *, str
     sq2 = math.sqrt(2.0)
     a, b = c.erf(lower / sq2), c.erf(upper / sq2)
     u = _unit(shape, _next_key(key))
-    lo = math.nextafter(-1.0, 0.0)
+    lo = _LO
     z = c.erfinv(_clip(a + u * (b - a), lo, -lo)) * sq2
     return _clip(z, lower, upper).astype(dtype)
 
