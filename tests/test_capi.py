@@ -400,3 +400,15 @@ def test_python_helpers_point_at_header_and_library():
     assert os.path.exists(os.path.join(inc, "oxmlx", "oxmlx.h"))
     assert any(f.startswith("liboxmlx") for f in os.listdir(lib))
     assert oxmlx.get_cmake_dir().endswith(os.path.join("share", "cmake", "oxmlx"))
+
+
+def test_docs_example_is_the_hello_program(dirs, tmp_path):
+    doc = (ROOT / "docs" / "c_abi.md").read_text()
+    block = re.search(r"## A complete program.*?```c\n(.*?)```", doc, re.S).group(1)
+    assert block == (EXAMPLES / "hello.c").read_text()
+    src = tmp_path / "doc_example.c"
+    src.write_text(block)
+    r = run(build(src, dirs, tmp_path))
+    assert r.returncode == 0 and r.stdout.splitlines()[0].startswith("softmax: ")
+    printed = re.search(r"It prints\n\n```\n(.*?)```", doc, re.S).group(1)
+    assert printed.splitlines()[-1] == r.stdout.splitlines()[-1]
