@@ -41,6 +41,9 @@ double max_finite(Dtype d) {
 array logsumexp(const array& a_in, const std::vector<int>& axes_in, bool keepdims,
                 StreamOrDevice s) {
   Stream st = to_stream(s);
+  if (a_in.ndim() == 0 && !axes_in.empty())
+    throw ValueError("[logsumexp] Received non-empty axes for array with 0 dimensions.");
+  if (a_in.size() == 0) throw ValueError("[logsumexp] Received empty array.");
   array a = to_inexact(a_in, st);
   auto axes = normalize_axes(axes_in, a.ndim(), "logsumexp");
   // A max of -inf/inf would turn a - m into nan: shift by 0 there.
@@ -52,8 +55,11 @@ array logsumexp(const array& a_in, const std::vector<int>& axes_in, bool keepdim
 
 array softmax(const array& a_in, const std::vector<int>& axes_in, bool precise, StreamOrDevice s) {
   Stream st = to_stream(s);
+  if (a_in.ndim() == 0 && !axes_in.empty())
+    throw ValueError("[softmax] Received non-empty axes for array with 0 dimensions.");
   array a = to_inexact(a_in, st);
   auto axes = normalize_axes(axes_in, a.ndim(), "softmax");
+  if (a.size() == 0) return a;
   bool up = precise && (a.dtype() == float16 || a.dtype() == bfloat16);
   array x = up ? astype(a, float32, st) : a;
   array e = exp(subtract(x, stop_gradient(max(x, axes, true, st), st), st), st);
@@ -91,11 +97,14 @@ array isclose(const array& a, const array& b, double rtol, double atol, bool equ
   Stream st = to_stream(s);
   Dtype dt = promote_types(a.dtype(), b.dtype());
   Dtype tol_dt = is_inexact(dt) ? dt : float32;
-  // |a - b| <= atol + rtol * |b|, or both the same infinity.
+  // |a - b| <= atol + rtol * |b| where both are finite; infinities are close
+  // only to the same infinity (as MLX and numpy).
   array diffv = abs(subtract(a, b, st), st);
   array bound = add(array(atol, tol_dt), multiply(array(rtol, tol_dt), abs(b, st), st), st);
   array out = less_equal(diffv, bound, st);
-  out = logical_or(out, logical_and(isinf(a, st), equal(a, b, st), st), st);
+  array any_inf = logical_or(isinf(a, st), isinf(b, st), st);
+  out = logical_and(out, logical_not(any_inf, st), st);
+  out = logical_or(out, logical_and(any_inf, equal(a, b, st), st), st);
   if (equal_nan) out = logical_or(out, logical_and(isnan(a, st), isnan(b, st), st), st);
   return out;
 }
@@ -256,21 +265,40 @@ array pad(const array& a, const std::vector<std::pair<int64_t, int64_t>>& widths
     array out = full(shape, reshape(value, {}, st), a.dtype(), st);
     return slice_update(out, a, b, e, k, st);
   }
-  if (mode == "edge") {
+  if (mode == "edge" || mode == "reflect" || mode == "symmetric") {
+    // Axis by axis; reflect/symmetric grow in chunks of at most the original
+    // length (n - 1 for reflect) so that wide pads repeat the pattern.
     array out = a;
     for (int ax = 0; ax < nd; ++ax) {
       auto [lo, hi] = widths[ax];
-      int64_t n = out.shape(ax);
-      if (n == 0 && (lo || hi)) throw ValueError("[pad] Cannot edge-pad an empty axis.");
-      std::vector<array> parts;
-      if (lo) parts.push_back(repeat(take_range(out, ax, 0, 1, 1, st), lo, ax, st));
-      parts.push_back(out);
-      if (hi) parts.push_back(repeat(take_range(out, ax, n - 1, n, 1, st), hi, ax, st));
-      if (parts.size() > 1) out = concatenate(parts, ax, st);
+      const int64_t n = a.shape(ax);
+      if (n == 0 && (lo || hi))
+        throw ValueError(msg("[pad] Cannot ", mode, "-pad an empty axis."));
+      bool edge = mode == "edge" || (mode == "reflect" && n == 1);
+      while (lo || hi) {
+        int64_t m = out.shape(ax);
+        int64_t chunk = edge ? std::max(lo, hi) : (mode == "reflect" ? n - 1 : n);
+        int64_t l = std::min(lo, chunk), h = std::min(hi, chunk);
+        std::vector<array> parts;
+        if (edge) {
+          if (l) parts.push_back(repeat(take_range(out, ax, 0, 1, 1, st), l, ax, st));
+          parts.push_back(out);
+          if (h) parts.push_back(repeat(take_range(out, ax, m - 1, m, 1, st), h, ax, st));
+        } else {
+          int64_t r = mode == "reflect" ? 1 : 0;  // reflect skips the edge element
+          if (l) parts.push_back(take_range(out, ax, l - 1 + r, r - 1, -1, st));
+          parts.push_back(out);
+          if (h) parts.push_back(take_range(out, ax, m - 1 - r, m - 1 - r - h, -1, st));
+        }
+        if (parts.size() > 1) out = concatenate(parts, ax, st);
+        lo -= l;
+        hi -= h;
+      }
     }
     return out;
   }
-  throw ValueError(msg("[pad] Unsupported mode '", mode, "' (supported: constant, edge)."));
+  throw ValueError(msg("[pad] Unsupported mode '", mode,
+                       "' (supported: constant, edge, reflect, symmetric)."));
 }
 
 array flip(const array& a, const std::vector<int>& axes_in, StreamOrDevice s) {
@@ -294,9 +322,11 @@ array roll(const array& a, const Shape& shifts_in, const std::vector<int>& axes,
     array flat = reshape(a, {a.size()}, st);
     return reshape(roll(flat, shifts_in, {0}, st), a.shape(), st);
   }
+  // One shift for every axis, or at least one per axis (MLX ignores extras).
   Shape shifts = shifts_in.size() == 1 ? Shape(axes.size(), shifts_in[0]) : shifts_in;
-  if (shifts.size() != axes.size())
-    throw ValueError("[roll] shift and axis must have the same number of elements.");
+  if (shifts.size() < axes.size())
+    throw ValueError(msg("[roll] At least one shift value per axis is required, ", shifts_in.size(),
+                         " provided for ", axes.size(), " axes."));
   array r = a;
   for (size_t i = 0; i < axes.size(); ++i) {
     int ax = normalize_axis(axes[i], a.ndim(), "roll");

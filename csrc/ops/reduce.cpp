@@ -63,6 +63,9 @@ array reduce(ReduceOp op, const array& a, const std::vector<int>& axes_in, bool 
   }
   Shape kept = a.shape();
   for (int ax : axes) kept[ax] = 1;
+  // Nothing to reduce: MLX returns the input (all/any: as bool), so a
+  // sum over no axes keeps an int8 or bool dtype.
+  if (axes.empty()) out_dt = (op == ReduceOp::And || op == ReduceOp::Or) ? bool_ : a.dtype();
   array r = axes.empty() ? (out_dt == a.dtype() ? a : astype(a, out_dt, st))
                          : array(kept, out_dt, std::make_shared<ReducePrim>(st, op, axes), {a});
   if (keepdims || axes.empty()) return r;

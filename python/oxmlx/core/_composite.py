@@ -177,8 +177,14 @@ def tile(a, reps, /, *, stream=None):
 
 
 def roll(a, shift, axis=None, *, stream=None):
-    shifts = [shift] if isinstance(shift, int) else list(shift)
     axes = [] if axis is None else ([axis] if isinstance(axis, int) else list(axis))
+    if isinstance(shift, int):
+        shifts = [shift] * builtins.max(len(axes), 1)
+    else:
+        shifts = list(shift)
+        if len(shifts) < builtins.max(len(axes), 1):
+            raise ValueError(f"[roll] At least one shift value per axis is required, "
+                             f"{len(shifts)} provided for {len(axes)} axes.")
     return c._c_roll(a, shifts, axes, stream)
 
 
