@@ -367,15 +367,16 @@ array diagonal(const array& a, int offset, int axis1, int axis2, StreamOrDevice 
     if (i != ax1 && i != ax2) perm.push_back(i);
   perm.push_back(ax1);
   perm.push_back(ax2);
-  array x = contiguous(transpose(a, perm, st), false, st);
-  Strides strides = row_major_strides(x.shape());
-  size_t n = strides.size();
-  Shape shape(x.shape().begin(), x.shape().end() - 2);
-  shape.push_back(len);
-  Strides out_st(strides.begin(), strides.end() - 2);
-  out_st.push_back(strides[n - 2] + strides[n - 1]);
-  int64_t off = len ? r0 * strides[n - 2] + c0 * strides[n - 1] : 0;
-  return as_strided(x, shape, out_st, off, st);
+  // The two axes last, flattened into one: the diagonal is then a strided
+  // slice (step n2 + 1), which is differentiable through the slice rules.
+  array x = transpose(a, perm, st);
+  Shape flat(x.shape().begin(), x.shape().end() - 2);
+  flat.push_back(n1 * n2);
+  x = reshape(x, flat, st);
+  int last = x.ndim() - 1;
+  int64_t start = r0 * n2 + c0;
+  if (len == 0) return take_range(x, last, 0, 0, 1, st);
+  return take_range(x, last, start, start + (len - 1) * (n2 + 1) + 1, n2 + 1, st);
 }
 
 array diag(const array& a, int k, StreamOrDevice s) {

@@ -170,15 +170,42 @@ def _literal(fw, v):
     return v
 
 
+def _transform(fw, case, fn, arrs, args, kwargs):
+    """vjp / jvp of the op with respect to its floating inputs, with seeded
+    cotangents / tangents: the derivative rules compared across frameworks."""
+    diff = [i for i, d in enumerate(case.dtypes) if d in FLOATS]
+
+    def f(*xs):
+        full = list(arrs)
+        for i, x in zip(diff, xs):
+            full[i] = x
+        r = fn(*([full] if case.list_input else full), *args, **kwargs)
+        return list(r) if isinstance(r, (list, tuple)) else [r]
+
+    primals = [arrs[i] for i in diff]
+    rng = np.random.default_rng(case.seed + 1)
+    if case.variant == "vjp":
+        outs = f(*primals)
+        cots = [fw.array(rng.standard_normal(o.shape).astype(np.float32)).astype(o.dtype) for o in outs]
+        _, res = fw.vjp(f, primals, cots)
+    else:
+        tans = [fw.array(rng.standard_normal(p.shape).astype(np.float32)).astype(p.dtype) for p in primals]
+        _, res = fw.jvp(f, primals, tans)
+    return list(res)
+
+
 def run_on(fw, case, inputs):
     """('ok', converted result) or ('error', type name, message) or ('missing',)."""
     fn = resolve(fw, case.op)
-    if fn is None:
+    if fn is None or (case.variant in ("vjp", "jvp") and not hasattr(fw, case.variant)):
         return ("missing",)
     try:
         arrs = [_fw_array(fw, g, dt, layout) for (_, g, layout), dt in zip(inputs, case.dtypes)]
         args = [arrs] if case.list_input else arrs
         kwargs = {k: (v if k == "index" else _literal(fw, v)) for k, v in case.kwargs.items()}
+        if case.variant in ("vjp", "jvp"):
+            r = _transform(fw, case, fn, arrs, [_literal(fw, a) for a in case.args], kwargs)
+            return ("ok", _to_np(fw, r))
         r = fn(*args, *[_literal(fw, a) for a in case.args], **kwargs)
         out = _to_np(fw, r)
         return ("ok", out)
