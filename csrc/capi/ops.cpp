@@ -195,6 +195,15 @@ oxmlx_status oxmlx_tri(oxmlx_array* out, int64_t n, int64_t m, int k, oxmlx_dtyp
 oxmlx_status oxmlx_copy(oxmlx_array* out, const oxmlx_array a, const oxmlx_stream s) {
   OXMLX_CAPI_BODY_("oxmlx_copy", put(out, copy(arr(a), sod(s))));
 }
+oxmlx_status oxmlx_full_like(oxmlx_array* out, const oxmlx_array a, const oxmlx_array value,
+                             oxmlx_dtype dtype, const oxmlx_stream s) {
+  OXMLX_CAPI_BODY_("oxmlx_full_like",
+                   put(out, full_like(arr(a), arr(value, "value"), to_dtype(dtype), sod(s))));
+}
+oxmlx_status oxmlx_contiguous(oxmlx_array* out, const oxmlx_array a, bool allow_col_major,
+                              const oxmlx_stream s) {
+  OXMLX_CAPI_BODY_("oxmlx_contiguous", put(out, contiguous(arr(a), allow_col_major, sod(s))));
+}
 
 // -------------------------------------------------------------- reductions
 

@@ -260,6 +260,24 @@ int main(int argc, char** argv) {
   show("arange", t);
   CHECK(oxmlx_eye(&t, 3, 4, 1, OXMLX_FLOAT32, NULL));
   show("eye_k1", t);
+  CHECK(oxmlx_full_like(&t, X, seven, OXMLX_INT16, NULL));
+  show("full_like_i16", t);
+  CHECK(oxmlx_contiguous(&t, XT, false, NULL));
+  show("contiguous_transposed", t);
+  CHECK(oxmlx_tri(&t, 3, 3, 0, OXMLX_INT32, NULL));
+  show("tri", t);
+  CHECK(oxmlx_identity(&t, 2, OXMLX_FLOAT64, NULL));
+  show("identity", t);
+  CHECK(oxmlx_logaddexp(&t, X, X, NULL));
+  show("logaddexp", t);
+  CHECK(oxmlx_round(&t, X, 0, NULL));
+  show("round", t);
+  CHECK(oxmlx_logcumsumexp(&t, X, 1, false, true, NULL));
+  show("logcumsumexp_axis1", t);
+  CHECK(oxmlx_swapaxes(&t, X, 0, 1, NULL));
+  show("swapaxes", t);
+  CHECK(oxmlx_flatten(&t, X, 0, -1, NULL));
+  show("flatten", t);
   CHECK(oxmlx_isclose(&t, X, XTT, 1e-5, 1e-8, false, NULL));
   show("isclose_self", t);
 

@@ -276,8 +276,16 @@ OXMLX_API oxmlx_status oxmlx_identity(oxmlx_array* out, int64_t n, oxmlx_dtype d
                                       const oxmlx_stream s);
 OXMLX_API oxmlx_status oxmlx_tri(oxmlx_array* out, int64_t n, int64_t m, int k, oxmlx_dtype dtype,
                                  const oxmlx_stream s);
+/* value broadcast to a's shape, in dtype. */
+OXMLX_API oxmlx_status oxmlx_full_like(oxmlx_array* out, const oxmlx_array a,
+                                       const oxmlx_array value, oxmlx_dtype dtype,
+                                       const oxmlx_stream s);
 /* A row-contiguous copy. */
 OXMLX_API oxmlx_status oxmlx_copy(oxmlx_array* out, const oxmlx_array a, const oxmlx_stream s);
+/* a itself when already row-contiguous (or column-contiguous and
+ * allow_col_major), otherwise a row-contiguous copy. */
+OXMLX_API oxmlx_status oxmlx_contiguous(oxmlx_array* out, const oxmlx_array a,
+                                        bool allow_col_major, const oxmlx_stream s);
 
 /* -------------------------------------------------------------- reductions */
 
