@@ -414,6 +414,21 @@ oxmlx_status oxmlx_tensordot(oxmlx_array* out, const oxmlx_array a, const oxmlx_
                                       to_ints(axes_b, naxes, "axes_b"), sod(s))));
 }
 
+oxmlx_status oxmlx_addmm(oxmlx_array* out, const oxmlx_array c, const oxmlx_array a,
+                         const oxmlx_array b, double alpha, double beta, const oxmlx_stream s) {
+  OXMLX_CAPI_BODY_("oxmlx_addmm", put(out, addmm(arr(c, "c"), arr(a), arr(b, "b"), alpha, beta, sod(s))));
+}
+oxmlx_status oxmlx_meshgrid(oxmlx_vector_array* out, const oxmlx_vector_array arrays, bool sparse,
+                            const char* indexing, const oxmlx_stream s) {
+  OXMLX_CAPI_BODY_("oxmlx_meshgrid",
+                   put(out, meshgrid(vec(arrays), sparse, indexing ? indexing : "xy", sod(s))));
+}
+oxmlx_status oxmlx_unflatten(oxmlx_array* out, const oxmlx_array a, int axis, const int64_t* shape,
+                             size_t ndim, const oxmlx_stream s) {
+  OXMLX_CAPI_BODY_("oxmlx_unflatten",
+                   put(out, unflatten(arr(a), axis, capi::to_shape(shape, ndim), sod(s))));
+}
+
 // ---------------------------------------------------------------- indexing
 
 oxmlx_status oxmlx_take(oxmlx_array* out, const oxmlx_array a, const oxmlx_array indices, int axis,

@@ -481,4 +481,62 @@ array inner(const array& a, const array& b, StreamOrDevice s) {
   return tensordot(a, b, {a.ndim() - 1}, {b.ndim() - 1}, st);
 }
 
+array kron(const array& a, const array& b, StreamOrDevice s) {
+  Stream st = to_stream(s);
+  int nd = std::max(a.ndim(), b.ndim());
+  Shape sa(nd - a.ndim(), 1), sb(nd - b.ndim(), 1);
+  sa.insert(sa.end(), a.shape().begin(), a.shape().end());
+  sb.insert(sb.end(), b.shape().begin(), b.shape().end());
+  // Interleave the axes: a (.., da, 1, ..) * b (.., 1, db, ..), then merge pairs.
+  Shape ia, ib, out;
+  for (int i = 0; i < nd; ++i) {
+    ia.insert(ia.end(), {sa[i], 1});
+    ib.insert(ib.end(), {1, sb[i]});
+    out.push_back(sa[i] * sb[i]);
+  }
+  return reshape(multiply(reshape(a, ia, st), reshape(b, ib, st), st), out, st);
+}
+
+array addmm(const array& c, const array& a, const array& b, double alpha, double beta,
+            StreamOrDevice s) {
+  Dtype dt = promote_types(promote_types(c.dtype(), a.dtype()), b.dtype());
+  if (!is_floating(dt))
+    throw ValueError(msg("[addmm] Only real floating point types are supported but ",
+                         dtype_name(c.dtype()), ", ", dtype_name(a.dtype()), " and ",
+                         dtype_name(b.dtype()), " were provided which results in ", dtype_name(dt),
+                         ", which is not a real floating point type."));
+  Stream st = to_stream(s);
+  array ab = matmul(astype(a, dt, st), astype(b, dt, st), st);
+  array x = alpha == 1.0 ? ab : multiply(array(alpha, dt), ab, st);
+  array y = beta == 1.0 ? astype(c, dt, st) : multiply(array(beta, dt), c, st);
+  return add(x, y, st);
+}
+
+std::vector<array> meshgrid(const std::vector<array>& arrays, bool sparse,
+                            const std::string& indexing, StreamOrDevice s) {
+  if (indexing != "xy" && indexing != "ij")
+    throw ValueError(msg("[meshgrid] Invalid indexing value '", indexing,
+                         "' (expected 'xy' or 'ij')."));
+  Stream st = to_stream(s);
+  size_t n = arrays.size();
+  std::vector<array> outs;
+  for (size_t i = 0; i < n; ++i) {
+    Shape shape(n, 1);
+    shape[i] = arrays[i].size();
+    array x = reshape(arrays[i], shape, st);
+    if (indexing == "xy" && n >= 2) x = swapaxes(x, 0, 1, st);
+    outs.push_back(x);
+  }
+  return sparse ? outs : broadcast_arrays(outs, st);
+}
+
+array unflatten(const array& a, int axis_in, const Shape& shape, StreamOrDevice s) {
+  int axis = normalize_axis(axis_in, a.ndim(), "unflatten");
+  if (shape.empty()) throw ValueError("[unflatten] The shape must not be empty.");
+  Shape out(a.shape().begin(), a.shape().begin() + axis);
+  out.insert(out.end(), shape.begin(), shape.end());
+  out.insert(out.end(), a.shape().begin() + axis + 1, a.shape().end());
+  return reshape(a, out, s);
+}
+
 }  // namespace oxmlx

@@ -70,6 +70,16 @@ array inner(const array& a, const array& b, StreamOrDevice s = {});
 array tensordot(const array& a, const array& b, const std::vector<int>& axes_a,
                 const std::vector<int>& axes_b, StreamOrDevice s = {});
 array tensordot(const array& a, const array& b, int axes = 2, StreamOrDevice s = {});
+array kron(const array& a, const array& b, StreamOrDevice s = {});
+// alpha * (a @ b) + beta * c
+array addmm(const array& c, const array& a, const array& b, double alpha = 1.0,
+            double beta = 1.0, StreamOrDevice s = {});
+
+// ---- grids and reshapes ----
+// indexing "xy" (Cartesian, default) or "ij" (matrix).
+std::vector<array> meshgrid(const std::vector<array>& arrays, bool sparse = false,
+                            const std::string& indexing = "xy", StreamOrDevice s = {});
+array unflatten(const array& a, int axis, const Shape& shape, StreamOrDevice s = {});
 
 }  // namespace oxmlx
 

@@ -155,6 +155,24 @@ void init_composite(nb::module_& m) {
           return tensordot(to_array(a), to_array(b), ax_a, ax_b, to_sod(s));
         },
         "a"_a, "b"_a, "axes_a"_a, "axes_b"_a, sd);
+  m.def("_c_kron",
+        [](nb::handle a, nb::handle b, nb::handle s) { return kron(to_array(a), to_array(b), to_sod(s)); },
+        "a"_a, "b"_a, sd);
+  m.def("_c_addmm",
+        [](nb::handle c, nb::handle a, nb::handle b, double alpha, double beta, nb::handle s) {
+          return addmm(to_array(c), to_array(a), to_array(b), alpha, beta, to_sod(s));
+        },
+        "c"_a, "a"_a, "b"_a, "alpha"_a, "beta"_a, sd);
+  m.def("_c_meshgrid",
+        [](nb::handle arrays, bool sparse, std::string indexing, nb::handle s) {
+          return meshgrid(to_array_list(arrays), sparse, indexing, to_sod(s));
+        },
+        "arrays"_a, "sparse"_a, "indexing"_a, sd);
+  m.def("_c_unflatten",
+        [](nb::handle a, int axis, std::vector<int64_t> shape, nb::handle s) {
+          return unflatten(to_array(a), axis, Shape(shape.begin(), shape.end()), to_sod(s));
+        },
+        "a"_a, "axis"_a, "shape"_a, sd);
 }
 
 }  // namespace oxmlx::py

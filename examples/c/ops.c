@@ -278,6 +278,26 @@ int main(int argc, char** argv) {
   show("swapaxes", t);
   CHECK(oxmlx_flatten(&t, X, 0, -1, NULL));
   show("flatten", t);
+  CHECK(oxmlx_kron(&t, Y, Y, NULL));
+  show("kron", t);
+  {
+    oxmlx_array c33 = NULL;
+    CHECK(oxmlx_matmul(&c33, X, XT, NULL));
+    CHECK(oxmlx_addmm(&t, c33, X, XT, 0.5, 2.0, NULL));
+    show("addmm", t);
+    oxmlx_array_free(c33);
+  }
+  {
+    oxmlx_vector_array grid_in = NULL, grid = NULL;
+    oxmlx_array yv[2] = {Y, Y};
+    CHECK(oxmlx_vector_array_new_from(&grid_in, yv, 2));
+    CHECK(oxmlx_meshgrid(&grid, grid_in, false, "ij", NULL));
+    show_vector("meshgrid_ij", grid);
+    oxmlx_vector_array_free(grid_in);
+  }
+  const int64_t uf[2] = {2, -1};
+  CHECK(oxmlx_unflatten(&t, X, 1, uf, 2, NULL));
+  show("unflatten", t);
   CHECK(oxmlx_isclose(&t, X, XTT, 1e-5, 1e-8, false, NULL));
   show("isclose_self", t);
 

@@ -213,7 +213,7 @@ OXMLX_API oxmlx_status oxmlx_eval(const oxmlx_vector_array v);
   X(maximum) X(minimum) X(equal) X(not_equal) X(less) X(less_equal) X(greater)              \
   X(greater_equal) X(logical_and) X(logical_or) X(bitwise_and) X(bitwise_or)                \
   X(bitwise_xor) X(left_shift) X(right_shift) X(arctan2) X(logaddexp) X(matmul) X(outer)    \
-  X(inner)
+  X(inner) X(kron)
 
 #define OXMLX_DECLARE_UNARY_(name) \
   OXMLX_API oxmlx_status oxmlx_##name(oxmlx_array* out, const oxmlx_array a, const oxmlx_stream s);
@@ -394,6 +394,17 @@ OXMLX_API oxmlx_status oxmlx_diff(oxmlx_array* out, const oxmlx_array a, int n, 
 OXMLX_API oxmlx_status oxmlx_tensordot(oxmlx_array* out, const oxmlx_array a, const oxmlx_array b,
                                        const int* axes_a, const int* axes_b, size_t naxes,
                                        const oxmlx_stream s);
+
+/* alpha * (a @ b) + beta * c (real floating types). */
+OXMLX_API oxmlx_status oxmlx_addmm(oxmlx_array* out, const oxmlx_array c, const oxmlx_array a,
+                                   const oxmlx_array b, double alpha, double beta,
+                                   const oxmlx_stream s);
+/* indexing "xy" (NULL: "xy") or "ij". */
+OXMLX_API oxmlx_status oxmlx_meshgrid(oxmlx_vector_array* out, const oxmlx_vector_array arrays,
+                                      bool sparse, const char* indexing, const oxmlx_stream s);
+/* Splits axis into shape (one entry may be -1). */
+OXMLX_API oxmlx_status oxmlx_unflatten(oxmlx_array* out, const oxmlx_array a, int axis,
+                                       const int64_t* shape, size_t ndim, const oxmlx_stream s);
 
 /* ---------------------------------------------------------------- indexing */
 

@@ -140,8 +140,7 @@ def unstack(x, /, *, axis=0, stream=None):
 
 
 def unflatten(a, /, axis, shape, *, stream=None):
-    axis = _axis(axis, a.ndim, "unflatten")
-    return a.reshape(list(a.shape[:axis]) + list(shape) + list(a.shape[axis + 1:]))
+    return c._c_unflatten(a, axis, list(shape), stream)
 
 
 def flip(a, /, axis=None, *, stream=None):
@@ -189,20 +188,7 @@ def roll(a, shift, axis=None, *, stream=None):
 
 
 def meshgrid(*arrays, sparse=False, indexing="xy", stream=None):
-    if indexing not in ("xy", "ij"):
-        raise ValueError(f"[meshgrid] Invalid indexing value '{indexing}' (expected 'xy' or 'ij').")
-    arrays = [_arr(x).reshape(-1) for x in arrays]
-    n = len(arrays)
-    outs = []
-    for i, x in enumerate(arrays):
-        shape = [1] * n
-        shape[i] = -1
-        outs.append(x.reshape(shape))
-    if indexing == "xy" and n >= 2:
-        outs = [c.swapaxes(o, 0, 1) for o in outs]
-    if not sparse:
-        outs = c.broadcast_arrays(*outs)
-    return list(outs)
+    return list(c._c_meshgrid(list(arrays), sparse, indexing, stream))
 
 
 def _atleast(arys, n):
@@ -287,19 +273,11 @@ def vecdot(a, b, /, *, axis=-1, stream=None):
 
 
 def kron(a, b, *, stream=None):
-    a, b = _arr(a), _arr(b)
-    nd = builtins.max(a.ndim, b.ndim)
-    a = a.reshape([1] * (nd - a.ndim) + list(a.shape))
-    b = b.reshape([1] * (nd - b.ndim) + list(b.shape))
-    ia, ib = [], []
-    for da, db in zip(a.shape, b.shape):
-        ia += [da, 1]
-        ib += [1, db]
-    return (a.reshape(ia) * b.reshape(ib)).reshape([da * db for da, db in zip(a.shape, b.shape)])
+    return c._c_kron(a, b, stream)
 
 
 def addmm(c_, a, b, /, alpha=1.0, beta=1.0, *, stream=None):
-    return alpha * c.matmul(a, b) + beta * _arr(c_)
+    return c._c_addmm(c_, a, b, alpha, beta, stream)
 
 
 # ---------------------------------------------------------------- dtypes & info
