@@ -126,3 +126,25 @@ def test_cli_runs_and_writes_reports(mlx, tmp_path):
     bad = subprocess.run([sys.executable, "-m", "oxmlx.conformance", "--backend", "nope"],
                          capture_output=True, text=True)
     assert bad.returncode != 0 and "unknown oxmlx backend" in (bad.stdout + bad.stderr)
+
+
+def test_repro_snippets_rebuild_the_case():
+    from oxmlx.conformance.runner import _to_np, repro, run_on
+
+    cases = [c for c in load_cases(ops=SUBSET | {"where", "clip", "split"}) if c.kind == "value"
+             and c.variant in ("base", "transposed", "sliced", "nonfinite")][::7]
+    assert len(cases) > 20
+    for c in cases:
+        inputs = make_inputs(c)
+        ns = {}
+        want = run_on(mx, c, inputs)
+        if want[0] == "error":  # the snippet raises the same
+            with pytest.raises(Exception) as e:
+                exec(repro(c, inputs), ns)  # noqa: S102 - our own generated snippet
+            assert type(e.value).__name__ == want[1], c.id
+            continue
+        exec(repro(c, inputs), ns)  # noqa: S102
+        got = _to_np(mx, ns["out"])
+        for g, w in zip(got if isinstance(got, list) else [got], want[1] if isinstance(want[1], list) else [want[1]]):
+            assert g["dtype"] == w["dtype"], c.id
+            np.testing.assert_array_equal(g["value"], w["value"], err_msg=c.id)

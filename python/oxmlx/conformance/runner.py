@@ -288,9 +288,27 @@ def _jsonable_arr(v):
     return out
 
 
+def _index_src(spec):
+    """Python source of a spec index ({"s": [..]} -> a:b:c, {"arr": [..]} -> mx.array)."""
+    def one(x):
+        if x is None:
+            return "None"
+        if x == "...":
+            return "..."
+        if isinstance(x, dict) and "s" in x:
+            return ":".join("" if v is None else str(v) for v in x["s"])
+        if isinstance(x, dict) and "arr" in x:
+            return f"mx.array({x['arr']})"
+        return repr(x)
+    if isinstance(spec, list):
+        return ", ".join(one(x) for x in spec) + ("," if len(spec) == 1 else "")
+    return one(spec)
+
+
 def repro(case, inputs):
     """A Python snippet that rebuilds the inputs and calls the op."""
-    lines = ["import numpy as np", "import oxmlx.core as mx  # or: import mlx.core as mx"]
+    lines = ["import numpy as np", "import oxmlx.core as mx  # or: import mlx.core as mx",
+             "nan, inf = np.nan, np.inf"]
     names = []
     for k, ((logical, g, layout), dt) in enumerate(zip(inputs, case.dtypes)):
         vals = np.array2string(g, separator=", ", threshold=10**6, floatmode="unique").replace("\n", "")
@@ -307,7 +325,7 @@ def repro(case, inputs):
     args = f"[{', '.join(names)}]" if case.list_input else ", ".join(names)
     extra = [repr(a) for a in case.args] + [f"{k}={v!r}" for k, v in case.kwargs.items()]
     if case.op == "__getitem__":
-        lines.append(f"out = {names[0]}[<index {case.kwargs.get('index')!r}>]")
+        lines.append(f"out = {names[0]}[{_index_src(case.kwargs.get('index'))}]")
     else:
         lines.append(f"out = mx.{case.op}({', '.join([args] + extra) if args else ', '.join(extra)})")
     return "\n".join(lines)
