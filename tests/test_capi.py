@@ -64,7 +64,7 @@ def build(src, dirs, out_dir):
     inc, lib = dirs
     exe = pathlib.Path(out_dir) / pathlib.Path(src).stem
     cmd = [CC, "-std=c99", "-Wall", "-Wextra", "-pedantic", "-Werror", "-I", inc, str(src),
-           "-L", lib, "-loxmlx", f"-Wl,-rpath,{lib}", "-o", str(exe)]
+           "-L", lib, "-loxmlx", "-pthread", f"-Wl,-rpath,{lib}", "-o", str(exe)]
     r = subprocess.run(cmd, capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
     return exe
@@ -329,8 +329,21 @@ def test_error_paths(dirs, tmp_path):
     assert "cleared: []" in r.stdout and "failures: 0" in r.stdout
 
 
+def test_every_dtype_in_and_out_and_thread_local_errors(dirs, tmp_path):
+    r = run(build(EXAMPLES / "dtypes.c", dirs, tmp_path))
+    assert r.returncode == 0, r.stdout + r.stderr
+    lines = r.stdout.splitlines()
+    names = ["bool", "uint8", "uint16", "uint32", "uint64", "int8", "int16", "int32", "int64",
+             "float16", "float32", "float64", "bfloat16", "complex64"]
+    for n in names:
+        for check in ("roundtrip", "transposed", "scalar_and_empty", "astype_roundtrip"):
+            assert f"{check} {n}: ok" in lines, (check, n, r.stdout)
+    assert lines.count("thread_local_errors float32: ok") == 4
+    assert lines[-1] == "failures: 0"
+
+
 @pytest.mark.skipif(VALGRIND is None, reason="valgrind not installed")
-@pytest.mark.parametrize("name", ["errors", "ops"])
+@pytest.mark.parametrize("name", ["errors", "ops", "dtypes"])
 def test_examples_under_valgrind(dirs, tmp_path, name):
     exe = build(EXAMPLES / f"{name}.c", dirs, tmp_path)
     r = run(exe, tmp_path, valgrind=True)
