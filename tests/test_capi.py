@@ -222,6 +222,7 @@ def expected():
         "jvp_out[0]": t,
         "jvp_tanh[0]": 7 * (1 - t**2),
         "on_new_stream": X * X,
+        "on_cpu_backend_stream": np.zeros((3, 4)),
     }
 
 
@@ -236,7 +237,7 @@ def test_ops_values_against_numpy(ops_run):
         np.testing.assert_allclose(got[name], w, rtol=2e-6, atol=1e-6, err_msg=name)
     assert "callback_calls: 1" in stdout
     assert "dtype_Y: float64 8" in stdout
-    assert "device: cpu" in stdout
+    assert "device: cpu" in stdout and "stream_index_positive: 1" in stdout
     assert stdout.rstrip().endswith("done")
 
 
@@ -321,6 +322,8 @@ def test_error_paths(dirs, tmp_path):
         "grad_of_non_scalar": ("OXMLX_ERROR_VALUE", "scalar"),
         "callback_without_outputs": ("OXMLX_ERROR_CALLBACK", "without setting"),
         "bad_argnum": ("OXMLX_ERROR_VALUE", "argnum 3"),
+        "unknown_backend": ("OXMLX_ERROR_VALUE", "no_such_backend"),
+        "bad_device_type": ("OXMLX_ERROR_INVALID_ARGUMENT", "device type 7"),
     }
     assert set(cases) == set(want), r.stdout
     for name, (status, text) in want.items():

@@ -76,6 +76,11 @@ int main(void) {
   int bad_argnum = 3;
   report("bad_argnum", oxmlx_value_and_grad(&r1, &r2, vector_fn, NULL, v, &bad_argnum, 1), r1);
 
+  oxmlx_stream st = NULL;
+  report("unknown_backend", oxmlx_stream_new_on_backend(&st, NULL, "no_such_backend"), st);
+  oxmlx_device dev = NULL;
+  report("bad_device_type", oxmlx_device_new(&dev, (oxmlx_device_type)7, 0), dev);
+
   /* Success clears nothing, clear_error does. */
   oxmlx_clear_error();
   printf("cleared: [%s]\n", oxmlx_last_error());

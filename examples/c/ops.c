@@ -451,6 +451,13 @@ int main(int argc, char** argv) {
   show("on_new_stream", t);
   printf("device: %s\n", dty == OXMLX_CPU ? "cpu" : "gpu");
   oxmlx_stream_free(s);
+  CHECK(oxmlx_stream_new_on_backend(&s, dev, "cpu"));
+  CHECK(oxmlx_subtract(&t, X, X, s));
+  show("on_cpu_backend_stream", t);
+  int sidx = -1;
+  CHECK(oxmlx_stream_get_index(s, &sidx));
+  printf("stream_index_positive: %d\n", sidx > 0);
+  oxmlx_stream_free(s);
   oxmlx_device_free(dev);
 
   oxmlx_array to_free[] = {X, Y, I, three, zero, cond, XT, XTT, seven, lo, hi, IDX, TAL, Z22,
