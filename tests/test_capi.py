@@ -371,11 +371,15 @@ def test_header_is_c99_and_cpp_clean(dirs, tmp_path):
 
 @pytest.fixture(scope="module")
 def installed(tmp_path_factory):
-    """`cmake --install` of the dev build into a scratch prefix: the wheel layout."""
+    """The installed package when it is a real wheel install, otherwise
+    `cmake --install` of the dev build into a scratch prefix (the wheel layout)."""
+    pkg = pathlib.Path(oxmlx.__file__).parent
+    if (pkg / "share" / "cmake" / "oxmlx" / "oxmlxConfig.cmake").exists():
+        return pkg
     build_dir = os.environ.get("OXMLX_DEV_BUILD")
     cmake = shutil.which("cmake")
     if not build_dir or not cmake:
-        pytest.skip("needs OXMLX_DEV_BUILD and cmake")
+        pytest.skip("needs an installed wheel, or OXMLX_DEV_BUILD and cmake")
     prefix = tmp_path_factory.mktemp("prefix")
     r = subprocess.run([cmake, "--install", build_dir, "--prefix", str(prefix)],
                        capture_output=True, text=True)
@@ -406,6 +410,8 @@ def test_install_layout_and_pkg_config(installed, tmp_path):
 
 def test_cmake_package_config(installed, tmp_path):
     cmake = shutil.which("cmake")
+    if cmake is None:
+        pytest.skip("cmake not installed")
     proj = tmp_path / "proj"
     proj.mkdir()
     shutil.copy(EXAMPLES / "hello.c", proj / "hello.c")
@@ -430,6 +436,8 @@ def test_python_helpers_point_at_header_and_library():
     assert os.path.exists(os.path.join(inc, "oxmlx", "oxmlx.h"))
     assert any(f.startswith("liboxmlx") for f in os.listdir(lib))
     assert oxmlx.get_cmake_dir().endswith(os.path.join("share", "cmake", "oxmlx"))
+    if _package_dirs() and not os.environ.get("OXMLX_DEV_BUILD"):  # a real install
+        assert os.path.exists(os.path.join(oxmlx.get_cmake_dir(), "oxmlxConfig.cmake"))
 
 
 def test_docs_example_is_the_hello_program(dirs, tmp_path):
