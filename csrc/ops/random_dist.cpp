@@ -15,6 +15,15 @@ array unit(const Shape& shape, const array& key, const Stream& st) {
   return multiply(astype(b, float32, st), array(1.0 / double(1 << 24), float32), st);
 }
 
+// MLX: the parameters must broadcast to the requested shape.
+void check_shape(const char* op, const Shape& shape, const std::vector<const array*>& params) {
+  Shape b = shape;
+  for (auto* p : params) b = broadcast_shapes(b, p->shape());
+  if (b != shape)
+    throw ValueError(msg("[", op, "] Cannot generate random values of shape ", shape_str(shape),
+                         " from broadcasted shape ", shape_str(b), "."));
+}
+
 }  // namespace
 
 array random_key(uint64_t seed) {
@@ -33,7 +42,8 @@ array random_uniform(const array& low, const array& high, const Shape& shape_in,
     throw ValueError(msg("[random.uniform] Can only generate uniform numbers with real floating "
                          "point type, got ", dtype_name(dtype), "."));
   Stream st = to_stream(s);
-  Shape shape = broadcast_shapes(broadcast_shapes(shape_in, low.shape()), high.shape());
+  check_shape("uniform", shape_in, {&low, &high});
+  const Shape& shape = shape_in;
   array u = astype(unit(shape, key, st), dtype, st);
   array span = astype(subtract(high, low, st), dtype, st);
   return add(astype(low, dtype, st), multiply(u, span, st), st);
@@ -59,6 +69,7 @@ array random_randint(const array& low, const array& high, const Shape& shape, Dt
   if (!is_integral(dtype))
     throw ValueError(msg("[random.randint] Can only generate integer numbers, got ",
                          dtype_name(dtype), "."));
+  check_shape("randint", shape, {&low, &high});
   Stream st = to_stream(s);
   array u = unit(shape, key, st);
   array span = astype(subtract(high, low, st), float32, st);
@@ -68,6 +79,7 @@ array random_randint(const array& low, const array& high, const Shape& shape, Dt
 }
 
 array random_bernoulli(const array& p, const Shape& shape, const array& key, StreamOrDevice s) {
+  check_shape("bernoulli", shape, {&p});
   Stream st = to_stream(s);
   return less(unit(shape, key, st), p, st);
 }

@@ -41,6 +41,7 @@ class Case:
     tol_class: str = ""
     tol_table: dict = dataclasses.field(default_factory=dict)  # dtype -> [rtol, atol]
     deviation: str = ""  # a documented, deliberate difference from MLX
+    compare: str = "values"  # or "shape_dtype" (random ops: the generators differ)
 
     def to_json(self):
         return dataclasses.asdict(self)
@@ -170,7 +171,8 @@ def load_cases(ops=None, files=None, base_seed=0, include_errors=True):
                             list_input=bool(e.get("list_input", False)),
                             seed=_seed(cid, base_seed), tol_class=e.get("class", "exact"),
                             tol_table=tolerances.get(e.get("class", "exact"), {}),
-                            deviation=e.get("known_deviation", "")))
+                            deviation=e.get("known_deviation", ""),
+                            compare=e.get("compare", "values")))
         if not include_errors:
             continue
         for i, e in enumerate(spec.get("errors", [])):

@@ -23,6 +23,18 @@ def _shape(shape):
     return [shape] if isinstance(shape, int) else list(shape)
 
 
+def _fmt(shape):
+    return "(" + ",".join(str(d) for d in shape) + ")"
+
+
+def _check_shape(op, shape, *arrays):
+    """MLX: the parameters must broadcast to the requested shape."""
+    b = list(c.broadcast_shapes(tuple(shape), *[tuple(a.shape) for a in arrays]))
+    if b != list(shape):
+        raise ValueError(f"[{op}] Cannot generate random values of shape {_fmt(shape)} "
+                         f"from broadcasted shape {_fmt(b)}.")
+
+
 class _State:
     key = None
 
@@ -73,8 +85,10 @@ def _unit(shape, k):
 def uniform(low=0.0, high=1.0, shape=(), dtype=c.float32, key=None, *, stream=None):
     """Uniform samples in [low, high)."""
     shape = _shape(shape)
+    if not c.issubdtype(dtype, c.floating):
+        raise ValueError("[uniform] Can only generate uniform numbers with real floating point type.")
     low, high = c.array(low), c.array(high)
-    shape = list(c.broadcast_shapes(tuple(shape), low.shape, high.shape))
+    _check_shape("uniform", shape, low, high)
     u = _unit(shape, _next_key(key)).astype(dtype)
     return low.astype(dtype) + u * (high - low).astype(dtype)
 
@@ -82,6 +96,8 @@ def uniform(low=0.0, high=1.0, shape=(), dtype=c.float32, key=None, *, stream=No
 def normal(shape=(), dtype=c.float32, loc=0.0, scale=1.0, key=None, *, stream=None):
     """Normal samples (inverse-CDF of uniform bits)."""
     shape = _shape(shape)
+    if not c.issubdtype(dtype, c.floating):
+        raise ValueError("[normal] Only floating point types are supported.")
     u = _unit(shape, _next_key(key))
     lo = _LO
     z = c.erfinv(_clip(u * 2.0 - 1.0, lo, -lo)) * math.sqrt(2.0)
@@ -92,6 +108,7 @@ def randint(low, high, shape=(), dtype=c.int32, key=None, *, stream=None):
     """Integers in [low, high)."""
     shape = _shape(shape)
     low_a, high_a = c.array(low), c.array(high)
+    _check_shape("randint", shape, low_a, high_a)
     u = _unit(shape, _next_key(key))
     span = (high_a - low_a).astype(c.float32)
     r = c.floor(u * span).astype(c.int64) + low_a.astype(c.int64)
@@ -102,6 +119,7 @@ def bernoulli(p=0.5, shape=None, key=None, *, stream=None):
     """Booleans that are True with probability ``p``."""
     p = c.array(p)
     shape = list(p.shape) if shape is None else (_shape(shape))
+    _check_shape("bernoulli", shape, p)
     return c.less(_unit(shape, _next_key(key)), p)
 
 
@@ -139,7 +157,9 @@ def categorical(logits, axis=-1, shape=None, num_samples=None, key=None, *, stre
         shape = batch + [num_samples]
     if shape is None:
         shape = batch
-    lg = c.expand_dims(c.moveaxis(logits, axis, -1), -2) if len(shape) > len(batch) else c.moveaxis(logits, axis, -1)
+    lg = c.moveaxis(logits, axis, -1)
+    if num_samples is not None:  # samples on a new axis after the batch axes
+        lg = c.expand_dims(lg, -2)
     target = list(shape) + [logits.shape[axis]]
     g = gumbel(target, key=_next_key(key))
     return c.argmax(lg + g, axis=-1).astype(c.uint32)
