@@ -324,6 +324,8 @@ def test_error_paths(dirs, tmp_path):
         "bad_argnum": ("OXMLX_ERROR_VALUE", "argnum 3"),
         "unknown_backend": ("OXMLX_ERROR_VALUE", "no_such_backend"),
         "bad_device_type": ("OXMLX_ERROR_INVALID_ARGUMENT", "device type 7"),
+        "shape_overflow": ("OXMLX_ERROR_VALUE", "too many elements"),
+        "allocation_failure": ("OXMLX_ERROR_RUNTIME", "Unable to allocate"),
     }
     assert set(cases) == set(want), r.stdout
     for name, (status, text) in want.items():

@@ -81,6 +81,14 @@ int main(void) {
   oxmlx_device dev = NULL;
   report("bad_device_type", oxmlx_device_new(&dev, (oxmlx_device_type)7, 0), dev);
 
+  const int64_t huge[2] = {(int64_t)1 << 40, (int64_t)1 << 40};
+  report("shape_overflow", oxmlx_zeros(&out, huge, 2, OXMLX_FLOAT32, NULL), out);
+  const int64_t big[1] = {(int64_t)1 << 45}; /* 128 TiB: builds lazily, fails when evaluated */
+  oxmlx_array lazy = NULL;
+  if (oxmlx_zeros(&lazy, big, 1, OXMLX_FLOAT32, NULL)) return 2;
+  report("allocation_failure", oxmlx_array_eval(lazy), NULL);
+  oxmlx_array_free(lazy);
+
   /* Success clears nothing, clear_error does. */
   oxmlx_clear_error();
   printf("cleared: [%s]\n", oxmlx_last_error());
