@@ -121,6 +121,14 @@ def _index(fw, spec):
 def resolve(fw, op):
     if op == "__getitem__":
         return lambda a, index: a[_index(fw, index)]
+    if op.startswith("__") and op.endswith("__"):  # operators, with Python scalars too
+        return lambda a, *rest: getattr(a, op)(*rest)
+    if op.startswith("method:"):
+        name = op[7:]
+        return lambda a, *rest, **kw: getattr(a, name)(*rest, **kw)
+    if op.startswith("attr:"):
+        name = op[5:]
+        return lambda a: getattr(a, name)
     obj = fw
     for part in op.split("."):
         obj = getattr(obj, part, None)
@@ -148,9 +156,18 @@ def _dtype_name(d):
     return str(d).split(".")[-1]
 
 
+def _py_types(r):
+    if isinstance(r, (list, tuple)):
+        return ",".join(sorted({_py_types(x) for x in r})) if r else ""
+    return type(r).__name__
+
+
 def _to_np(fw, r):
     if isinstance(r, (list, tuple)):
-        return [_to_np(fw, x) for x in r]
+        if r and all(isinstance(x, fw.array) for x in r):  # several outputs
+            return [_to_np(fw, x) for x in r]
+        # Python data (tolist(), .shape): its structure and element types
+        return {"dtype": f"{type(r).__name__}[{_py_types(r)}]", "value": np.array(r)}
     if isinstance(r, fw.array):
         name = _dtype_name(r.dtype)
         if name == "bfloat16":
@@ -158,6 +175,8 @@ def _to_np(fw, r):
         return {"dtype": name, "value": np.array(r)}
     if isinstance(r, (bool, int, float)):
         return {"dtype": type(r).__name__, "value": np.array(r)}
+    if isinstance(r, fw.Dtype):
+        return {"dtype": "Dtype", "value": np.array(_dtype_name(r))}
     return {"dtype": type(r).__name__, "value": np.array(r, dtype=object)}
 
 
@@ -248,6 +267,10 @@ def compare(case, got, exp):
             return False, {"reason": f"shape of output {i}: got {gv.shape}, expected {ev.shape}"}
         if gv.size == 0 or case.compare == "shape_dtype":
             continue
+        if ev.dtype.kind in "USOb" or gv.dtype.kind in "USO":
+            if gv.dtype.kind != ev.dtype.kind or not np.array_equal(gv, ev):
+                return False, {"reason": f"values of output {i} differ"}
+            continue
         if ev.dtype.kind in "fc":
             gn, en = np.isnan(gv), np.isnan(ev)
             if (gn != en).any():
@@ -331,6 +354,12 @@ def repro(case, inputs):
     extra = [repr(a) for a in case.args] + [f"{k}={v!r}" for k, v in case.kwargs.items()]
     if case.op == "__getitem__":
         lines.append(f"out = {names[0]}[{_index_src(case.kwargs.get('index'))}]")
+    elif case.op.startswith("__") or case.op.startswith("method:"):
+        name = case.op[7:] if case.op.startswith("method:") else case.op
+        rest = names[1:] + extra
+        lines.append(f"out = {names[0]}.{name}({', '.join(rest)})")
+    elif case.op.startswith("attr:"):
+        lines.append(f"out = {names[0]}.{case.op[5:]}")
     else:
         lines.append(f"out = mx.{case.op}({', '.join([args] + extra) if args else ', '.join(extra)})")
     return "\n".join(lines)
