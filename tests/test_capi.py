@@ -344,6 +344,8 @@ def test_every_dtype_in_and_out_and_thread_local_errors(dirs, tmp_path):
         for check in ("roundtrip", "transposed", "scalar_and_empty", "astype_roundtrip"):
             assert f"{check} {n}: ok" in lines, (check, n, r.stdout)
     assert lines.count("thread_local_errors float32: ok") == 4
+    assert "managed_zero_copy float32: ok" in lines
+    assert "managed_bad_shape_not_released float32: ok" in lines
     assert lines[-1] == "failures: 0"
 
 

@@ -57,6 +57,8 @@ array dense(const array& a) {
   return x;
 }
 
+void no_release(void*) {}
+
 template <typename T>
 T item_as(const array& a) {
   if (a.size() != 1)
@@ -248,6 +250,25 @@ oxmlx_status oxmlx_array_new_data(oxmlx_array* out, const void* data, const int6
       return;
     }
     put(out, array(data, std::move(sh), dt));
+  });
+}
+oxmlx_status oxmlx_array_new_data_managed(oxmlx_array* out, void* data, const int64_t* shape,
+                                          size_t ndim, oxmlx_dtype dtype, void (*release)(void*),
+                                          void* ctx) {
+  return guard("oxmlx_array_new_data_managed", [&] {
+    reset(out);
+    Dtype dt = to_dtype(dtype);
+    Shape sh = capi::to_shape(shape, ndim);
+    for (auto d : sh)
+      if (d < 0)
+        throw ValueError(msg("[array] Negative dimensions are not allowed, got shape ",
+                             shape_str(sh), "."));
+    int64_t n = shape_size(sh);
+    if (n > 0 && !data) throw InvalidArgument("argument 'data' is NULL");
+    // A release function (a no-op when none is given) also marks the buffer
+    // as foreign, so no kernel ever donates it and writes into it.
+    auto d = allocator::wrap(data, size_t(n) * dt.size, ctx, release ? release : &no_release);
+    put(out, array(std::move(d), sh, dt, row_major_strides(sh), 0));
   });
 }
 oxmlx_status oxmlx_array_new_float(oxmlx_array* out, double value, oxmlx_dtype dtype) {

@@ -91,8 +91,35 @@ static void* worker(void* arg) {
   return ok;
 }
 
+static int released = 0;
+static void on_release(void* ctx) { released += *(int*)ctx; }
+
+/* Zero-copy input: the result sees the caller's values, the buffer is never
+ * written (an elementwise op must not donate it), release runs exactly once
+ * after the last reference is gone. */
+static void managed(void) {
+  float buf[6] = {1, 2, 3, 4, 5, 6};
+  int one = 1;
+  const int64_t shape[2] = {2, 3};
+  oxmlx_array a = NULL, b = NULL, c = NULL;
+  float out[6];
+  int ok = oxmlx_array_new_data_managed(&a, buf, shape, 2, OXMLX_FLOAT32, on_release, &one) == OXMLX_OK;
+  ok = ok && oxmlx_negative(&b, a, NULL) == OXMLX_OK;
+  oxmlx_array_free(a); /* b's graph still holds the buffer */
+  ok = ok && released == 0 && oxmlx_exp(&c, b, NULL) == OXMLX_OK && oxmlx_array_eval(c) == OXMLX_OK;
+  ok = ok && oxmlx_array_to_buffer(b, out, sizeof out) == OXMLX_OK && out[5] == -6.0f && buf[5] == 6.0f;
+  oxmlx_array_free(b);
+  oxmlx_array_free(c);
+  expect(ok && released == 1, "managed_zero_copy", "float32");
+  oxmlx_array bad = NULL;
+  const int64_t neg[1] = {-1};
+  ok = oxmlx_array_new_data_managed(&bad, buf, neg, 1, OXMLX_FLOAT32, on_release, &one) == OXMLX_ERROR_VALUE;
+  expect(ok && released == 1 && bad == NULL, "managed_bad_shape_not_released", "float32");
+}
+
 int main(void) {
   for (int d = OXMLX_BOOL; d <= OXMLX_COMPLEX64; ++d) roundtrip((oxmlx_dtype)d);
+  managed();
   pthread_t th[4];
   int axes[4] = {3, 4, 5, 6};
   for (int i = 0; i < 4; ++i) pthread_create(&th[i], NULL, worker, &axes[i]);

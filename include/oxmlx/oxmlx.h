@@ -145,6 +145,14 @@ OXMLX_API oxmlx_status oxmlx_synchronize(const oxmlx_stream s);
  * row-major order. data may be NULL only when the array is empty. */
 OXMLX_API oxmlx_status oxmlx_array_new_data(oxmlx_array* out, const void* data,
                                             const int64_t* shape, size_t ndim, oxmlx_dtype dtype);
+/* Zero-copy: an array over the caller's row-major buffer `data`, which must
+ * stay valid and unchanged until `release(ctx)` is called (once, when the
+ * library no longer references the buffer; release may be NULL). The
+ * library never writes into the buffer. On failure release is not called. */
+OXMLX_API oxmlx_status oxmlx_array_new_data_managed(oxmlx_array* out, void* data,
+                                                    const int64_t* shape, size_t ndim,
+                                                    oxmlx_dtype dtype, void (*release)(void*),
+                                                    void* ctx);
 /* 0-d arrays converted to dtype. */
 OXMLX_API oxmlx_status oxmlx_array_new_float(oxmlx_array* out, double value, oxmlx_dtype dtype);
 OXMLX_API oxmlx_status oxmlx_array_new_int(oxmlx_array* out, int64_t value, oxmlx_dtype dtype);
