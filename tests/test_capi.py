@@ -334,6 +334,20 @@ def test_error_paths(dirs, tmp_path):
     assert "cleared: []" in r.stdout and "failures: 0" in r.stdout
 
 
+def test_training_loop_in_c_matches_least_squares(dirs, tmp_path):
+    r = run(build(EXAMPLES / "train.c", dirs, tmp_path))
+    assert r.returncode == 0, r.stderr
+    got = dict(line.split(": ") for line in r.stdout.splitlines())
+    k = mx.random.key(0)
+    x = np.array(mx.random.uniform(shape=(64,), key=k), dtype=np.float64)
+    noise = np.array(mx.random.normal((64,), scale=0.01, key=mx.random.split(k, 1).reshape(2)), dtype=np.float64)
+    y = 2 * x - 1 + noise
+    (w, b), *_ = np.linalg.lstsq(np.stack([x, np.ones_like(x)], 1), y, rcond=None)
+    best = np.mean((w * x + b - y) ** 2)
+    assert abs(float(got["w"]) - w) < 5e-3 and abs(float(got["b"]) - b) < 5e-3
+    assert best * (1 - 1e-5) <= float(got["loss"]) < best * 1.1  # float32 loss vs float64 optimum
+
+
 def test_every_dtype_in_and_out_and_thread_local_errors(dirs, tmp_path):
     r = run(build(EXAMPLES / "dtypes.c", dirs, tmp_path))
     assert r.returncode == 0, r.stdout + r.stderr
@@ -350,7 +364,7 @@ def test_every_dtype_in_and_out_and_thread_local_errors(dirs, tmp_path):
 
 
 @pytest.mark.skipif(VALGRIND is None, reason="valgrind not installed")
-@pytest.mark.parametrize("name", ["errors", "ops", "dtypes"])
+@pytest.mark.parametrize("name", ["errors", "ops", "dtypes", "train"])
 def test_examples_under_valgrind(dirs, tmp_path, name):
     exe = build(EXAMPLES / f"{name}.c", dirs, tmp_path)
     r = run(exe, tmp_path, valgrind=True)
