@@ -1,7 +1,7 @@
 /* Linear regression by gradient descent from C: the loss is a C callback,
  * oxmlx_value_and_grad differentiates it, and the parameters are updated
  * with ordinary ops. Fits y = 2 x - 1 + noise; prints the final parameters
- * and loss. */
+ * and loss.   usage: train [iterations (300)] */
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -47,7 +47,8 @@ static oxmlx_array step(oxmlx_array p, oxmlx_array g, oxmlx_array lr) {
   return next;
 }
 
-int main(void) {
+int main(int argc, char** argv) {
+  const int iters = argc > 1 ? atoi(argv[1]) : 300;
   const int64_t n[1] = {64}, one[1] = {1};
   oxmlx_array key = NULL, x = NULL, noise = NULL, y = NULL, t = NULL, w = NULL, b = NULL, lr = NULL,
               two = NULL, minus1 = NULL, sig = NULL;
@@ -68,7 +69,7 @@ int main(void) {
   CHECK(oxmlx_array_new_float(&lr, 0.5, OXMLX_FLOAT32));
   const int argnums[2] = {0, 1};
   double loss = 0;
-  for (int it = 0; it < 300; ++it) {
+  for (int it = 0; it < iters; ++it) {
     oxmlx_array ins[4] = {w, b, x, y};
     oxmlx_vector_array in = NULL, vals = NULL, grads = NULL;
     oxmlx_array l = NULL, gw = NULL, gb = NULL;
