@@ -39,8 +39,7 @@ array random_split(const array& key, int num, StreamOrDevice s) {
 array random_uniform(const array& low, const array& high, const Shape& shape_in, Dtype dtype,
                      const array& key, StreamOrDevice s) {
   if (!is_floating(dtype))
-    throw ValueError(msg("[random.uniform] Can only generate uniform numbers with real floating "
-                         "point type, got ", dtype_name(dtype), "."));
+    throw ValueError("[uniform] Can only generate uniform numbers with real floating point type.");
   Stream st = to_stream(s);
   check_shape("uniform", shape_in, {&low, &high});
   const Shape& shape = shape_in;
@@ -52,8 +51,7 @@ array random_uniform(const array& low, const array& high, const Shape& shape_in,
 array random_normal(const Shape& shape, Dtype dtype, double loc, double scale, const array& key,
                     StreamOrDevice s) {
   if (!is_floating(dtype))
-    throw ValueError(msg("[random.normal] Can only generate normal numbers with real floating "
-                         "point type, got ", dtype_name(dtype), "."));
+    throw ValueError("[normal] Only floating point types are supported.");
   Stream st = to_stream(s);
   array u = unit(shape, key, st);
   float lo = std::nextafter(-1.0f, 0.0f);
@@ -66,9 +64,8 @@ array random_normal(const Shape& shape, Dtype dtype, double loc, double scale, c
 
 array random_randint(const array& low, const array& high, const Shape& shape, Dtype dtype,
                      const array& key, StreamOrDevice s) {
-  if (!is_integral(dtype))
-    throw ValueError(msg("[random.randint] Can only generate integer numbers, got ",
-                         dtype_name(dtype), "."));
+  if (!is_integral(dtype) && dtype != bool_)
+    throw ValueError("[randint] randint only accepts integer dtypes and bool.");
   check_shape("randint", shape, {&low, &high});
   Stream st = to_stream(s);
   array u = unit(shape, key, st);

@@ -173,6 +173,25 @@ void init_composite(nb::module_& m) {
           return unflatten(to_array(a), axis, Shape(shape.begin(), shape.end()), to_sod(s));
         },
         "a"_a, "axis"_a, "shape"_a, sd);
+  // mx.random distributions (python/oxmlx/core/random.py passes the key).
+  m.def("_c_random_uniform",
+        [](const array& low, const array& high, Shape shape, Dtype dtype, const array& key,
+           nb::handle s) { return random_uniform(low, high, shape, dtype, key, to_sod(s)); },
+        "low"_a, "high"_a, "shape"_a, "dtype"_a, "key"_a, sd);
+  m.def("_c_random_normal",
+        [](Shape shape, Dtype dtype, double loc, double scale, const array& key, nb::handle s) {
+          return random_normal(shape, dtype, loc, scale, key, to_sod(s));
+        },
+        "shape"_a, "dtype"_a, "loc"_a, "scale"_a, "key"_a, sd);
+  m.def("_c_random_randint",
+        [](const array& low, const array& high, Shape shape, Dtype dtype, const array& key,
+           nb::handle s) { return random_randint(low, high, shape, dtype, key, to_sod(s)); },
+        "low"_a, "high"_a, "shape"_a, "dtype"_a, "key"_a, sd);
+  m.def("_c_random_bernoulli",
+        [](const array& p, Shape shape, const array& key, nb::handle s) {
+          return random_bernoulli(p, shape, key, to_sod(s));
+        },
+        "p"_a, "shape"_a, "key"_a, sd);
 }
 
 }  // namespace oxmlx::py

@@ -23,18 +23,6 @@ def _shape(shape):
     return [shape] if isinstance(shape, int) else list(shape)
 
 
-def _fmt(shape):
-    return "(" + ",".join(str(d) for d in shape) + ")"
-
-
-def _check_shape(op, shape, *arrays):
-    """MLX: the parameters must broadcast to the requested shape."""
-    b = list(c.broadcast_shapes(tuple(shape), *[tuple(a.shape) for a in arrays]))
-    if b != list(shape):
-        raise ValueError(f"[{op}] Cannot generate random values of shape {_fmt(shape)} "
-                         f"from broadcasted shape {_fmt(b)}.")
-
-
 class _State:
     key = None
 
@@ -83,44 +71,33 @@ def _unit(shape, k):
 
 
 def uniform(low=0.0, high=1.0, shape=(), dtype=c.float32, key=None, *, stream=None):
-    """Uniform samples in [low, high)."""
-    shape = _shape(shape)
-    if not c.issubdtype(dtype, c.floating):
-        raise ValueError("[uniform] Can only generate uniform numbers with real floating point type.")
+    """Uniform samples in [low, high) (C++: ops/random_dist.cpp, shared with the C ABI)."""
     low, high = c.array(low), c.array(high)
-    _check_shape("uniform", shape, low, high)
-    u = _unit(shape, _next_key(key)).astype(dtype)
-    return low.astype(dtype) + u * (high - low).astype(dtype)
+    return c._c_random_uniform(low, high, _shape(shape), dtype, _next_key(key), stream)
 
 
 def normal(shape=(), dtype=c.float32, loc=0.0, scale=1.0, key=None, *, stream=None):
     """Normal samples (inverse-CDF of uniform bits)."""
     shape = _shape(shape)
+    if isinstance(loc, (int, float)) and isinstance(scale, (int, float)):
+        return c._c_random_normal(shape, dtype, float(loc), float(scale), _next_key(key), stream)
     if not c.issubdtype(dtype, c.floating):
         raise ValueError("[normal] Only floating point types are supported.")
-    u = _unit(shape, _next_key(key))
-    lo = _LO
-    z = c.erfinv(_clip(u * 2.0 - 1.0, lo, -lo)) * math.sqrt(2.0)
+    z = c._c_random_normal(shape, c.float32, 0.0, 1.0, _next_key(key), stream)
     return (z * scale + loc).astype(dtype)
 
 
 def randint(low, high, shape=(), dtype=c.int32, key=None, *, stream=None):
     """Integers in [low, high)."""
-    shape = _shape(shape)
     low_a, high_a = c.array(low), c.array(high)
-    _check_shape("randint", shape, low_a, high_a)
-    u = _unit(shape, _next_key(key))
-    span = (high_a - low_a).astype(c.float32)
-    r = c.floor(u * span).astype(c.int64) + low_a.astype(c.int64)
-    return c.minimum(r, high_a.astype(c.int64) - 1).astype(dtype)
+    return c._c_random_randint(low_a, high_a, _shape(shape), dtype, _next_key(key), stream)
 
 
 def bernoulli(p=0.5, shape=None, key=None, *, stream=None):
     """Booleans that are True with probability ``p``."""
     p = c.array(p)
     shape = list(p.shape) if shape is None else (_shape(shape))
-    _check_shape("bernoulli", shape, p)
-    return c.less(_unit(shape, _next_key(key)), p)
+    return c._c_random_bernoulli(p, shape, _next_key(key), stream)
 
 
 def truncated_normal(lower, upper, shape=None, dtype=c.float32, key=None, *, stream=None):
