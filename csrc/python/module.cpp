@@ -168,4 +168,5 @@ NB_MODULE(_core, m) {
   py::init_linalg(m);
   py::init_conv(m);
   py::init_quantized(m);
+  py::init_composite(m);
 }
