@@ -69,9 +69,13 @@ def tree_unflatten(tree):
     for key, value in items:
         head, _, rest = key.partition(".")
         children[head].append((rest, value))
-    if all(k.isdigit() for k in children):
-        keys = sorted(children, key=int)
-        return [tree_unflatten(children[k]) for k in keys]
+    if children and all(k.isdigit() for k in children) and len({int(k) for k in children}) == len(children):
+        # a list; missing indices (e.g. parameter-less modules) become empty dicts
+        out = []
+        for k in sorted(children, key=int):
+            out.extend({} for _ in range(int(k) - len(out)))
+            out.append(tree_unflatten(children[k]))
+        return out
     return {k: tree_unflatten(v) for k, v in children.items()}
 
 

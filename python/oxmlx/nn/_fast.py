@@ -16,32 +16,48 @@ def _fast(name):
     return getattr(fast, name, None) if fast is not None else None
 
 
+def _dtype_name(dt):
+    return repr(dt).split(".")[-1]
+
+
 def _acc(x):
     return x.astype(mx.float32) if x.dtype in (mx.float16, mx.bfloat16) else x
+
+
+def _out_dtype(*arrays):
+    out = None
+    for a in arrays:
+        if a is not None:
+            out = a.dtype if out is None else (mx.zeros((), out) + mx.zeros((), a.dtype)).dtype
+    return out
 
 
 def layer_norm(x, weight, bias, eps):
     fn = _fast("layer_norm")
     if fn is not None:
         return fn(x, weight, bias, eps)
+    out_dt = _out_dtype(x, weight, bias)
     xa = _acc(x)
     mean = mx.mean(xa, axis=-1, keepdims=True)
     var = mx.var(xa, axis=-1, keepdims=True)
-    y = ((xa - mean) * mx.rsqrt(var + eps)).astype(x.dtype)
+    y = (xa - mean) * mx.rsqrt(var + eps)
     if weight is not None:
-        y = y * weight
+        y = y * _acc(weight)
     if bias is not None:
-        y = y + bias
-    return y
+        y = y + _acc(bias)
+    return y.astype(out_dt)
 
 
 def rms_norm(x, weight, eps):
     fn = _fast("rms_norm")
     if fn is not None:
         return fn(x, weight, eps)
+    out_dt = _out_dtype(x, weight)
     xa = _acc(x)
-    y = (xa * mx.rsqrt(mx.mean(mx.square(xa), axis=-1, keepdims=True) + eps)).astype(x.dtype)
-    return y * weight if weight is not None else y
+    y = xa * mx.rsqrt(mx.mean(mx.square(xa), axis=-1, keepdims=True) + eps)
+    if weight is not None:
+        y = y * _acc(weight)
+    return y.astype(out_dt)
 
 
 def rope(x, dims, *, traditional, base, scale, offset, freqs=None):
@@ -92,6 +108,10 @@ def scaled_dot_product_attention(q, k, v, *, scale, mask=None):
         ki = mx.arange(S)[None, :]
         mask = qi >= ki
     if mask is not None:
+        if mask.dtype != mx.bool_ and _out_dtype(mask, q) != q.dtype:
+            raise ValueError(
+                f"[scaled_dot_product_attention] Mask type must promote to output type {_dtype_name(q.dtype)}."
+            )
         if mask.dtype == mx.bool_:
             scores = mx.where(mask, scores, mx.array(mx.finfo(scores.dtype).min, scores.dtype))
         else:

@@ -1,5 +1,6 @@
 """Max / average pooling over 1, 2 or 3 spatial axes (channels-last inputs)."""
 
+from itertools import product
 from typing import Optional, Tuple, Union
 
 import oxmlx.core as mx
@@ -39,14 +40,18 @@ def _windows(x, window, strides):
         last = len(shape) - 1
         order = [0, *range(1, last, 2), *range(2, last, 2), last]
         return x.reshape(shape).transpose(order)
-    # element strides of a row-contiguous x
-    elem = [1] * x.ndim
-    for i in range(x.ndim - 2, -1, -1):
-        elem[i] = elem[i + 1] * x.shape[i + 1]
+    # overlapping windows: one strided slice per window offset, stacked so that the
+    # layout is (N, *out_spatial, *window, C) as MLX's as_strided view. (Slices keep
+    # the result differentiable; the core has no as_strided vjp.)
     out = [(n - w) // s + 1 for n, w, s in zip(spatial, window, strides)]
-    shape = [x.shape[0], *out, *window, x.shape[-1]]
-    st = [elem[0], *(e * s for e, s in zip(elem[1:-1], strides)), *elem[1:-1], elem[-1]]
-    return mx.as_strided(x, shape, st)
+    taps = []
+    for offs in product(*(range(w) for w in window)):
+        index = [slice(None)]
+        for o, n_out, s in zip(offs, out, strides):
+            index.append(slice(o, o + s * (n_out - 1) + 1, s))
+        taps.append(x[tuple(index)])
+    stacked = mx.stack(taps, axis=-2)  # (N, *out, K, C)
+    return stacked.reshape(x.shape[0], *out, *window, x.shape[-1])
 
 
 class _Pool(Module):
