@@ -28,6 +28,10 @@ class CpuBackend final : public Backend {
               const std::vector<int>& axes, const Shape& slice_sizes) override;
   void scatter(ScatterOp op, const array& base, const std::vector<array>& indices,
                const array& updates, array& out, const std::vector<int>& axes) override;
+  void conv(const array& in, const array& w, array& out, const std::vector<int>& stride,
+            const std::vector<int>& pad_lo, const std::vector<int>& pad_hi,
+            const std::vector<int>& kernel_dilation, const std::vector<int>& input_dilation,
+            int groups, bool flip) override;
 };
 
 // Output allocation shared by the elementwise kernels: reuse (donate) an
