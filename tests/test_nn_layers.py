@@ -549,3 +549,46 @@ def test_frozen_state_of_parameters_through_update():
     a.update(new)
     b.update(mutils.tree_map(lambda v: v * 2, b.parameters()))
     assert_trees_close(a, b, rtol=0, atol=0)
+
+
+# --------------------------------------------------------------- convolution
+@pytest.mark.parametrize("kw", [{}, {"stride": 2}, {"padding": 2, "dilation": 2}, {"groups": 2},
+                                {"bias": False}])
+def test_conv1d(kw):
+    check_layer("Conv1d", (4, 6, 3), kw, [_f32(2, 9, 4)], tol=5e-5)
+
+
+@pytest.mark.parametrize("kw", [{}, {"stride": (2, 1), "padding": (1, 2)}, {"dilation": 2},
+                                {"groups": 2, "padding": 1}, {"bias": False}])
+def test_conv2d(kw):
+    check_layer("Conv2d", (4, 6, (3, 2)), kw, [_f32(2, 7, 6, 4)], tol=5e-5)
+
+
+@pytest.mark.parametrize("kw", [{}, {"stride": 2, "padding": 1}, {"bias": False}])
+def test_conv3d(kw):
+    check_layer("Conv3d", (3, 4, 2), kw, [_f32(1, 4, 5, 4, 3)], tol=5e-5)
+
+
+@pytest.mark.parametrize("nd", [1, 2, 3])
+@pytest.mark.parametrize("kw", [{}, {"stride": 2}, {"stride": 2, "padding": 1, "output_padding": 1},
+                                {"dilation": 2}, {"bias": False}])
+def test_conv_transpose(nd, kw):
+    shape = {1: (2, 5, 3), 2: (2, 4, 5, 3), 3: (1, 3, 4, 3, 3)}[nd]
+    check_layer(f"ConvTranspose{nd}d", (3, 4, 3), kw, [_f32(*shape)], tol=5e-5)
+
+
+def test_conv_init_and_errors():
+    c = nn.Conv2d(16, 8, 3, groups=4)
+    assert c.weight.shape == (8, 3, 3, 4)
+    _uniform_ok(nn.Conv2d(32, 64, 3).weight, math.sqrt(1 / (32 * 9)))
+    _uniform_ok(nn.Conv1d(64, 64, 5, groups=2).weight, math.sqrt(1 / (32 * 5)))
+    _uniform_ok(nn.ConvTranspose2d(32, 64, 3).weight, math.sqrt(1 / (32 * 9)))
+    assert np.all(to_np(c.bias) == 0)
+    for cls in ("Conv1d", "Conv2d"):
+        with pytest.raises(ValueError, match="divisible"):
+            getattr(nn, cls)(5, 4, 3, groups=2)
+    for build in (lambda lib: lib.Conv1d(4, 6, 3, stride=2, groups=2),
+                  lambda lib: lib.Conv3d(2, 3, (1, 2, 3)),
+                  lambda lib: lib.ConvTranspose2d(3, 4, 2, output_padding=1, stride=2),
+                  lambda lib: lib.ConvTranspose1d(3, 4, 2)):
+        assert repr(build(nn)) == repr(build(mnn))
