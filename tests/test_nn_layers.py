@@ -280,6 +280,14 @@ def test_transformer_layers(norm_first):
     check_layer("Transformer", (8, 2, 1, 2), kw, [x, x], {"src_mask": None, "tgt_mask": mask, "memory_mask": None}, tol=5e-5)
 
 
+def test_transformer_checkpointed_layers():
+    x = _f32(2, 4, 8)
+    mask = np.array(nn.MultiHeadAttention.create_additive_causal_mask(4))
+    check_layer("TransformerEncoder", (2, 8, 2), {"checkpoint": True}, [x], {"mask": mask}, tol=5e-5)
+    check_layer("TransformerDecoder", (1, 8, 2), {"checkpoint": True}, [x, x],
+                {"x_mask": mask, "memory_mask": None}, tol=5e-5)
+
+
 def test_transformer_activation_and_dropout_eval():
     x = _f32(1, 4, 8)
     a = nn.TransformerEncoder(1, 8, 2, dropout=0.5, activation=nn.gelu)
