@@ -269,3 +269,9 @@ def test_leaf_modules_and_apply_to_modules_paths():
 def test_module_flat_names_are_mlx_names():
     a, b = _pair()
     assert sorted(flat_np(a)) == sorted(k for k, _ in mutils.tree_flatten(b.parameters()))
+
+
+def test_average_gradients_single_process():
+    g = {"w": mx.ones((2, 2)), "b": [mx.zeros((3,))]}
+    out = nn.average_gradients(g)
+    assert_trees_close(out, mnn.average_gradients({"w": mc.ones((2, 2)), "b": [mc.zeros((3,))]}))

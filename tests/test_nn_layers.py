@@ -240,11 +240,11 @@ def test_dropout_nd_errors():
 
 
 # ---------------------------------------------------------------- attention
-@pytest.mark.parametrize("mask", [None, "additive", "bool"])
+@pytest.mark.parametrize("mask", [None, "additive", "bool", "causal"])
 @pytest.mark.parametrize("bias", [False, True])
 def test_multi_head_attention(mask, bias):
     q, kv = _f32(2, 5, 8), _f32(2, 7, 8)
-    m = None
+    m = "causal" if mask == "causal" else None
     if mask == "additive":
         m = np.array(nn.MultiHeadAttention.create_additive_causal_mask(7))[:5]
     elif mask == "bool":
@@ -600,3 +600,27 @@ def test_conv_init_and_errors():
                   lambda lib: lib.ConvTranspose2d(3, 4, 2, output_padding=1, stride=2),
                   lambda lib: lib.ConvTranspose1d(3, 4, 2)):
         assert repr(build(nn)) == repr(build(mnn))
+
+
+# -------------------------------------------------------------- empty inputs
+@pytest.mark.parametrize("cls,args,shape", [
+    ("Linear", (7, 3), (0, 7)), ("LayerNorm", (6,), (0, 6)), ("RMSNorm", (6,), (0, 6)),
+    ("LSTM", (4, 3), (0, 3, 4)), ("MaxPool1d", (2,), (0, 4, 3)), ("AvgPool2d", (2, 1), (0, 3, 3, 2)),
+    ("Conv1d", (3, 2, 2), (0, 5, 3)), ("MultiHeadAttention", (8, 2), (0, 3, 8)),
+    ("Dropout", (), (0, 3)), ("Upsample", (2, "linear"), (0, 3, 2))
+])
+def test_empty_batches_like_mlx(cls, args, shape):
+    a, b = _build(cls, args, {})
+    n = 3 if cls == "MultiHeadAttention" else 1
+    ya, yb = _first(a(*[mx.zeros(shape)] * n)), _first(b(*[mc.zeros(shape)] * n))
+    assert ya.shape == yb.shape
+    mx.eval(ya)
+
+
+def test_empty_sequence_and_unflatten():
+    with pytest.raises(ValueError):
+        nn.GRU(4, 3)(mx.zeros((2, 0, 4)))
+    assert mx.unflatten(mx.zeros((0, 8)), -1, (2, -1)).shape == mc.unflatten(mc.zeros((0, 8)), -1, (2, -1)).shape
+    for bad in ((3, -1), (-1, -1), (2, 2)):
+        with pytest.raises(ValueError, match="Unflatten"):
+            mx.unflatten(mx.zeros((8,)), 0, bad)
