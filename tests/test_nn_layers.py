@@ -624,3 +624,22 @@ def test_empty_sequence_and_unflatten():
     for bad in ((3, -1), (-1, -1), (2, 2)):
         with pytest.raises(ValueError, match="Unflatten"):
             mx.unflatten(mx.zeros((8,)), 0, bad)
+
+
+def test_init_paths_through_core_sort_and_qr(monkeypatch):
+    """sparse / orthogonal take mx.argsort / mx.linalg.qr when the core has them;
+    exercise those paths with numpy stand-ins."""
+    import types
+
+    monkeypatch.setattr(mx, "argsort", lambda a, axis=-1: mx.array(np.argsort(np.array(a), axis=axis)),
+                        raising=False)
+
+    def qr(a, stream=None):
+        q, r = np.linalg.qr(np.array(a))
+        return mx.array(q), mx.array(r)
+
+    monkeypatch.setattr(mx, "linalg", types.SimpleNamespace(qr=qr), raising=False)
+    s = to_np(nn.init.sparse(0.3)(mx.zeros((10, 20))))
+    assert np.all((s == 0).sum(axis=1) >= 6)
+    q = to_np(nn.init.orthogonal()(mx.zeros((5, 8))))
+    np.testing.assert_allclose(q @ q.T, np.eye(5), atol=1e-5)
