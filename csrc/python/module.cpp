@@ -163,4 +163,5 @@ NB_MODULE(_core, m) {
   py::init_io(m);
   py::init_internal(m);
   py::init_conv(m);
+  py::init_quantized(m);
 }

@@ -32,6 +32,15 @@ class CpuBackend final : public Backend {
             const std::vector<int>& pad_lo, const std::vector<int>& pad_hi,
             const std::vector<int>& kernel_dilation, const std::vector<int>& input_dilation,
             int groups, bool flip) override;
+  void quantize(const array& w, std::vector<array>& outputs, int group_size, int bits,
+                QuantMode mode) override;
+  void dequantize(const std::vector<array>& inputs, array& out, int group_size, int bits,
+                  QuantMode mode) override;
+  void quantized_matmul(const std::vector<array>& inputs, array& out, bool transpose,
+                        int group_size, int bits, QuantMode mode) override;
+  void gather_mm(const array& a, const array& b, const array& lhs, const array& rhs,
+                 array& out) override;
+  void segmented_mm(const array& a, const array& b, const array& segments, array& out) override;
 };
 
 // Output allocation shared by the elementwise kernels: reuse (donate) an
