@@ -643,3 +643,71 @@ def test_init_paths_through_core_sort_and_qr(monkeypatch):
     assert np.all((s == 0).sum(axis=1) >= 6)
     q = to_np(nn.init.orthogonal()(mx.zeros((5, 8))))
     np.testing.assert_allclose(q @ q.T, np.eye(5), atol=1e-5)
+
+
+# ----------------------------------------------------------------- quantized
+@pytest.mark.parametrize("bits,group_size", [(4, 64), (8, 32), (2, 64), (4, 32)])
+@pytest.mark.parametrize("bias", [True, False])
+def test_quantized_linear_from_linear(bits, group_size, bias):
+    a, b = _build("Linear", (128, 6), {"bias": bias})
+    qa = a.to_quantized(group_size=group_size, bits=bits)
+    qb = b.to_quantized(group_size=group_size, bits=bits)
+    assert type(qa).__name__ == "QuantizedLinear" == type(qb).__name__
+    assert (qa.group_size, qa.bits, qa.mode) == (qb.group_size, qb.bits, qb.mode)
+    fa, fb = tree_flatten(qa.parameters()), mutils.tree_flatten(qb.parameters())
+    assert [k for k, _ in fa] == [k for k, _ in fb]
+    for (k, u), (_, v) in zip(fa, fb):
+        assert repr(u.dtype).split(".")[-1] == repr(v.dtype).split(".")[-1], k
+        np.testing.assert_allclose(to_np(u), to_np(v), rtol=1e-6, atol=1e-6, err_msg=k)
+    # (from_linear sets the bias after the frozen construction: it stays trainable, as in MLX)
+    assert sorted(qa.trainable_parameters()) == sorted(qb.trainable_parameters())
+    assert nn.QuantizedLinear(64, 4).trainable_parameters() == {}
+    assert repr(qa) == repr(qb)
+    x = _f32(3, 128)
+    np.testing.assert_allclose(to_np(qa(mx.array(x))), np.array(qb(mc.array(x))), rtol=1e-4, atol=1e-4)
+
+
+def test_quantized_embedding():
+    a, b = _build("Embedding", (10, 64), {})
+    qa, qb = a.to_quantized(bits=4), b.to_quantized(bits=4)
+    idx = RNG.integers(0, 10, (2, 3)).astype(np.int32)
+    np.testing.assert_allclose(to_np(qa(mx.array(idx))), np.array(qb(mc.array(idx))), rtol=1e-5, atol=1e-5)
+    x = _f32(2, 64)
+    np.testing.assert_allclose(to_np(qa.as_linear(mx.array(x))), np.array(qb.as_linear(mc.array(x))),
+                               rtol=1e-4, atol=1e-4)
+    assert repr(qa) == repr(qb)
+    with pytest.raises(ValueError, match="Quantized input"):
+        a.to_quantized(quantize_input=True)
+
+
+def test_nn_quantize_model():
+    def build(lib):
+        return lib.Sequential(lib.Embedding(16, 64), lib.Linear(64, 64), lib.ReLU(), lib.Linear(64, 10))
+
+    a, b = build(nn), build(mnn)
+    copy_weights(a, b)
+    nn.quantize(a, group_size=32, bits=8, class_predicate=lambda p, m: isinstance(m, nn.Linear) and m.weight.shape[0] == 64)
+    mnn.quantize(b, group_size=32, bits=8, class_predicate=lambda p, m: isinstance(m, mnn.Linear) and m.weight.shape[0] == 64)
+    assert [type(m).__name__ for m in a.layers] == [type(m).__name__ for m in b.layers] == [
+        "Embedding", "QuantizedLinear", "ReLU", "Linear"]
+    nn.quantize(a)
+    mnn.quantize(b)
+    assert [type(m).__name__ for m in a.layers] == [type(m).__name__ for m in b.layers]
+    idx = RNG.integers(0, 16, (2, 5)).astype(np.int32)
+    np.testing.assert_allclose(to_np(a(mx.array(idx))), np.array(b(mc.array(idx))), rtol=1e-4, atol=1e-4)
+    c = build(nn)
+    nn.quantize(c, class_predicate=lambda p, m: {"group_size": 32, "bits": 2} if p == "layers.1" else False)
+    assert c.layers[1].bits == 2 and type(c.layers[3]).__name__ == "Linear"
+    with pytest.raises(ValueError, match="Invalid quantization mode"):
+        nn.QuantizedLinear(64, 4, mode="bad")
+
+
+@pytest.mark.parametrize("kw", [{}, {"bits": 8, "group_size": 32}, {"bias": False}])
+def test_quantized_layers_direct(kw):
+    check_layer("QuantizedLinear", (128, 6), kw, [_f32(2, 3, 128)], tol=1e-4)
+    ekw = {k: v for k, v in kw.items() if k != "bias"}
+    # (no trainable parameters and an integer input: nothing to differentiate)
+    check_layer("QuantizedEmbedding", (9, 64), ekw, [RNG.integers(0, 9, (2, 3)).astype(np.int32)], tol=1e-5,
+                grad=False)
+    with pytest.raises(ValueError, match="at least one argument"):
+        mx.grad(lambda p, x: x.sum())(nn.QuantizedEmbedding(9, 64).trainable_parameters(), mx.ones(2))

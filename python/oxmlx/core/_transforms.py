@@ -67,6 +67,8 @@ def value_and_grad(fun, argnums=None, argnames=()):
         flats = [_leaves(t, "grad") for t in trees]
         sizes = [len(f) for f in flats]
         primals = [leaf for f in flats for _, leaf in f]
+        if not primals:
+            raise ValueError("[grad] Must specify at least one argument.")
         holder = {}
 
         def inner(xs):
