@@ -10,7 +10,7 @@ import oxmlx.nn as nn
 from _nn_util import to_np
 
 mnn = pytest.importorskip("mlx.nn")
-mc = pytest.importorskip("mlx.core")
+mc = pytest.importorskip("mlx.core", minversion="0.32")  # the nn semantics mirrored here
 
 RNG = np.random.default_rng(3)
 REDUCTIONS = ["none", "mean", "sum"]

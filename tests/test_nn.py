@@ -11,7 +11,7 @@ from oxmlx.utils import tree_flatten
 from _nn_util import assert_trees_close, copy_weights, flat_np, to_np
 
 mnn = pytest.importorskip("mlx.nn")
-mc = pytest.importorskip("mlx.core")
+mc = pytest.importorskip("mlx.core", minversion="0.32")  # the nn semantics mirrored here
 mutils = pytest.importorskip("mlx.utils")
 
 

@@ -14,7 +14,7 @@ from oxmlx.utils import tree_flatten, tree_map
 from _nn_util import assert_trees_close, copy_weights, to_np
 
 mnn = pytest.importorskip("mlx.nn")
-mc = pytest.importorskip("mlx.core")
+mc = pytest.importorskip("mlx.core", minversion="0.32")  # the nn semantics mirrored here
 mutils = pytest.importorskip("mlx.utils")
 
 RNG = np.random.default_rng(0)

@@ -13,7 +13,7 @@ from oxmlx.utils import tree_flatten, tree_unflatten
 from _nn_util import assert_trees_close, copy_weights, flat_np, to_np
 
 mnn = pytest.importorskip("mlx.nn")
-mc = pytest.importorskip("mlx.core")
+mc = pytest.importorskip("mlx.core", minversion="0.32")  # the nn semantics mirrored here
 moptim = pytest.importorskip("mlx.optimizers")
 mutils = pytest.importorskip("mlx.utils")
 
