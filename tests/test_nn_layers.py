@@ -711,3 +711,24 @@ def test_quantized_layers_direct(kw):
                 grad=False)
     with pytest.raises(ValueError, match="at least one argument"):
         mx.grad(lambda p, x: x.sum())(nn.QuantizedEmbedding(9, 64).trainable_parameters(), mx.ones(2))
+
+
+def test_bad_inputs_raise_like_mlx():
+    """Wrong feature sizes, ranks and index dtypes: the same exception types as MLX."""
+    cases = [
+        ("Linear", (4, 3), (2, 5), "float32"), ("Conv2d", (3, 4, 3), (1, 5, 5, 2), "float32"),
+        ("Embedding", (5, 3), (2,), "float32"), ("LayerNorm", (4,), (2, 5), "float32"),
+        ("RMSNorm", (4,), (2, 5), "float32"), ("LSTM", (4, 3), (2, 3, 5), "float32"),
+        ("BatchNorm", (4,), (2, 5), "float32"), ("MaxPool2d", (2,), (1, 4, 3), "float32"),
+        ("RoPE", (8,), (2, 3, 6), "float32"), ("RoPE", (7,), (2, 3, 8), "float32"),
+        ("GroupNorm", (2, 4), (2, 3, 6), "float32"), ("QuantizedLinear", (64, 4), (2, 32), "float32"),
+    ]
+    for cls, args, shape, dt in cases:
+        errs = []
+        for lib, core in ((nn, mx), (mnn, mc)):
+            try:
+                core.eval(_first(getattr(lib, cls)(*args)(core.zeros(shape, getattr(core, dt)))))
+                errs.append(None)
+            except Exception as e:  # noqa: BLE001 (the type is what is compared)
+                errs.append(type(e))
+        assert errs[0] is errs[1] and errs[0] is not None, (cls, errs)
