@@ -732,3 +732,25 @@ def test_bad_inputs_raise_like_mlx():
             except Exception as e:  # noqa: BLE001 (the type is what is compared)
                 errs.append(type(e))
         assert errs[0] is errs[1] and errs[0] is not None, (cls, errs)
+
+
+@pytest.mark.parametrize("dt", ["float16", "bfloat16"])
+@pytest.mark.parametrize("cls,args,shapes", [
+    ("Linear", (6, 4), [(3, 6)]), ("Conv2d", (3, 4, 3), [(1, 5, 5, 3)]), ("Conv1d", (3, 2, 2), [(2, 5, 3)]),
+    ("MultiHeadAttention", (8, 2), [(2, 3, 8)] * 3), ("LSTM", (4, 3), [(2, 3, 4)]), ("GRU", (4, 3), [(2, 3, 4)]),
+    ("GroupNorm", (2, 4), [(2, 3, 4)]), ("BatchNorm", (4,), [(5, 4)]), ("InstanceNorm", (4,), [(2, 3, 4)]),
+    ("Upsample", (2, "linear"), [(1, 3, 3, 2)]), ("MaxPool2d", (2, 1), [(1, 4, 4, 2)]),
+    ("AvgPool1d", (3, 2), [(2, 7, 2)]), ("TransformerEncoderLayer", (8, 2), [(2, 3, 8), None]),
+])
+def test_half_precision_layers(dt, cls, args, shapes):
+    a, b = _build(cls, args, {})
+    a.set_dtype(getattr(mx, dt))
+    b.set_dtype(getattr(mc, dt))
+    xs = [None if s is None else _f32(*s) for s in shapes]
+    ya = _first(a(*[None if x is None else mx.array(x).astype(getattr(mx, dt)) for x in xs]))
+    yb = _first(b(*[None if x is None else mc.array(x).astype(getattr(mc, dt)) for x in xs]))
+    assert repr(ya.dtype).split(".")[-1] == repr(yb.dtype).split(".")[-1]
+    # (linear upsampling's float32 interpolation weights promote, in MLX too)
+    assert repr(ya.dtype).split(".")[-1] == ("float32" if cls == "Upsample" else dt)
+    tol = 2e-2 if dt == "float16" else 8e-2
+    np.testing.assert_allclose(to_np(ya), to_np(yb), rtol=tol, atol=tol)
