@@ -1,10 +1,10 @@
 """Helpers of the nn / optimizer tests: build the same module in oxmlx and MLX,
-copy the oxmlx weights into the MLX twin, convert trees, compare outputs."""
+copy the oxmlx weights into the MLX twin, compare parameter trees."""
 
 import numpy as np
 
 import oxmlx.core as mx
-from oxmlx.utils import tree_flatten, tree_map
+from oxmlx.utils import tree_flatten
 
 
 def to_np(a):
@@ -13,10 +13,6 @@ def to_np(a):
         f32 = mx.float32 if isinstance(a, mx.array) else __import__("mlx.core").core.float32
         a = a.astype(f32)
     return np.array(a)
-
-
-def np_tree(tree):
-    return tree_map(lambda v: to_np(v) if hasattr(v, "dtype") and not isinstance(v, np.ndarray) else v, tree)
 
 
 def flat_np(module_or_tree):
@@ -42,10 +38,3 @@ def assert_trees_close(a, b, rtol=1e-5, atol=1e-6):
     for k in fa:
         assert fa[k].shape == fb[k].shape, (k, fa[k].shape, fb[k].shape)
         np.testing.assert_allclose(fa[k], fb[k], rtol=rtol, atol=atol, err_msg=k)
-
-
-def both(x):
-    """(oxmlx array, MLX array) of a numpy array, same dtype."""
-    import mlx.core as mc
-
-    return mx.array(x), mc.array(x)

@@ -4,7 +4,7 @@ import operator
 from functools import reduce
 from itertools import product
 from math import ceil
-from typing import Callable, Literal, Tuple, Union
+from typing import Literal, Tuple, Union
 
 import oxmlx.core as mx
 from oxmlx.nn.layers.base import Module
