@@ -106,6 +106,8 @@ array scan(ScanOp op, const array& a, std::optional<int> axis, bool reverse, boo
 // ---- random ----
 // uint32 bits of `shape` from threefry-2x32 keyed by `key` ((2,) uint32).
 array random_bits(const Shape& shape, const array& key, StreamOrDevice s = {});
+// width bytes per element (1, 2, 4: uint8/16/32), MLX's bit layout.
+array random_bits(const Shape& shape, const array& key, int width, StreamOrDevice s = {});
 
 // ---- linear algebra ----
 array matmul(const array& a, const array& b, StreamOrDevice s = {});
