@@ -45,6 +45,11 @@ MLX_BACKEND_GAPS = {
     "tests/test_elementwise.py::test_unary_special_values[erf]": "MLX's erf(-0.0) is +0.0",
     "tests/test_elementwise.py::test_binary_float[logaddexp-bfloat16]":
         "MLX's bfloat16 logaddexp rounds differently",
+    # nn layers over the quantization family, which the mlx backend plugin does not implement yet
+    **{f"tests/test_nn_layers.py::{t}": "the mlx backend has no quantize family yet"
+       for t in ("test_quantized_linear_from_linear", "test_quantized_embedding",
+                 "test_nn_quantize_model", "test_quantized_layers_direct",
+                 "test_quantized_initialization_equals_mlx")},
 }
 
 

@@ -754,3 +754,54 @@ def test_half_precision_layers(dt, cls, args, shapes):
     assert repr(ya.dtype).split(".")[-1] == ("float32" if cls == "Upsample" else dt)
     tol = 2e-2 if dt == "float16" else 8e-2
     np.testing.assert_allclose(to_np(ya), to_np(yb), rtol=tol, atol=tol)
+
+
+# -------------------------------------------- initialization equal to MLX's
+@pytest.mark.parametrize("cls,args,kw", [
+    ("Linear", (7, 5), {}), ("Linear", (7, 5), {"bias": False}), ("Bilinear", (3, 4, 2), {}),
+    ("Embedding", (9, 4), {}), ("Conv1d", (4, 6, 3), {"groups": 2}), ("Conv2d", (3, 4, 2), {}),
+    ("Conv3d", (2, 3, 2), {}), ("ConvTranspose2d", (3, 4, 2), {}), ("RNN", (4, 3), {}), ("GRU", (4, 3), {}),
+    ("LSTM", (4, 3), {"bias": False}), ("MultiHeadAttention", (8, 2), {"bias": True}),
+    ("Transformer", (8, 2, 1, 1), {}), ("PReLU", (3, 0.1), {}), ("BatchNorm", (3,), {}),
+])
+def test_initialization_equals_mlx_with_the_same_seed(cls, args, kw):
+    """mx.random draws MLX's bits and samples, so a layer built after the same seed
+    holds exactly MLX's initial parameters (same draw order, shapes and scales)."""
+    mx.random.seed(42)
+    mc.random.seed(42)
+    a, b = getattr(nn, cls)(*args, **kw), getattr(mnn, cls)(*args, **kw)
+    # uniform draws are bit-identical; normal draws agree to float32 rounding
+    # (the inverse-erf evaluation differs by an ulp)
+    tol = 2e-6 if cls in ("Embedding", "QuantizedEmbedding") else 0
+    assert_trees_close(a, b, rtol=tol, atol=tol)
+
+
+@pytest.mark.parametrize("cls,args,kw", [("QuantizedLinear", (64, 3), {}),
+                                         ("QuantizedEmbedding", (5, 64), {"bits": 8})])
+def test_quantized_initialization_equals_mlx(cls, args, kw):
+    test_initialization_equals_mlx_with_the_same_seed(cls, args, kw)
+
+
+@pytest.mark.parametrize("name,args,call", [
+    ("normal", (0.5, 2.0), {}), ("uniform", (-1.0, 3.0), {}), ("glorot_normal", (), {"gain": 1.5}),
+    ("glorot_uniform", (), {}), ("he_normal", (), {"mode": "fan_out"}), ("he_uniform", (), {"gain": 0.5}),
+    ("sparse", (0.3,), {}), ("orthogonal", (2.0,), {}), ("constant", (1.5,), {}), ("identity", (), {}),
+])
+def test_init_functions_equal_mlx_with_the_same_seed(name, args, call):
+    mx.random.seed(3)
+    mc.random.seed(3)
+    a = getattr(nn.init, name)(*args)(mx.zeros((6, 6)), **call)
+    b = getattr(mnn.init, name)(*args)(mc.zeros((6, 6)), **call)
+    # orthogonal: QR by Gram-Schmidt where the core has no linalg.qr; normal draws
+    # agree to float32 rounding (the inverse-erf evaluation differs by an ulp)
+    tol = {"orthogonal": 1e-5, "normal": 2e-6, "glorot_normal": 2e-6, "he_normal": 2e-6, "sparse": 2e-6}.get(name, 0)
+    np.testing.assert_allclose(to_np(a), to_np(b), rtol=tol, atol=tol)
+
+
+@pytest.mark.parametrize("cls", ["Dropout", "Dropout2d", "Dropout3d"])
+def test_dropout_masks_equal_mlx_with_the_same_seed(cls):
+    mx.random.seed(5)
+    mc.random.seed(5)
+    x = _f32(2, 3, 4, 5, 6)[0] if cls != "Dropout3d" else _f32(2, 3, 4, 5, 6)
+    np.testing.assert_array_equal(to_np(getattr(nn, cls)(0.4)(mx.array(x))),
+                                  to_np(getattr(mnn, cls)(0.4)(mc.array(x))))
