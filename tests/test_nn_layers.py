@@ -805,3 +805,17 @@ def test_dropout_masks_equal_mlx_with_the_same_seed(cls):
     x = _f32(2, 3, 4, 5, 6)[0] if cls != "Dropout3d" else _f32(2, 3, 4, 5, 6)
     np.testing.assert_array_equal(to_np(getattr(nn, cls)(0.4)(mx.array(x))),
                                   to_np(getattr(mnn, cls)(0.4)(mc.array(x))))
+
+
+def test_maximum_minimum_tie_derivatives_match_mlx():
+    """relu'(0) = 0 as in MLX: at ties maximum/minimum pass the derivative to the second argument."""
+    a, b = np.array([1.0, 2.0, 3.0], np.float32), np.full(3, 2.0, np.float32)
+    for name in ("maximum", "minimum"):
+        fa, fb = getattr(mx, name), getattr(mc, name)
+        ga = mx.grad(lambda x, y: fa(x, y).sum(), argnums=(0, 1))(mx.array(a), mx.array(b))
+        gb = mc.grad(lambda x, y: fb(x, y).sum(), argnums=(0, 1))(mc.array(a), mc.array(b))
+        for u, v in zip(ga, gb):
+            np.testing.assert_array_equal(to_np(u), np.array(v))
+        ta = mx.jvp(lambda x, y: fa(x, y), [mx.array(a), mx.array(b)], [mx.ones(3), mx.zeros(3)])[1][0]
+        tb = mc.jvp(lambda x, y: fb(x, y), [mc.array(a), mc.array(b)], [mc.ones(3), mc.zeros(3)])[1][0]
+        np.testing.assert_array_equal(to_np(ta), np.array(tb))
