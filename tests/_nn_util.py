@@ -38,3 +38,11 @@ def assert_trees_close(a, b, rtol=1e-5, atol=1e-6):
     for k in fa:
         assert fa[k].shape == fb[k].shape, (k, fa[k].shape, fb[k].shape)
         np.testing.assert_allclose(fa[k], fb[k], rtol=rtol, atol=atol, err_msg=k)
+
+
+def uniform_ok(a, limit):
+    """``a`` looks like samples of U(-limit, limit): bounds, mean and std."""
+    v = to_np(a)
+    assert v.min() >= -limit and v.max() <= limit
+    assert abs(v.mean()) < 0.05 * limit
+    assert abs(v.std() - limit / 3 ** 0.5) < 0.05 * limit

@@ -46,10 +46,12 @@ MLX_BACKEND_GAPS = {
     "tests/test_elementwise.py::test_binary_float[logaddexp-bfloat16]":
         "MLX's bfloat16 logaddexp rounds differently",
     # nn layers over the quantization family, which the mlx backend plugin does not implement yet
-    **{f"tests/test_nn_layers.py::{t}": "the mlx backend has no quantize family yet"
-       for t in ("test_quantized_linear_from_linear", "test_quantized_embedding",
-                 "test_nn_quantize_model", "test_quantized_layers_direct",
-                 "test_quantized_initialization_equals_mlx")},
+    **{t: "the mlx backend has no quantize family yet"
+       for t in ("tests/test_nn_layers.py::test_quantized_linear_from_linear",
+                 "tests/test_nn_layers.py::test_quantized_embedding",
+                 "tests/test_nn_layers.py::test_nn_quantize_model",
+                 "tests/test_nn_layers.py::test_quantized_layers_direct",
+                 "tests/test_nn_init.py::test_quantized_initialization_equals_mlx")},
 }
 
 
