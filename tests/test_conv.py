@@ -349,3 +349,107 @@ def test_conv_error_messages_match_mlx(mlx):
             ours = str(e.value)
         else:
             assert str(e.value).split(" Got")[0] == ours.split(" Got")[0]
+
+
+def test_conv_weight_grad_large_image():
+    # The weight gradient of a whole-image convolution takes the long-row
+    # im2col path (patch rows of N * H * W values).
+    x = RNG.standard_normal((2, 64, 64, 3))
+    w = RNG.standard_normal((4, 3, 3, 3))
+    c = RNG.standard_normal((2, 64, 64, 4))
+    gw = mx.grad(lambda b: mx.sum(mx.conv2d(to64(x), b, padding=1) * to64(c)))(to64(w))
+    win = np.lib.stride_tricks.sliding_window_view(
+        np.pad(x, ((0, 0), (1, 1), (1, 1), (0, 0))), (3, 3), axis=(1, 2))
+    want = np.einsum("nyxo,nyxcij->oijc", c, win)
+    np.testing.assert_allclose(np.array(gw), want, rtol=1e-10, atol=1e-9)
+
+
+@pytest.mark.parametrize("C", [3, 8, 43, 64])
+def test_depthwise_float32(C):
+    # The vectorized depthwise rows: 32- and 8-channel blocks plus a tail.
+    x = RNG.standard_normal((2, 9, 7, C)).astype(np.float32)
+    w = RNG.standard_normal((C, 3, 3, 1)).astype(np.float32)
+    got = mx.conv2d(mx.array(x), mx.array(w), stride=(1, 2), padding=1, groups=C)
+    want = ref_conv_general(x, w, [1, 2], [1, 1], [1, 1], [1, 1], [1, 1], C, False)
+    np.testing.assert_allclose(to_np(got), want, rtol=1e-5, atol=1e-5)
+
+
+# ------------------------------------------------------------ randomized configurations
+
+from hypothesis import given, strategies as st  # noqa: E402
+
+
+@st.composite
+def conv_configs(draw):
+    nd = draw(st.integers(1, 3))
+    groups = draw(st.sampled_from([1, 2, 3]))
+    cg = draw(st.integers(1, 3))
+    og = draw(st.integers(1, 3))
+    ks = [draw(st.integers(1, 3)) for _ in range(nd)]
+    kdil = [draw(st.integers(1, 2)) for _ in range(nd)]
+    idil = [draw(st.integers(1, 2)) for _ in range(nd)]
+    stride = [draw(st.integers(1, 3)) for _ in range(nd)]
+    lo = [draw(st.integers(-1, 2)) for _ in range(nd)]
+    hi = [draw(st.integers(-1, 2)) for _ in range(nd)]
+    sizes = []
+    for i in range(nd):
+        need = (ks[i] - 1) * kdil[i] + 1 - lo[i] - hi[i]  # dilated input length needed
+        lo_sz = max(1, -(-(need - 1) // idil[i]) + 1 + max(0, -lo[i]) + max(0, -hi[i]))
+        sizes.append(draw(st.integers(lo_sz, lo_sz + 3)))
+    n = draw(st.integers(1, 2))
+    flip = draw(st.booleans())
+    return nd, n, sizes, groups, cg, og, ks, stride, lo, hi, kdil, idil, flip
+
+
+@given(conv_configs(), st.integers(0, 2**31 - 1))
+def test_conv_random_configs(cfg, seed):
+    nd, n, sizes, groups, cg, og, ks, stride, lo, hi, kdil, idil, flip = cfg
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((n, *sizes, groups * cg))
+    w = rng.standard_normal((groups * og, *ks, cg))
+    kw = dict(stride=stride, padding=(lo, hi), kernel_dilation=kdil, input_dilation=idil,
+              groups=groups, flip=flip)
+    want = ref_conv_general(x, w, stride, lo, hi, kdil, idil, groups, flip)
+    cropped = [s - max(0, -l) - max(0, -h) for s, l, h in zip(sizes, lo, hi)]
+    if any((c - 1) * d + 1 + max(0, l) + max(0, h) < (k - 1) * kd + 1
+           for c, d, l, h, k, kd in zip(cropped, idil, lo, hi, ks, kdil)):
+        with pytest.raises(ValueError, match="Spatial"):
+            mx.conv_general(to64(x), to64(w), **kw)
+        return
+    got = mx.conv_general(to64(x), to64(w), **kw)
+    check(got, want)
+    # Adjoint identity for the vjp (exact for a bilinear op).
+    fn = lambda a, b: mx.conv_general(a, b, **kw)  # noqa: E731
+    tx, tw = rng.standard_normal(x.shape), rng.standard_normal(w.shape)
+    ct = rng.standard_normal(want.shape)
+    _, (vx, vw) = mx.vjp(fn, [to64(x), to64(w)], [to64(ct)])
+    lhs = float(np.sum(ref_conv_general(tx, w, stride, lo, hi, kdil, idil, groups, flip) * ct)
+                + np.sum(ref_conv_general(x, tw, stride, lo, hi, kdil, idil, groups, flip) * ct))
+    rhs = float(np.sum(np.array(vx) * tx) + np.sum(np.array(vw) * tw))
+    assert abs(lhs - rhs) <= 1e-9 * max(1.0, abs(lhs))
+
+
+@pytest.mark.parametrize("case", [GRAD_CASES[0], GRAD_CASES[3], GRAD_CASES[5]])
+def test_conv_weight_grad_second_order(case):
+    # h(x, c) = <dL/dw, R> with L = <conv(x, w), c>: differentiates the
+    # weight-gradient node itself (with respect to x and to the cotangent c).
+    xs, ws, stride, lo, hi, kdil, idil, groups, flip = case
+    kw = dict(stride=stride, padding=(lo, hi), kernel_dilation=kdil, input_dilation=idil,
+              groups=groups, flip=flip)
+    x, w = RNG.standard_normal(xs), RNG.standard_normal(ws)
+    c = RNG.standard_normal(mx.conv_general(to64(x), to64(w), **kw).shape)
+    R = to64(RNG.standard_normal(ws))
+
+    def h(a, cc):
+        gw = mx.grad(lambda b: mx.sum(mx.conv_general(a, b, **kw) * cc))(to64(w))
+        return mx.sum(gw * R)
+
+    gx, gc = mx.grad(h, argnums=(0, 1))(to64(x), to64(c))
+    nx = numeric_grad(lambda v: h(to64(v), to64(c)).item(), x)
+    nc = numeric_grad(lambda v: h(to64(x), to64(v)).item(), c)
+    np.testing.assert_allclose(np.array(gx), nx, rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(np.array(gc), nc, rtol=1e-6, atol=1e-7)
+    # jvp through the weight-gradient node matches the directional derivative.
+    t = RNG.standard_normal(xs)
+    _, (jv,) = mx.jvp(lambda a: h(a, to64(c)), [to64(x)], [to64(t)])
+    np.testing.assert_allclose(float(jv.item()), float(np.sum(nx * t)), rtol=1e-6, atol=1e-7)

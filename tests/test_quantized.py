@@ -90,7 +90,8 @@ def test_quantize_bit_exact_with_mlx(dt, bits, gs, mlx):
     assert len(ours) == 3
     for a, b in zip(ours, theirs):
         assert a.shape == b.shape
-        np.testing.assert_array_equal(to_np(a), np.array(b.astype(mlx.float32) if b.dtype == mlx.bfloat16 else b))
+        ref = b.astype(mlx.float32) if b.dtype == mlx.bfloat16 else b
+        np.testing.assert_array_equal(to_np(a), np.array(ref))
     dq = mx.dequantize(*ours, group_size=gs, bits=bits)
     dm = mlx.dequantize(*theirs, group_size=gs, bits=bits)
     assert dq.dtype == getattr(mx, dt)
@@ -361,3 +362,170 @@ def test_block_masked_mm_errors():
         mx.block_masked_mm(mx.ones((8, 8)), mx.ones((8, 8)), 16)
     with pytest.raises(ValueError, match="floating"):
         mx.block_masked_mm(mx.ones((8, 8), dtype=mx.int32), mx.ones((8, 8), dtype=mx.int32), 32)
+
+
+# ------------------------------------------------------------ microscaled modes
+
+E2M1 = np.array([0, 0.5, 1, 1.5, 2, 3, 4, 6], np.float32)
+
+
+def np_mxfp4(w):
+    """numpy model of MLX's mxfp4: E8M0 scale 2^ceil(log2(amax/6)), E2M1 ties toward zero."""
+    g = w.reshape(w.shape[0], -1, 32).astype(np.float32)
+    amax = np.abs(g).max(-1)
+    with np.errstate(divide="ignore"):
+        e = np.where(amax == 0, 0, np.ceil(np.log2(amax / np.float32(6)))).astype(np.int32)
+    v = g / np.exp2(e.astype(np.float32))[..., None]
+    code = (np.abs(v)[..., None] > np.array([0.25, 0.75, 1.25, 1.75, 2.5, 3.5, 5.0])).sum(-1)
+    code = np.where(code > 0, code | ((v < 0) << 3), 0).astype(np.uint32).reshape(w.shape)
+    packed = np.zeros((w.shape[0], w.shape[1] // 8), np.uint32)
+    for i in range(8):
+        packed |= code[:, i::8] << (4 * i)
+    return packed, (e + 127).astype(np.uint8)
+
+
+def test_mxfp4_matches_numpy_model():
+    w = (RNG.standard_normal((6, 128)) * 3).astype(np.float32)
+    w[0, :32] = 0
+    w[1, :8] = [0.25, -0.75, 1.25, 1.75, -2.5, 3.5, 5.0, -6.0]  # ties (scale 1)
+    w[1, 8:32] = 0
+    wq, s = mx.quantize(mx.array(w), mode="mxfp4")
+    assert wq.dtype == mx.uint32 and s.dtype == mx.uint8 and s.shape == (6, 4)
+    pq, ps = np_mxfp4(w)
+    np.testing.assert_array_equal(np.array(s), ps)
+    np.testing.assert_array_equal(np.array(wq), pq)
+    d = mx.dequantize(wq, s, mode="mxfp4")
+    assert d.dtype == mx.bfloat16
+    codes = np.stack([(pq >> (4 * i)) & 15 for i in range(8)], -1).reshape(6, 128)
+    vals = E2M1[codes & 7] * np.where(codes & 8, -1, 1)
+    want = vals * np.repeat(np.exp2(ps.astype(np.float64) - 127), 32, axis=1)
+    np.testing.assert_array_equal(to_np(mx.dequantize(wq, s, mode="mxfp4", dtype=mx.float32)), want)
+
+
+@pytest.mark.parametrize("mode", ["mxfp4", "mxfp8"])
+@pytest.mark.parametrize("dt", ["float32", "float16", "bfloat16"])
+def test_mx_modes_bit_exact_with_mlx(mode, dt, mlx):
+    w = (RNG.standard_normal((8, 256)) * RNG.uniform(1e-3, 1e3)).astype(np.float32)
+    w[0, :32] = 0
+    w[2, :32] = -1e-3
+    w[2, 0] = 100  # tiny negatives round to zero
+    ours = mx.quantize(mx.array(w).astype(getattr(mx, dt)), mode=mode)
+    theirs = mlx.quantize(mlx.array(w).astype(getattr(mlx, dt)), mode=mode)
+    assert len(ours) == len(theirs) == 2
+    for a, b in zip(ours, theirs):
+        np.testing.assert_array_equal(np.array(a), np.array(b))
+    np.testing.assert_array_equal(
+        to_np(mx.dequantize(*ours, mode=mode, dtype=mx.float32)),
+        np.array(mlx.dequantize(*theirs, mode=mode, dtype=mlx.float32)))
+    x = RNG.standard_normal((3, 256)).astype(np.float32)
+    got = mx.quantized_matmul(mx.array(x), *ours, mode=mode)
+    want = mlx.quantized_matmul(mlx.array(x), *theirs, mode=mode)
+    ref = np.array(want.astype(mlx.float32))
+    tol = 2e-2 if dt != "float32" else 1e-4
+    np.testing.assert_allclose(to_np(got), ref, rtol=tol, atol=1e-3 * float(np.abs(ref).max()) + 1e-4)
+
+
+def test_mx_modes_matmul_and_errors(mlx):
+    w = RNG.standard_normal((3, 64, 128)).astype(np.float32)
+    x = RNG.standard_normal((4, 1, 128)).astype(np.float32)
+    ours = mx.quantize(mx.array(w), mode="mxfp8")
+    theirs = mlx.quantize(mlx.array(w), mode="mxfp8")
+    ri = np.array([2, 0, 1, 2])
+    got = mx.gather_qmm(mx.array(x), *ours, rhs_indices=mx.array(ri), mode="mxfp8")
+    want = mlx.gather_qmm(mlx.array(x), *theirs, rhs_indices=mlx.array(ri), mode="mxfp8")
+    np.testing.assert_allclose(np.array(got), np.array(want), rtol=1e-4, atol=1e-4)
+    got = mx.quantized_matmul(mx.array(x[:, 0]).astype(mx.float16), *ours, mode="mxfp8")
+    assert got.dtype == mx.float16
+    with pytest.raises(ValueError, match="null"):
+        mx.dequantize(ours[0], ours[1], ours[1], mode="mxfp8")
+    with pytest.raises(ValueError, match="null"):
+        mx.quantized_matmul(mx.array(x), ours[0], ours[1], ours[1], mode="mxfp8")
+    with pytest.raises(ValueError, match="bits"):
+        mx.quantize(mx.array(w), mode="mxfp4", bits=8)
+    with pytest.raises(ValueError, match="group size"):
+        mx.quantize(mx.array(w), mode="mxfp8", group_size=64)
+
+
+def test_fp8_conversions():
+    # Every code decodes to the E4M3 value (0x7f / 0xff are NaN).
+    codes = np.arange(256, dtype=np.uint8)
+    got = np.array(mx.from_fp8(mx.array(codes), dtype=mx.float32))
+    e, m = (codes >> 3) & 15, (codes & 7).astype(np.float64)
+    want = np.where(e == 0, m / 8 * 2.0**-6, (1 + m / 8) * 2.0 ** (e.astype(np.float64) - 7))
+    want = np.where(codes >= 128, -want, want)
+    want = np.where((codes & 127) == 127, np.nan, want)
+    np.testing.assert_array_equal(got, want.astype(np.float32))
+    assert mx.from_fp8(mx.array(codes)).dtype == mx.bfloat16
+    # Encoding: round trip of the codes, midpoints round to the even code,
+    # saturation at 448 (NaN and inf too), -0 keeps its sign.
+    finite = np.array([c for c in range(256) if (c & 127) != 127], np.uint8)
+    vals = got[finite]
+    np.testing.assert_array_equal(np.array(mx.to_fp8(mx.array(vals))), finite)
+    pos = got[:127]
+    mids = (pos[:-1] + pos[1:]) / 2
+    enc = np.array(mx.to_fp8(mx.array(mids)))
+    assert np.all(enc % 2 == 0) and np.all((enc == np.arange(126)) | (enc == np.arange(1, 127)))
+    sat = np.array(mx.to_fp8(mx.array([500.0, -1e6, np.inf, np.nan, -0.0, 1e-9], mx.float32)))
+    np.testing.assert_array_equal(sat, [126, 254, 126, 126, 128, 0])
+    with pytest.raises(ValueError, match="floating"):
+        mx.to_fp8(mx.array([1, 2]))
+    with pytest.raises(ValueError, match="uint8"):
+        mx.from_fp8(mx.array([1, 2]))
+
+
+@pytest.mark.parametrize("dt", ["float32", "float16", "bfloat16"])
+def test_to_fp8_matches_mlx(dt, mlx):
+    v = (RNG.standard_normal(3000) * np.exp2(RNG.uniform(-14, 10, 3000))).astype(np.float32)
+    a = np.array(mx.to_fp8(mx.array(v).astype(getattr(mx, dt))))
+    b = np.array(mlx.to_fp8(mlx.array(v).astype(getattr(mlx, dt))))
+    np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("transpose", [True, False])
+def test_quantized_matmul_grad_scales_biases(transpose):
+    # out is linear in scales and biases: compare with the exact derivative
+    # of x @ (s*q + b) (q from dequantize with unit scales and zero biases).
+    shape = (2, 32, 64) if transpose else (2, 64, 32)
+    wq, s, b = mx.quantize(f64(RNG.standard_normal(shape)), group_size=32)
+    q = np.array(mx.dequantize(wq, mx.ones(s.shape, mx.float64), mx.zeros(b.shape, mx.float64),
+                               group_size=32))
+    x = RNG.standard_normal((2, 3, 64))
+    c = RNG.standard_normal((2, 3, 32))
+
+    def f(sc, bi):
+        return mx.sum(mx.quantized_matmul(f64(x), wq, sc, bi, transpose=transpose, group_size=32)
+                      * f64(c))
+
+    gs, gb = mx.grad(f, argnums=(0, 1))(s, b)
+    dense = np.swapaxes(c, -1, -2) @ x if transpose else np.swapaxes(x, -1, -2) @ c  # (2, R, C)
+    R, C = dense.shape[1:]
+    want_b = dense.reshape(2, R, -1, 32).sum(-1)
+    want_s = (dense * q).reshape(2, R, -1, 32).sum(-1)
+    np.testing.assert_allclose(np.array(gb), want_b, rtol=1e-10, atol=1e-10)
+    np.testing.assert_allclose(np.array(gs), want_s, rtol=1e-10, atol=1e-10)
+    # Finite differences on one scale entry.
+    eps = 1e-6
+    sp = np.array(s).copy()
+    sp[1, 3, 0] += eps
+    sm = np.array(s).copy()
+    sm[1, 3, 0] -= eps
+    fd = (f(f64(sp), b).item() - f(f64(sm), b).item()) / (2 * eps)
+    assert abs(fd - np.array(gs)[1, 3, 0]) < 1e-6 * max(1.0, abs(fd))
+
+
+def test_quantized_noncontiguous_and_empty():
+    w = RNG.standard_normal((128, 64)).astype(np.float32)
+    a = mx.quantize(mx.transpose(mx.array(w)))  # strided view
+    b = mx.quantize(mx.array(np.ascontiguousarray(w.T)))
+    for u, v in zip(a, b):
+        np.testing.assert_array_equal(np.array(u), np.array(v))
+    x = RNG.standard_normal((128, 6)).astype(np.float32)
+    got = mx.quantized_matmul(mx.transpose(mx.array(x)), *a)  # (6, 128) strided
+    want = mx.quantized_matmul(mx.array(np.ascontiguousarray(x.T)), *b)
+    np.testing.assert_array_equal(np.array(got), np.array(want))
+    e = mx.quantize(mx.zeros((0, 64)))
+    assert e[0].shape == (0, 8) and e[1].shape == (0, 1)
+    assert mx.dequantize(*e).shape == (0, 64)
+    assert mx.quantized_matmul(mx.zeros((0, 128)), *a).shape == (0, 64)
+    assert mx.gather_mm(mx.ones((2, 3, 4)), mx.ones((2, 4, 5)), mx.array([], dtype=mx.int32),
+                        mx.array([], dtype=mx.int32)).shape == (0, 3, 5)

@@ -37,5 +37,10 @@ void Backend::gather_mm(const array&, const array&, const array&, const array&, 
 void Backend::segmented_mm(const array&, const array&, const array&, array&) {
   unsupported("segmented_mm");
 }
+void Backend::conv_weight_grad(const array&, const array&, array&, const std::vector<int>&,
+                               const std::vector<int>&, const std::vector<int>&,
+                               const std::vector<int>&, const std::vector<int>&, int, bool) {
+  unsupported("conv_weight_grad");
+}
 
 }  // namespace oxmlx

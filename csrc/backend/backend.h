@@ -128,6 +128,14 @@ class Backend {
   // out[..., :, :] = a[:, k0:k1] @ b[k0:k1, :] for each (k0, k1) of segments
   // (int32/uint32, shape (..., 2)); a (M, K), b (K, N).
   virtual void segmented_mm(const array& a, const array& b, const array& segments, array& out);
+  // Weight gradient of `conv` with the same parameters: out (O, K..., C/groups)
+  // = sum over the batch and output positions of cot (N, Y..., O) times the
+  // patches of in (N, X..., C) that each output position reads.
+  virtual void conv_weight_grad(const array& in, const array& cot, array& out,
+                                const std::vector<int>& stride, const std::vector<int>& pad_lo,
+                                const std::vector<int>& pad_hi,
+                                const std::vector<int>& kernel_dilation,
+                                const std::vector<int>& input_dilation, int groups, bool flip);
 
  protected:
   [[noreturn]] void unsupported(const char* family) const;

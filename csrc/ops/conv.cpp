@@ -9,6 +9,7 @@
 //   out = (in_dil + lo + hi - k_dil) / stride + 1.
 #include <algorithm>
 
+#include "core/transforms.h"
 #include "ops/conv.h"
 #include "ops/primitives.h"
 
@@ -40,6 +41,31 @@ class ConvPrim : public Primitive {
   std::vector<int> stride_, lo_, hi_, kdil_, idil_;
   int groups_;
   bool flip_;
+
+  struct Params {
+    std::vector<int> stride, lo, hi, kdil, idil;
+    int groups;
+    bool flip;
+  };
+  Params params() const { return {stride_, lo_, hi_, kdil_, idil_, groups_, flip_}; }
+};
+
+// The weight gradient of a convolution: inputs {x, cot}, out shaped like w.
+class ConvWeightGradPrim : public Primitive {
+ public:
+  ConvWeightGradPrim(Stream s, ConvPrim::Params p, Shape wshape)
+      : Primitive(s), p_(std::move(p)), wshape_(std::move(wshape)) {}
+  void eval(const std::vector<array>& in, std::vector<array>& out) override {
+    backend_for(stream()).conv_weight_grad(in[0], in[1], out[0], p_.stride, p_.lo, p_.hi, p_.kdil,
+                                           p_.idil, p_.groups, p_.flip);
+  }
+  std::vector<array> vjp(const std::vector<array>&, const std::vector<array>&,
+                         const std::vector<int>&, const std::vector<array>&) override;
+  std::vector<array> jvp(const std::vector<array>&, const std::vector<array>&,
+                         const std::vector<int>&) override;
+  std::string name() const override { return "ConvolutionWeightGrad"; }
+  ConvPrim::Params p_;
+  Shape wshape_;
 };
 
 int64_t dilated(int64_t n, int64_t d) { return n == 0 ? 0 : d * (n - 1) + 1; }
@@ -276,6 +302,42 @@ array reverse_spatial(const array& a) {
 
 }  // namespace
 
+// The weight gradient as a convolution over the batch (batch and channels
+// swapped): dw[o, k, c] = sum_{n, y} cot[n, y, o] x_pad[n, y*s + k*kd, c].
+// Used for the derivatives of ConvWeightGradPrim (higher-order gradients).
+array weight_grad_by_conv(const array& x, const array& cot, const Shape& wshape,
+                          const ConvPrim::Params& p, Stream st) {
+  const int nd = x.ndim() - 2;
+  std::vector<int> lo(nd), hi(nd);
+  // dw[o, k, c] = sum_{n, y} cot[n, y, o] x_pad[n, y*s + k*kd, c]: a
+  // convolution over the batch with channels and batch swapped.
+  for (int i = 0; i < nd; ++i) {
+    const int64_t kd = dilated(wshape[size_t(1 + i)], p.kdil[i]);
+    const int64_t xin = dilated(x.shape(1 + i), p.idil[i]);
+    const int64_t yd = dilated(cot.shape(1 + i), p.stride[i]);
+    lo[i] = p.lo[i];
+    hi[i] = int(kd - 1 + yd - xin - p.lo[i]);
+  }
+  const int64_t N = x.shape(0), Cg = wshape.back();
+  Shape sh(x.shape().begin(), x.shape().end() - 1);
+  sh.push_back(p.groups);
+  sh.push_back(Cg);
+  array xt = reshape(x, sh);  // (N, X..., G, Cg)
+  std::vector<int> perm{nd + 2};
+  for (int i = 1; i <= nd; ++i) perm.push_back(i);
+  perm.push_back(nd + 1);
+  perm.push_back(0);
+  xt = transpose(xt, perm);  // (Cg, X..., G, N)
+  Shape sx{Cg};
+  sx.insert(sx.end(), x.shape().begin() + 1, x.shape().end() - 1);
+  sx.push_back(p.groups * N);
+  xt = reshape(xt, sx);
+  array g = conv_node(xt, swapaxes(cot, 0, -1), p.kdil, lo, hi, p.stride, p.idil, p.groups, false,
+                      st);  // (Cg, K..., O)
+  g = swapaxes(g, 0, -1);
+  return p.flip ? reverse_spatial(g) : g;
+}
+
 std::vector<array> ConvPrim::vjp(const std::vector<array>& primals,
                                  const std::vector<array>& cots, const std::vector<int>& argnums,
                                  const std::vector<array>&) {
@@ -300,33 +362,8 @@ std::vector<array> ConvPrim::vjp(const std::vector<array>& primals,
       r.push_back(conv_node(cot, group_transpose(w, groups_), idil_, lo, hi, kdil_, stride_,
                             groups_, !flip_, st));
     } else {
-      // dw[o, k, c] = sum_{n, y} cot[n, y, o] x_pad[n, y*s + k*kd, c]: a
-      // convolution over the batch with channels and batch swapped.
-      for (int i = 0; i < nd; ++i) {
-        const int64_t kd = dilated(w.shape(1 + i), kdil_[i]);
-        const int64_t xin = dilated(x.shape(1 + i), idil_[i]);
-        const int64_t yd = dilated(cot.shape(1 + i), stride_[i]);
-        lo[i] = lo_[i];
-        hi[i] = int(kd - 1 + yd - xin - lo_[i]);
-      }
-      const int64_t N = x.shape(0), Cg = w.shape(-1);
-      Shape sh(x.shape().begin(), x.shape().end() - 1);
-      sh.push_back(groups_);
-      sh.push_back(Cg);
-      array xt = reshape(x, sh);  // (N, X..., G, Cg)
-      std::vector<int> perm{nd + 2};
-      for (int i = 1; i <= nd; ++i) perm.push_back(i);
-      perm.push_back(nd + 1);
-      perm.push_back(0);
-      xt = transpose(xt, perm);  // (Cg, X..., G, N)
-      Shape sx{Cg};
-      sx.insert(sx.end(), x.shape().begin() + 1, x.shape().end() - 1);
-      sx.push_back(groups_ * N);
-      xt = reshape(xt, sx);
-      array g = conv_node(xt, swapaxes(cot, 0, -1), kdil_, lo, hi, stride_, idil_, groups_, false,
-                          st);  // (Cg, K..., O)
-      g = swapaxes(g, 0, -1);
-      r.push_back(flip_ ? reverse_spatial(g) : g);
+      r.push_back(array(w.shape(), w.dtype(),
+                        std::make_shared<ConvWeightGradPrim>(st, params(), w.shape()), {x, cot}));
     }
   }
   return r;
@@ -342,6 +379,38 @@ std::vector<array> ConvPrim::jvp(const std::vector<array>& primals,
   for (size_t i = 0; i < argnums.size(); ++i) {
     array t = argnums[i] == 0 ? run(tans[i], primals[1]) : run(primals[0], tans[i]);
     out = out ? add(*out, t) : t;
+  }
+  return {*out};
+}
+
+std::vector<array> ConvWeightGradPrim::vjp(const std::vector<array>& primals,
+                                           const std::vector<array>& cots,
+                                           const std::vector<int>& argnums,
+                                           const std::vector<array>&) {
+  // Differentiate the equivalent convolution expression.
+  const Shape ws = wshape_;
+  const ConvPrim::Params p = p_;
+  const Stream st = stream();
+  auto fn = [ws, p, st](const std::vector<array>& xs) {
+    return std::vector<array>{weight_grad_by_conv(xs[0], xs[1], ws, p, st)};
+  };
+  auto grads = oxmlx::vjp(fn, primals, cots).second;
+  std::vector<array> r;
+  for (int a : argnums) r.push_back(grads[size_t(a)]);
+  return r;
+}
+
+std::vector<array> ConvWeightGradPrim::jvp(const std::vector<array>& primals,
+                                           const std::vector<array>& tans,
+                                           const std::vector<int>& argnums) {
+  // Bilinear in (x, cot).
+  std::optional<array> out;
+  for (size_t i = 0; i < argnums.size(); ++i) {
+    std::vector<array> ins = primals;
+    ins[size_t(argnums[i])] = tans[i];
+    array w(wshape_, ins[0].dtype(), std::make_shared<ConvWeightGradPrim>(stream(), p_, wshape_),
+            ins);
+    out = out ? add(*out, w) : w;
   }
   return {*out};
 }

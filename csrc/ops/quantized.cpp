@@ -56,8 +56,10 @@ QParams qparams(const std::string& mode, int gs, int bits, const char* op) {
   if (p.bits != def_bits)
     throw ValueError(msg("[", op, "] ", mode, " quantization requires bits to be ", def_bits,
                          " but got ", p.bits, "."));
-  throw ValueError(msg("[", op, "] The '", mode,
-                       "' quantization mode is not implemented yet (only 'affine')."));
+  if (p.mode == QuantMode::Nvfp4)
+    throw ValueError(msg("[", op, "] The '", mode,
+                         "' quantization mode is not implemented yet (affine, mxfp4, mxfp8)."));
+  return p;
 }
 
 class QuantizePrim : public Primitive {
@@ -180,6 +182,12 @@ void check_wq(const array& wq, const array& scales, const std::optional<array>& 
                          dtype_name(wq.dtype()), "."));
   if (p.mode == QuantMode::Affine && !biases)
     throw ValueError(msg("[", op, "] Biases must be provided for affine quantization."));
+  if (p.mode != QuantMode::Affine && biases)
+    throw ValueError(msg("[", op, "] Biases must be null for quantization mode '",
+                         mode_name(p.mode), "'."));
+  if (p.mode != QuantMode::Affine && scales.dtype() != uint8)
+    throw ValueError(msg("[", op, "] Scales must be uint8 for quantization mode '",
+                         mode_name(p.mode), "'."));
   if (wq.ndim() < 2)
     throw ValueError(msg("[", op, "] The weight matrix must have at least 2 dimensions but it has ",
                          wq.ndim(), "."));
@@ -215,6 +223,9 @@ std::vector<array> quantize(const array& w, int group_size, int bits, const std:
   Shape qs = w.shape(), ss = w.shape();
   qs.back() = w.shape(-1) * p.bits / 32;
   ss.back() = w.shape(-1) / p.group_size;
+  if (p.mode != QuantMode::Affine)
+    return array::make_arrays({qs, ss}, {uint32, uint8}, std::make_shared<QuantizePrim>(st, p),
+                              {w});
   return array::make_arrays({qs, ss, ss}, {uint32, w.dtype(), w.dtype()},
                             std::make_shared<QuantizePrim>(st, p), {w});
 }
@@ -225,6 +236,18 @@ array dequantize(const array& wq, const array& scales, const std::optional<array
   Stream st = to_stream(s);
   QParams p = qparams(mode, group_size, bits, "dequantize");
   if (wq.dtype() != uint32) throw ValueError("[dequantize] The matrix should be given as a uint32");
+  if (p.mode != QuantMode::Affine) {
+    if (biases)
+      throw ValueError(msg("[dequantize] Biases must be null for quantization mode '",
+                           mode_name(p.mode), "'."));
+    check_wq(wq, scales, biases, p, "dequantize");
+    Dtype dt = dtype.value_or(bfloat16);
+    if (!is_floating(dt))
+      throw ValueError("[dequantize] The output dtype must be a real floating type.");
+    Shape os = wq.shape();
+    os.back() = wq.shape(-1) * 32 / p.bits;
+    return array(os, dt, std::make_shared<DequantizePrim>(st, p), {wq, scales});
+  }
   if (!biases) throw ValueError("[dequantize] Biases must be provided for affine quantization.");
   if (wq.ndim() < 2)
     throw ValueError(msg("[dequantize] The matrix to be dequantized must have at least 2 "
@@ -258,6 +281,24 @@ array quantized_matmul(const array& x_in, const array& wq, const array& scales,
   if (x_in.ndim() == 0)
     throw ValueError("[quantized_matmul] The input must have at least one dimension.");
   array x = x_in.ndim() == 1 ? reshape(x_in, {1, x_in.shape(0)}, st) : x_in;
+  if (p.mode != QuantMode::Affine) {
+    // Microscaled weights: dequantized to x's type, then a matmul.
+    const int64_t kw = wq.shape(-1) * 32 / p.bits;
+    const int64_t K = transpose ? kw : wq.shape(-2), N = transpose ? wq.shape(-2) : kw;
+    if (x.shape(-1) != K)
+      throw ValueError(msg("[quantized_matmul] Last dimension of first input with shape (..., ",
+                           x.shape(-1), ") does not match the expanded quantized matrix (", K,
+                           ", ", N, ") computed from shape ", shape_str(wq.shape()),
+                           " with group_size=", p.group_size, ", bits=", p.bits,
+                           " and transpose=", transpose ? "true" : "false"));
+    Dtype dt = is_floating(x.dtype()) ? x.dtype() : float32;
+    array d = dequantize(wq, scales, std::nullopt, p.group_size, p.bits, mode, dt, st);
+    if (x.ndim() == 2 && d.ndim() > 2) d = reshape(flat3(d, st), {-1, d.shape(-1)}, st);
+    if (x.ndim() == 2 && wq.ndim() > 2)
+      d = slice(d, {0, 0}, {wq.shape(-2), d.shape(-1)}, {1, 1}, st);
+    array r = matmul(astype(x, dt, st), transpose ? swapaxes(d, -1, -2, st) : d, st);
+    return x_in.ndim() == 1 ? squeeze(r, {-2}, st) : r;
+  }
   // MLX broadcasts the batch dims only when both operands have them; a 2-D
   // x multiplies the first matrix of w.
   array w = wq, sc = scales, bi = *biases;
@@ -295,6 +336,12 @@ array gather_qmm(const array& x, const array& wq, const array& scales,
     throw ValueError("[gather_qmm] The input must have at least two dimensions.");
   array lhs = matrix_indices(lhs_indices, batch_of(x), "gather_qmm", st);
   array rhs = matrix_indices(rhs_indices, batch_of(wq), "gather_qmm", st);
+  if (p.mode != QuantMode::Affine) {
+    Dtype dt = is_floating(x.dtype()) ? x.dtype() : float32;
+    array d = dequantize(wq, scales, std::nullopt, p.group_size, p.bits, mode, dt, st);
+    return gather_mm(astype(x, dt, st), transpose ? swapaxes(d, -1, -2, st) : d, lhs, rhs, false,
+                     st);
+  }
   return qmm_node(x, wq, scales, *biases, lhs, rhs, transpose, p, st);
 }
 
@@ -433,21 +480,43 @@ array iota(int64_t n) { return arange(0, double(n), 1, uint32); }
 
 std::vector<array> QMatmulPrim::vjp(const std::vector<array>& in, const std::vector<array>& cots,
                                     const std::vector<int>& argnums, const std::vector<array>&) {
+  const array& cot = cots[0];
+  const int64_t B = cot.shape(0);
+  // Per product, the gradient of the dequantized matrix in its stored
+  // (rows, cols) layout: cot^T @ x (transpose) or x^T @ cot.
+  std::optional<array> gw;
+  auto dense_grad = [&] {
+    if (!gw)
+      gw = transpose_ ? gather_mm(swapaxes(cot, 1, 2), in[0], iota(B), in[4], false)
+                      : gather_mm(swapaxes(in[0], 1, 2), cot, in[4], iota(B), false);
+    return *gw;
+  };
   std::vector<array> r;
   for (int a : argnums) {
     if (a == 0) {
       // d x[lhs[b]] += cot[b] @ W[rhs[b]] (W^T when !transpose).
-      const array& cot = cots[0];
-      const int64_t B = cot.shape(0);
       array g(Shape{B, cot.shape(1), in[0].shape(2)}, cot.dtype(),
               std::make_shared<QMatmulPrim>(stream(), p_, !transpose_),
               {cot, in[1], in[2], in[3], iota(B), in[5]});
       r.push_back(scatter_back(g, in[4], in[0].shape(0)));
+    } else if (a == 2 || a == 3) {
+      // w = s*q + b per group: db sums the dense gradient over each group,
+      // ds sums it times q.
+      array g = dense_grad();
+      const int64_t R = g.shape(1), C = g.shape(2), G = in[2].shape(2);
+      if (a == 2) {
+        array q = dequantize(in[1], ones(in[2].shape(), in[2].dtype()),
+                             zeros(in[3].shape(), in[3].dtype()), p_.group_size, p_.bits,
+                             "affine", in[2].dtype());
+        g = multiply(g, take(q, in[5], 0));
+      }
+      g = sum(reshape(g, {B, R, G, C / G}), std::vector<int>{3});
+      r.push_back(scatter_back(g, in[5], in[2].shape(0)));
     } else if (a >= 4) {
       r.push_back(zeros_like(in[a]));
     } else {
       throw ValueError("[quantized_matmul] Cannot compute the gradient with respect to the "
-                       "quantized weights, scales or biases.");
+                       "quantized weights.");
     }
   }
   return r;
@@ -457,8 +526,7 @@ std::vector<array> QMatmulPrim::jvp(const std::vector<array>& in, const std::vec
                                     const std::vector<int>& argnums) {
   for (size_t i = 0; i < argnums.size(); ++i)
     if (argnums[i] >= 1 && argnums[i] <= 3)
-      throw ValueError("[quantized_matmul] Cannot compute the jvp with respect to the quantized "
-                       "weights, scales or biases.");
+      throw ValueError("[quantized_matmul] The jvp is implemented with respect to x only.");
   for (size_t i = 0; i < argnums.size(); ++i)
     if (argnums[i] == 0) {
       std::vector<array> ins = in;
@@ -509,6 +577,56 @@ std::vector<array> GatherMMPrim::jvp(const std::vector<array>& in, const std::ve
   }
   if (!out) return {zeros({in[2].shape(0), in[0].shape(1), in[1].shape(2)}, in[0].dtype())};
   return {*out};
+}
+
+}  // namespace oxmlx
+
+// ------------------------------------------------------------ fp8 (E4M3) conversions
+
+namespace oxmlx {
+
+// Composed from elementwise ops in float32 (exact: every step scales by
+// powers of two or rounds to an integer code). Rounds to nearest even,
+// saturates at +-448 (NaN and inf included, as MLX), keeps the sign of -0.
+array to_fp8(const array& x, StreamOrDevice s) {
+  Stream st = to_stream(s);
+  if (!is_floating(x.dtype()))
+    throw ValueError(msg("[to_fp8] Only real floating types are supported but x.dtype() == ",
+                         dtype_name(x.dtype()), "."));
+  auto c = [](float v) { return array(v); };
+  array f = astype(x, float32, st);
+  array a = where(isnan(f, st), c(448.0f), minimum(abs(f, st), c(448.0f), st), st);
+  array sub = less(a, c(0.015625f), st);  // below 2^-6: subnormal
+  array e = floor(log2(maximum(a, c(0.015625f), st), st), st);
+  array mn = round(multiply(a, power(c(2.0f), subtract(c(3.0f), e, st), st), st), 0, st);
+  array code_n = add(multiply(add(e, c(6.0f), st), c(8.0f), st), mn, st);
+  array code_s = round(multiply(a, c(512.0f), st), 0, st);
+  array code = minimum(where(sub, code_s, code_n, st), c(126.0f), st);
+  array neg = logical_or(less(f, c(0.0f), st),
+                         logical_and(equal(f, c(0.0f), st),
+                                     less(divide(c(1.0f), f, st), c(0.0f), st), st),
+                         st);
+  return astype(add(code, where(neg, c(128.0f), c(0.0f), st), st), uint8, st);
+}
+
+array from_fp8(const array& x, Dtype dtype, StreamOrDevice s) {
+  Stream st = to_stream(s);
+  if (x.dtype() != uint8)
+    throw ValueError(msg("[from_fp8] Input must have type uint8 but x.dtype() == ",
+                         dtype_name(x.dtype()), "."));
+  if (!is_floating(dtype))
+    throw ValueError(msg("[from_fp8] The output type must be a real floating type, got ",
+                         dtype_name(dtype), "."));
+  auto u = [](int v) { return array(uint8_t(v), uint8); };
+  auto c = [](float v) { return array(v); };
+  array e = astype(bitwise_and(right_shift(x, u(3), st), u(15), st), float32, st);
+  array m = astype(bitwise_and(x, u(7), st), float32, st);
+  array val = where(equal(e, c(0.0f), st), multiply(m, c(0.001953125f), st),
+                    multiply(add(m, c(8.0f), st), power(c(2.0f), subtract(e, c(10.0f), st), st), st),
+                    st);
+  val = where(equal(bitwise_and(x, u(127), st), u(127), st), c(NAN), val, st);
+  val = where(greater_equal(x, u(128), st), negative(val, st), val, st);
+  return astype(val, dtype, st);
 }
 
 }  // namespace oxmlx

@@ -41,6 +41,10 @@ class CpuBackend final : public Backend {
   void gather_mm(const array& a, const array& b, const array& lhs, const array& rhs,
                  array& out) override;
   void segmented_mm(const array& a, const array& b, const array& segments, array& out) override;
+  void conv_weight_grad(const array& in, const array& cot, array& out,
+                        const std::vector<int>& stride, const std::vector<int>& pad_lo,
+                        const std::vector<int>& pad_hi, const std::vector<int>& kernel_dilation,
+                        const std::vector<int>& input_dilation, int groups, bool flip) override;
 };
 
 // Output allocation shared by the elementwise kernels: reuse (donate) an

@@ -16,6 +16,7 @@
 
 #include "backend/cpu/cpu_backend.h"
 #include "backend/cpu/gemm.h"
+#include "backend/cpu/quantized_mx.h"
 #include "backend/cpu/threadpool.h"
 
 namespace oxmlx::cpu {
@@ -184,6 +185,108 @@ void deq_tile(const QGeom& g, const uint32_t* wq, const T* sc, const T* bi, int6
   }
 }
 
+// Power-of-two widths unpack a group "permuted": buf[l*gw + j] is element
+// per*j + l (bit field l of word j), so each pass is one constant shift
+// over consecutive words and vectorizes; x is permuted the same way once.
+template <int BITS, typename A>
+void unpack_perm(const uint32_t* w, int64_t gw, A* buf) {
+  constexpr int per = 32 / BITS;
+  constexpr uint32_t mask = (1u << BITS) - 1u;
+  for (int l = 0; l < per; ++l) {
+    A* b = buf + l * gw;
+    for (int64_t j = 0; j < gw; ++j) b[j] = A((w[j] >> (BITS * l)) & mask);
+  }
+}
+
+template <typename A>
+using UnpackFn = void (*)(const uint32_t*, int64_t, A*);
+
+template <typename A>
+UnpackFn<A> perm_unpacker(int bits) {
+  switch (bits) {
+    case 1: return &unpack_perm<1, A>;
+    case 2: return &unpack_perm<2, A>;
+    case 4: return &unpack_perm<4, A>;
+    case 8: return &unpack_perm<8, A>;
+    default: return nullptr;
+  }
+}
+
+// n is a multiple of 16 (group sizes are multiples of 32).
+template <typename A>
+inline A dot16(const A* __restrict a, const A* __restrict b, int64_t n) {
+  A d[16] = {};
+  for (int64_t i = 0; i < n; i += 16)
+    for (int l = 0; l < 16; ++l) d[l] += a[i + l] * b[i + l];
+  for (int l = 0; l < 8; ++l) d[l] += d[l + 8];
+  return ((d[0] + d[4]) + (d[1] + d[5])) + ((d[2] + d[6]) + (d[3] + d[7]));
+}
+
+// The transposed small-M kernel with the group geometry known at compile
+// time (power-of-two widths; x permuted as for unpack_perm), M <= 8.
+template <int BITS, int GS, typename T, typename A>
+void qmv_t_fixed(const QGeom& g, const A* xf, const A* xsum, const uint32_t* wq, const T* sc,
+                 const T* bi, int64_t n0, int64_t n1, T* out) {
+  constexpr int per = 32 / BITS, GW = GS / per;
+  constexpr uint32_t mask = (1u << BITS) - 1u;
+  alignas(64) A buf[GS];
+  // Per-row 16-lane partial sums carried across groups (each group's dot is
+  // scaled lane-wise), reduced once per output.
+  alignas(64) A accv[8][16];
+  A bacc[8];
+  for (int64_t n = n0; n < n1; ++n) {
+    for (int m = 0; m < 8; ++m) {
+      bacc[m] = A(0);
+      for (int l = 0; l < 16; ++l) accv[m][l] = A(0);
+    }
+    const uint32_t* wn = wq + n * g.words;
+    for (int64_t grp = 0; grp < g.groups; ++grp) {
+      const uint32_t* wg = wn + grp * GW;
+      for (int l = 0; l < per; ++l)
+        for (int j = 0; j < GW; ++j) buf[l * GW + j] = A((wg[j] >> (BITS * l)) & mask);
+      const A s = A(sc[n * g.groups + grp]), b = A(bi[n * g.groups + grp]);
+      for (int64_t m = 0; m < g.M; ++m) {
+        const A* xm = xf + m * g.K + grp * GS;
+        A d[16] = {};
+        for (int i = 0; i < GS; i += 16)
+          for (int l = 0; l < 16; ++l) d[l] += xm[i + l] * buf[i + l];
+        for (int l = 0; l < 16; ++l) accv[m][l] += s * d[l];
+        bacc[m] += b * xsum[m * g.groups + grp];
+      }
+    }
+    for (int64_t m = 0; m < g.M; ++m) {
+      A t = bacc[m];
+      for (int l = 0; l < 16; ++l) t += accv[m][l];
+      out[m * g.N + n] = T(t);
+    }
+  }
+}
+
+template <typename T, typename A>
+using QmvFn = void (*)(const QGeom&, const A*, const A*, const uint32_t*, const T*, const T*,
+                       int64_t, int64_t, T*);
+
+template <typename T, typename A, int BITS>
+QmvFn<T, A> qmv_t_for_gs(int gs) {
+  switch (gs) {
+    case 32: return &qmv_t_fixed<BITS, 32, T, A>;
+    case 64: return &qmv_t_fixed<BITS, 64, T, A>;
+    case 128: return &qmv_t_fixed<BITS, 128, T, A>;
+    default: return nullptr;
+  }
+}
+
+template <typename T, typename A>
+QmvFn<T, A> qmv_t_fixed_for(int bits, int gs) {
+  switch (bits) {
+    case 1: return qmv_t_for_gs<T, A, 1>(gs);
+    case 2: return qmv_t_for_gs<T, A, 2>(gs);
+    case 4: return qmv_t_for_gs<T, A, 4>(gs);
+    case 8: return qmv_t_for_gs<T, A, 8>(gs);
+    default: return nullptr;
+  }
+}
+
 // Small M: out (M, N) block of output columns [n0, n1).
 template <typename T>
 void qmv(const QGeom& g, const Acc<T>* xf, const Acc<T>* xsum, const uint32_t* wq, const T* sc,
@@ -193,18 +296,17 @@ void qmv(const QGeom& g, const Acc<T>* xf, const Acc<T>* xsum, const uint32_t* w
   if (g.transpose) {
     // W stored (N, K): out[m, n] = sum_g s * (x_g . q_g) + b * sum(x_g).
     std::vector<A> acc(size_t(g.M));
+    const UnpackFn<A> up = perm_unpacker<A>(g.bits);
+    const int64_t gw = int64_t(g.gs) * g.bits / 32;
     for (int64_t n = n0; n < n1; ++n) {
       std::fill(acc.begin(), acc.end(), A(0));
       for (int64_t grp = 0; grp < g.groups; ++grp) {
-        unpack(wq + n * g.words + grp * g.gs * g.bits / 32, g.gs, g.bits,
-               [&](int64_t i, uint32_t v) { buf[size_t(i)] = A(v); });
+        const uint32_t* wg = wq + n * g.words + grp * gw;
+        if (up) up(wg, gw, buf.data());
+        else unpack(wg, g.gs, g.bits, [&](int64_t i, uint32_t v) { buf[size_t(i)] = A(v); });
         const A s = A(sc[n * g.groups + grp]), b = A(bi[n * g.groups + grp]);
         for (int64_t m = 0; m < g.M; ++m) {
-          const A* xm = xf + m * g.K + grp * g.gs;
-          A d[8] = {};
-          for (int i = 0; i < g.gs; i += 8)
-            for (int l = 0; l < 8; ++l) d[l] += xm[i + l] * buf[size_t(i + l)];
-          A dot = ((d[0] + d[1]) + (d[2] + d[3])) + ((d[4] + d[5]) + (d[6] + d[7]));
+          const A dot = dot16(xf + m * g.K + grp * g.gs, buf.data(), g.gs);
           acc[size_t(m)] += s * dot + b * xsum[m * g.groups + grp];
         }
       }
@@ -239,7 +341,19 @@ void qmm_one(const QGeom& g, const T* x, const uint32_t* wq, const T* sc, const 
   const int threads = num_threads();
   if (g.M <= 8) {
     std::vector<A> xf(size_t(g.M * g.K)), xs(size_t(g.M * (g.transpose ? g.groups : 1)));
-    for (int64_t i = 0; i < g.M * g.K; ++i) xf[size_t(i)] = A(x[i]);
+    if (g.transpose && perm_unpacker<A>(g.bits)) {
+      // Same permutation as unpack_perm within every group.
+      const int64_t per = 32 / g.bits, gw = g.gs / per;
+      for (int64_t m = 0; m < g.M; ++m)
+        for (int64_t grp = 0; grp < g.groups; ++grp) {
+          const T* src = x + m * g.K + grp * g.gs;
+          A* dst = xf.data() + m * g.K + grp * g.gs;
+          for (int64_t l = 0; l < per; ++l)
+            for (int64_t j = 0; j < gw; ++j) dst[l * gw + j] = A(src[per * j + l]);
+        }
+    } else {
+      for (int64_t i = 0; i < g.M * g.K; ++i) xf[size_t(i)] = A(x[i]);
+    }
     if (g.transpose)
       for (int64_t m = 0; m < g.M; ++m)
         for (int64_t grp = 0; grp < g.groups; ++grp) {
@@ -251,8 +365,10 @@ void qmm_one(const QGeom& g, const T* x, const uint32_t* wq, const T* sc, const 
     const int64_t unit = g.transpose ? 1 : 32;
     const int64_t units = (g.N + unit - 1) / unit;
     const int64_t grain = std::max<int64_t>(1, 65536 / std::max<int64_t>(1, g.K * unit));
+    const QmvFn<T, A> fixed = g.transpose ? qmv_t_fixed_for<T, A>(g.bits, g.gs) : nullptr;
     parallel_for(units, grain, [&](int64_t u0, int64_t u1) {
-      qmv(g, xf.data(), xs.data(), wq, sc, bi, u0 * unit, std::min(g.N, u1 * unit), out);
+      if (fixed) fixed(g, xf.data(), xs.data(), wq, sc, bi, u0 * unit, std::min(g.N, u1 * unit), out);
+      else qmv(g, xf.data(), xs.data(), wq, sc, bi, u0 * unit, std::min(g.N, u1 * unit), out);
     });
     return;
   }
@@ -348,6 +464,8 @@ void affine_only(QuantMode mode, const char* op) {
 
 void CpuBackend::quantize(const array& w, std::vector<array>& outputs, int group_size, int bits,
                           QuantMode mode) {
+  if (mode == QuantMode::Mxfp4 || mode == QuantMode::Mxfp8)
+    return quantize_microscaled(contiguous_copy(w), outputs, bits);
   affine_only(mode, "quantize");
   float_dispatch(w.dtype(), "quantize", [&](auto t) {
     quantize_affine<decltype(t)>(w, outputs, group_size, bits);
@@ -356,6 +474,9 @@ void CpuBackend::quantize(const array& w, std::vector<array>& outputs, int group
 
 void CpuBackend::dequantize(const std::vector<array>& inputs, array& out, int group_size,
                             int bits, QuantMode mode) {
+  if (mode == QuantMode::Mxfp4 || mode == QuantMode::Mxfp8)
+    return dequantize_microscaled(contiguous_copy(inputs[0]), contiguous_copy(inputs[1]), out,
+                                  bits);
   affine_only(mode, "dequantize");
   float_dispatch(out.dtype(), "dequantize", [&](auto t) {
     dequantize_affine<decltype(t)>(inputs, out, group_size, bits);
