@@ -679,3 +679,21 @@ def test_maximum_minimum_tie_derivatives_match_mlx():
         ta = mx.jvp(lambda x, y: fa(x, y), [mx.array(a), mx.array(b)], [mx.ones(3), mx.zeros(3)])[1][0]
         tb = mc.jvp(lambda x, y: fb(x, y), [mc.array(a), mc.array(b)], [mc.ones(3), mc.zeros(3)])[1][0]
         np.testing.assert_array_equal(to_np(ta), np.array(tb))
+
+
+@pytest.mark.parametrize("mode", ["mxfp4", "mxfp8"])
+def test_quantized_microscaling_modes(mode):
+    a, b = _build("Linear", (64, 5), {})
+    qa, qb = a.to_quantized(mode=mode), b.to_quantized(mode=mode)
+    assert (qa.group_size, qa.bits) == (qb.group_size, qb.bits)
+    assert sorted(k for k, _ in tree_flatten(qa.parameters())) == sorted(
+        k for k, _ in mutils.tree_flatten(qb.parameters()))
+    assert qa.get("biases") is None and repr(qa) == repr(qb)
+    assert_trees_close(qa, qb, rtol=0, atol=0)
+    x = _f32(3, 64)
+    np.testing.assert_allclose(to_np(qa(mx.array(x))), np.array(qb(mc.array(x))), rtol=1e-4, atol=1e-4)
+    ea, eb = _build("Embedding", (6, 64), {})
+    idx = np.array([[0, 5], [3, 3]], np.int32)
+    ya, yb = ea.to_quantized(mode=mode)(mx.array(idx)), eb.to_quantized(mode=mode)(mc.array(idx))
+    assert repr(ya.dtype).split(".")[-1] == repr(yb.dtype).split(".")[-1]  # bfloat16 in both
+    np.testing.assert_allclose(to_np(ya), to_np(yb), rtol=1e-5, atol=1e-6)
