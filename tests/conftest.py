@@ -45,6 +45,16 @@ MLX_BACKEND_GAPS = {
     "tests/test_elementwise.py::test_unary_special_values[erf]": "MLX's erf(-0.0) is +0.0",
     "tests/test_elementwise.py::test_binary_float[logaddexp-bfloat16]":
         "MLX's bfloat16 logaddexp rounds differently",
+    # nn layers over the quantization family, which the mlx backend plugin does not implement yet
+    **{t: "the mlx backend has no quantize family yet"
+       for t in ("tests/test_nn_layers.py::test_quantized_linear_from_linear",
+                 "tests/test_nn_layers.py::test_quantized_embedding",
+                 "tests/test_nn_layers.py::test_nn_quantize_model",
+                 "tests/test_nn_layers.py::test_quantized_layers_direct",
+                 "tests/test_nn_layers.py::test_quantized_microscaling_modes",
+                 "tests/test_nn_init.py::test_quantized_initialization_equals_mlx")},
+    **{f"tests/test_nn_layers.py::{t}": "the mlx backend has no conv_weight_grad family yet"
+       for t in ("test_conv1d", "test_conv2d", "test_conv3d", "test_conv_transpose")},
 }
 
 

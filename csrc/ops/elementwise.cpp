@@ -389,11 +389,12 @@ std::pair<array, array> binary_partials(BinaryOp op, const array& a, const array
       return {da, multiply(y, la)};
     }
     case O::Maximum: {
-      array m = astype(greater_equal(a, b), dt);
+      // ties go to the second argument, as in MLX (relu'(0) = 0)
+      array m = astype(greater(a, b), dt);
       return {m, subtract(c(1.0), m)};
     }
     case O::Minimum: {
-      array m = astype(less_equal(a, b), dt);
+      array m = astype(less(a, b), dt);
       return {m, subtract(c(1.0), m)};
     }
     case O::LogAddExp:

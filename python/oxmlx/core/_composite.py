@@ -140,7 +140,23 @@ def unstack(x, /, *, axis=0, stream=None):
 
 
 def unflatten(a, /, axis, shape, *, stream=None):
-    return c._c_unflatten(a, axis, list(shape), stream)
+    axis = _axis(axis, a.ndim, "unflatten")
+    shape = [int(s) for s in shape]
+    n = a.shape[axis]
+    # a -1 is inferred from the unflattened axis alone (so it works for empty arrays)
+    if shape.count(-1) > 1:
+        raise ValueError("[Unflatten] Can only infer one dimension.")
+    known = 1
+    for s in shape:
+        known *= s if s != -1 else 1
+    if -1 in shape:
+        if known == 0 or n % known != 0:
+            raise ValueError(f"[Unflatten] Cannot infer the unflattened shape of axis {axis} with size {n}.")
+        shape[shape.index(-1)] = n // known
+    elif known != n:
+        raise ValueError(
+            f"[Unflatten] Cannot unflatten axis {axis} with size {n} into shape ({','.join(map(str, shape))}).")
+    return a.reshape(list(a.shape[:axis]) + shape + list(a.shape[axis + 1:]))
 
 
 def flip(a, /, axis=None, *, stream=None):

@@ -50,8 +50,8 @@ def value_and_grad(fun, argnums=None, argnames=()):
     argnames = list(argnames)
     if argnums is None and not argnames:
         argnums = 0
-    single = isinstance(argnums, int)
-    nums = [] if argnums is None else ([argnums] if single else list(argnums))
+    nums = [] if argnums is None else ([argnums] if isinstance(argnums, int) else list(argnums))
+    single = len(nums) == 1  # as MLX: argnums=(0,) gives the gradient itself, not a 1-tuple
 
     @functools.wraps(fun)
     def wrapped(*args, **kwargs):
@@ -67,6 +67,8 @@ def value_and_grad(fun, argnums=None, argnames=()):
         flats = [_leaves(t, "grad") for t in trees]
         sizes = [len(f) for f in flats]
         primals = [leaf for f in flats for _, leaf in f]
+        if not primals:
+            raise ValueError("[grad] Must specify at least one argument.")
         holder = {}
 
         def inner(xs):
