@@ -40,6 +40,11 @@ enum class ReduceOp : uint8_t { Sum, Prod, Max, Min, And, Or };
 enum class ArgReduceOp : uint8_t { ArgMax, ArgMin };
 enum class ScanOp : uint8_t { Sum, Prod, Max, Min, LogAddExp };
 
+// Fused kernels (mx.fast, fused softmax): op codes and parameters are defined
+// in backend/fast.h, included only by the files that build or run them.
+enum class FastOp : uint8_t;
+struct FastParams;
+
 const char* op_name(UnaryOp op);
 const char* op_name(BinaryOp op);
 const char* op_name(ReduceOp op);
@@ -106,6 +111,9 @@ class Backend {
                    bool real);
   // Dense factorizations and solves over the last two axes.
   virtual void linalg(LinalgOp op, const std::vector<array>& inputs, std::vector<array>& outputs);
+  // Fused row kernels (norms, rope, softmax, attention); see backend/fast.h.
+  virtual void fast(FastOp op, const std::vector<array>& inputs, std::vector<array>& outputs,
+                    const FastParams& p);
 
  protected:
   [[noreturn]] void unsupported(const char* family) const;

@@ -62,11 +62,12 @@ def logsumexp(a, /, axis=None, keepdims=False, *, stream=None):
 
 def softmax(a, /, axis=None, *, precise=False, stream=None):
     a = _arr(a)
-    if not c.issubdtype(a.dtype, c.inexact):
-        a = a.astype(c.float32)
-    x = a.astype(c.float32) if (precise and a.dtype in (c.float16, c.bfloat16)) else a
-    e = c.exp(x - c.stop_gradient(c.max(x, axis=axis, keepdims=True)))
-    return (e / c.sum(e, axis=axis, keepdims=True)).astype(a.dtype)
+    if c.issubdtype(a.dtype, c.complexfloating):
+        e = c.exp(a - c.stop_gradient(c.max(a, axis=axis, keepdims=True)))
+        return e / c.sum(e, axis=axis, keepdims=True)
+    # One fused kernel (float32 accumulation for every dtype, so precise=True
+    # and False both get the precise result); its vjp/jvp are in C++.
+    return c._softmax(a, axis, precise, stream)
 
 
 def std(a, /, axis=None, keepdims=False, ddof=0, *, stream=None):
