@@ -54,6 +54,8 @@ struct Scalar {
   static V mul(V a, V b) { return a * b; }
   static V fmadd(V a, V b, V c) { return a * b + c; }
   static V max(V a, V b) { return (a != a || a > b) ? a : b; }
+  static V min(V a, V b) { return (a != a || a < b) ? a : b; }
+  static A hmin(V v) { return v; }
   static A hsum(V v) { return v; }
   static A hmax(V v) { return v; }
   static V exp(V x) { return std::exp(x); }
@@ -83,6 +85,7 @@ void add_row(const float* x, float* acc, int64_t n) {
     f.rms_norm = &NS::k_rms_norm<T>;         \
     f.layer_norm = &NS::k_layer_norm<T>;     \
     f.row_max = &NS::k_row_max<T>;           \
+    f.row_min = &NS::k_row_min<T>;           \
     f.row_sum = &NS::k_sum<T>;               \
     f.exp_sum = &NS::k_exp_sum<T>;           \
     return f;                                \

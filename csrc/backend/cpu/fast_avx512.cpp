@@ -103,6 +103,14 @@ struct Tr {
     V m = _mm512_max_ps(a, b);
     return _mm512_mask_mov_ps(m, _mm512_cmp_ps_mask(a, a, _CMP_UNORD_Q), a);
   }
+  static V min(V a, V b) {
+    V m = _mm512_min_ps(a, b);
+    return _mm512_mask_mov_ps(m, _mm512_cmp_ps_mask(a, a, _CMP_UNORD_Q), a);
+  }
+  static float hmin(V v) {
+    if (_mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q)) return std::numeric_limits<float>::quiet_NaN();
+    return _mm512_reduce_min_ps(v);
+  }
   static float hsum(V v) { return _mm512_reduce_add_ps(v); }
   static float hmax(V v) {
     if (_mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q)) return std::numeric_limits<float>::quiet_NaN();
@@ -164,6 +172,7 @@ RowFns<T, float> row_fns() {
   f.rms_norm = &k_rms_norm<T>;
   f.layer_norm = &k_layer_norm<T>;
   f.row_max = &k_row_max<T>;
+  f.row_min = &k_row_min<T>;
   f.row_sum = &k_sum<T>;
   f.exp_sum = &k_exp_sum<T>;
   return f;

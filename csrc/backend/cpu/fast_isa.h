@@ -21,6 +21,7 @@ struct RowFns {
   void (*rms_norm)(const T* x, const T* w, T* y, int64_t n, float eps) = nullptr;
   void (*layer_norm)(const T* x, const T* w, const T* b, T* y, int64_t n, float eps) = nullptr;
   A (*row_max)(const T* x, int64_t n) = nullptr;
+  A (*row_min)(const T* x, int64_t n) = nullptr;
   A (*row_sum)(const T* x, int64_t n) = nullptr;
   // e[i] = exp(x[i] - m), returns sum(e).
   A (*exp_sum)(const T* x, A* e, int64_t n, A m) = nullptr;
