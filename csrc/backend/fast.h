@@ -20,6 +20,7 @@ enum class FastOp : uint8_t {
   LogSumExp,  // {x} -> {y}: last axis, y has the shape of x with the last axis 1
   Sdpa,       // {q (B, Nq, Tq, D), k (B, Nkv, Tkv, D), v (B, Nkv, Tkv, Dv),
               //  [mask broadcast to (B, Nq, Tq, Tkv), any strides], [sinks (Nq)]} -> {o}
+  Exp,        // {x float32} -> {exp(x)} by the SIMD polynomial (a test hook)
 };
 
 struct FastParams {

@@ -42,6 +42,7 @@ std::string FastPrim::name() const {
     case FastOp::Softmax: return "Softmax";
     case FastOp::LogSumExp: return "LogSumExp";
     case FastOp::Sdpa: return "ScaledDotProductAttention";
+    case FastOp::Exp: return "FastExp";
   }
   return "Fast";
 }
@@ -95,6 +96,12 @@ array logsumexp_last(const array& a, StreamOrDevice s) {
   Shape sh = a.shape();
   sh.back() = 1;
   return fast_node(FastOp::LogSumExp, {}, sh, a.dtype(), {a}, st);
+}
+
+array fast_exp(const array& a, StreamOrDevice s) {
+  Stream st = to_stream(s);
+  array x = astype(a, float32, st);
+  return fast_node(FastOp::Exp, {}, x.shape(), float32, {x}, st);
 }
 
 namespace fast {
@@ -358,6 +365,7 @@ std::vector<array> FastPrim::vjp(const std::vector<array>& primals,
       return {fast_node(FastOp::Rope, q, cots[0].shape(), cots[0].dtype(), std::move(in), st)};
     }
     default: {
+      if (!fallback_) throw ValueError(msg("[", name(), "] vjp is not implemented."));
       auto [o, all] = oxmlx::vjp(fallback_, primals, cots);
       std::vector<array> r;
       for (int a : argnums) r.push_back(all[a]);
@@ -389,6 +397,7 @@ std::vector<array> FastPrim::jvp(const std::vector<array>& primals,
       return {fast_node(FastOp::Rope, p_, tans[0].shape(), tans[0].dtype(), std::move(in), st)};
     }
     default: {
+      if (!fallback_) throw ValueError(msg("[", name(), "] jvp is not implemented."));
       std::vector<array> all;
       for (size_t i = 0, j = 0; i < primals.size(); ++i) {
         if (j < argnums.size() && argnums[j] == int(i)) all.push_back(tans[j++]);

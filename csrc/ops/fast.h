@@ -41,6 +41,9 @@ array softmax(const array& a, const std::vector<int>& axes, bool precise, Stream
 // log(sum(exp(a))) over the last axis, keepdims (fused, with its vjp).
 array logsumexp_last(const array& a, StreamOrDevice s = {});
 
+// exp of float32 values by the backend's SIMD polynomial (for tests).
+array fast_exp(const array& a, StreamOrDevice s = {});
+
 namespace fast {
 
 array rms_norm(const array& x, const std::optional<array>& weight, float eps,

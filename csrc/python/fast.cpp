@@ -97,6 +97,7 @@ void init_fast(nb::module_& m) {
         [](nb::kwargs) -> nb::object { throw RuntimeError("[cuda_kernel] No CUDA back-end."); },
         "Precompiled CUDA kernel (this build has no CUDA back-end: raises).");
 
+  m.def("_fast_exp", [](nb::handle a) { return fast_exp(to_array(a)); }, "a"_a);
   // The fused softmax behind mx.softmax (python/oxmlx/core/_composite.py).
   m.def("_softmax",
         [](nb::handle a, nb::handle axis, bool precise, nb::handle s) {

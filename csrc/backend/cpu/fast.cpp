@@ -222,6 +222,16 @@ void run_norm(FastOp op, const std::vector<array>& in, array& y, const FastParam
   });
 }
 
+void run_exp(const array& x_in, array& y) {
+  array x = row_major(x_in);
+  if (x.dtype() != float32) throw RuntimeError("[fast exp] expected float32.");
+  alloc_row_major(y);
+  auto fn = fast_isa().exp_f32;
+  const float* xp = x.data<float>();
+  float* yp = y.data<float>();
+  parallel_for(x.size(), 1 << 15, [&](int64_t b, int64_t e) { fn(xp + b, yp + b, e - b); });
+}
+
 }  // namespace
 
 void CpuBackend::fast(FastOp op, const std::vector<array>& in, std::vector<array>& out,
@@ -233,6 +243,7 @@ void CpuBackend::fast(FastOp op, const std::vector<array>& in, std::vector<array
     case FastOp::LayerNorm: return run_norm(op, in, out[0], p);
     case FastOp::Rope: return fast_rope(in, out[0], p);
     case FastOp::Sdpa: return fast_sdpa(in, out[0], p);
+    case FastOp::Exp: return run_exp(in[0], out[0]);
   }
   throw RuntimeError("[fast] unknown op.");
 }
