@@ -546,3 +546,107 @@ def test_custom_kernels_raise():
         mx.fast.precompiled_cuda_kernel(name="k", compiled_source=b"", inputs=[], output_shapes=[],
                                         output_dtypes=[], scalars=[], grid=(1, 1, 1),
                                         threadgroup=(1, 1, 1))
+
+
+# -------------------------------------------------------- gated delta rule
+
+
+def np_gdn(q, k, v, g, beta, s0=None, mask=None):
+    B, T, Hk, Dk = q.shape
+    Hv, Dv = v.shape[2], v.shape[3]
+    S = np.zeros((B, Hv, Dv, Dk)) if s0 is None else s0.astype(np.float64).copy()
+    y = np.zeros((B, T, Hv, Dv))
+    for b in range(B):
+        for t in range(T):
+            if mask is not None and not mask[b, t]:
+                continue
+            for h in range(Hv):
+                hk = h // (Hv // Hk)
+                gs = g[b, t, h] if g.ndim == 4 else g[b, t, h]
+                Sn = S[b, h] * gs
+                Sn = Sn + np.outer(beta[b, t, h] * (v[b, t, h] - Sn @ k[b, t, hk]), k[b, t, hk])
+                S[b, h] = Sn
+                y[b, t, h] = Sn @ q[b, t, hk]
+    return y, S
+
+
+def gdn_inputs(B=2, T=5, Hk=1, Dk=3, Hv=2, Dv=4, gvec=False):
+    q = RNG.standard_normal((B, T, Hk, Dk))
+    k = RNG.standard_normal((B, T, Hk, Dk)) / np.sqrt(Dk)
+    v = RNG.standard_normal((B, T, Hv, Dv))
+    g = RNG.uniform(0.5, 1.0, (B, T, Hv, Dk) if gvec else (B, T, Hv))
+    beta = RNG.uniform(0.0, 1.0, (B, T, Hv))
+    s0 = RNG.standard_normal((B, Hv, Dv, Dk))
+    return q, k, v, g, beta, s0
+
+
+@pytest.mark.parametrize("gvec", [False, True])
+@pytest.mark.parametrize("heads", [(1, 1), (1, 3), (2, 4)])
+def test_gated_delta_update(gvec, heads):
+    q, k, v, g, beta, s0 = gdn_inputs(Hk=heads[0], Hv=heads[1], gvec=gvec)
+    mask = RNG.uniform(size=(2, 5)) > 0.3
+    f32 = lambda a: mx.array(a.astype(np.float32))  # noqa: E731
+    r32 = lambda a: a.astype(np.float32).astype(np.float64)  # noqa: E731
+    args = [r32(a) for a in (q, k, v, g, beta)]
+    for kw, ref in [({}, np_gdn(*args)),
+                    ({"initial_state": f32(s0)}, np_gdn(*args, r32(s0))),
+                    ({"initial_state": f32(s0), "mask": mx.array(mask)}, np_gdn(*args, r32(s0), mask))]:
+        y, s = mx.fast.gated_delta_update(*[f32(a) for a in (q, k, v, g, beta)], **kw)
+        check(y, ref[0], "float32", 5)
+        check(s, ref[1], "float32", 5)
+
+
+def test_gated_delta_dtypes_and_mlx(mlx):
+    q, k, v, g, beta, s0 = gdn_inputs(Hk=2, Hv=4)
+    h = [mx.array(a.astype(np.float16)) for a in (q, k, v, g, beta)]
+    y, s = mx.fast.gated_delta_update(*h)
+    assert y.dtype == mx.float16 and s.dtype == mx.float32
+    ref = np_gdn(*[np.array(a).astype(np.float64) for a in h])
+    check(y, ref[0], "float16", 3)
+    y, s = mx.fast.gated_delta_update(*[mx.array(a, dtype=mx.float64) for a in (q, k, v, g, beta)])
+    assert y.dtype == mx.float64 and s.dtype == mx.float64
+    ref = np_gdn(q, k, v, g, beta)
+    check(y, ref[0], "float64")
+    check(s, ref[1], "float64")
+    a = mx.fast.gated_delta_update(*[mx.array(x.astype(np.float32)) for x in (q, k, v, g, beta)],
+                                   initial_state=mx.array(s0.astype(np.float32)))
+    b = mlx.fast.gated_delta_update(*[mlx.array(x.astype(np.float32)) for x in (q, k, v, g, beta)],
+                                    initial_state=mlx.array(s0.astype(np.float32)))
+    for x, z in zip(a, b):
+        np.testing.assert_allclose(np.array(x), np.array(z), rtol=1e-5, atol=1e-5)
+
+
+def test_gated_delta_grads():
+    q, k, v, g, beta, s0 = gdn_inputs(B=1, T=3, Hk=1, Dk=2, Hv=2, Dv=2)
+    mask = mx.array(np.array([[True, False, True]]))
+
+    def y_of(*a):
+        return mx.fast.gated_delta_update(*a[:5], initial_state=a[5], mask=mask)[0]
+
+    def s_of(*a):
+        return mx.fast.gated_delta_update(*a[:5], initial_state=a[5])[1]
+
+    for i in range(6):
+        check_grad(y_of, [q, k, v, g, beta, s0], i)
+        check_grad(s_of, [q, k, v, g, beta, s0], i)
+
+
+def test_gated_delta_errors():
+    q, k, v, g, beta, s0 = (mx.array(a.astype(np.float32)) for a in gdn_inputs(Hk=2, Hv=4))
+    f = mx.fast.gated_delta_update
+    with pytest.raises(ValueError, match="4 dimensions"):
+        f(q[0], k, v, g, beta)
+    with pytest.raises(ValueError, match="same shape"):
+        f(q, k[:, :, :1], v, g, beta)
+    with pytest.raises(ValueError, match="multiple of the key heads"):
+        f(q, k, v[:, :, :3], g[:, :, :3], beta[:, :, :3])
+    with pytest.raises(ValueError, match="gamma"):
+        f(q, k, v, g[:, :, :2], beta)
+    with pytest.raises(ValueError, match="beta"):
+        f(q, k, v, g, beta[:, :1])
+    with pytest.raises(ValueError, match="initial_state"):
+        f(q, k, v, g, beta, initial_state=s0.transpose(0, 1, 3, 2))
+    with pytest.raises(ValueError, match="mask"):
+        f(q, k, v, g, beta, mask=mx.ones((2, 4), dtype=mx.bool_))
+    with pytest.raises(ValueError, match="unsupported type"):
+        f(*(a.astype(mx.int32) for a in (q, k, v)), g, beta)

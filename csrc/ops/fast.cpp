@@ -43,6 +43,7 @@ std::string FastPrim::name() const {
     case FastOp::LogSumExp: return "LogSumExp";
     case FastOp::Sdpa: return "ScaledDotProductAttention";
     case FastOp::Exp: return "FastExp";
+    case FastOp::GatedDelta: return "GatedDeltaUpdate";
   }
   return "Fast";
 }
@@ -338,6 +339,95 @@ array cross_entropy(const array& logits, const array& targets, StreamOrDevice s)
   array x = astype(logits, ct, st);
   array picked = take_along_axis(x, expand_dims(targets, {-1}, st), -1, st);
   return astype(squeeze(subtract(logsumexp_last(x, st), picked, st), {-1}, st), float32, st);
+}
+
+// ------------------------------------------------------ gated delta rule
+
+std::vector<array> gated_delta_update(const array& q, const array& k, const array& v,
+                                      const array& gamma, const array& beta,
+                                      const std::optional<array>& initial_state,
+                                      const std::optional<array>& mask, StreamOrDevice s) {
+  const char* op = "[gated_delta_update]";
+  for (const array* t : {&q, &k, &v})
+    if (t->ndim() != 4)
+      throw ValueError(msg(op, " q, k and v must have 4 dimensions (B, T, H, D) but got shape ",
+                           shape_str(t->shape()), "."));
+  if (k.shape() != q.shape())
+    throw ValueError(msg(op, " q and k must have the same shape but got ", shape_str(q.shape()),
+                         " and ", shape_str(k.shape()), "."));
+  const int64_t B = q.shape(0), T = q.shape(1), Hk = q.shape(2), Dk = q.shape(3);
+  const int64_t Hv = v.shape(2), Dv = v.shape(3);
+  if (v.shape(0) != B || v.shape(1) != T)
+    throw ValueError(msg(op, " v of shape ", shape_str(v.shape()), " does not match q of shape ",
+                         shape_str(q.shape()), " in (B, T)."));
+  if (Hk == 0 || Hv % Hk != 0)
+    throw ValueError(msg(op, " the value heads (", Hv, ") must be a multiple of the key heads (",
+                         Hk, ")."));
+  Shape gs{B, T, Hv}, gs4{B, T, Hv, Dk};
+  if (gamma.shape() != gs && gamma.shape() != gs4)
+    throw ValueError(msg(op, " gamma must have shape ", shape_str(gs), " or ", shape_str(gs4),
+                         " but got ", shape_str(gamma.shape()), "."));
+  if (beta.shape() != gs)
+    throw ValueError(msg(op, " beta must have shape ", shape_str(gs), " but got ",
+                         shape_str(beta.shape()), "."));
+  Shape ss{B, Hv, Dv, Dk};
+  if (initial_state && initial_state->shape() != ss)
+    throw ValueError(msg(op, " initial_state must have shape ", shape_str(ss), " but got ",
+                         shape_str(initial_state->shape()), "."));
+  if (mask && mask->shape() != Shape{B, T})
+    throw ValueError(msg(op, " mask must have shape ", shape_str(Shape{B, T}), " but got ",
+                         shape_str(mask->shape()), "."));
+  Dtype out_t = promote_types(promote_types(q.dtype(), k.dtype()), v.dtype());
+  if (!is_floating(out_t))
+    throw ValueError(msg(op, " Received unsupported type ", dtype_name(out_t), "."));
+  Dtype st_t = promote_types(out_t, float32);
+  Stream st = to_stream(s);
+  std::vector<array> in = {astype(q, out_t, st), astype(k, out_t, st), astype(v, out_t, st),
+                           astype(gamma, st_t, st), astype(beta, st_t, st),
+                           initial_state ? astype(*initial_state, st_t, st) : zeros(ss, st_t, st)};
+  if (mask) in.push_back(astype(*mask, bool_, st));
+  const int64_t rep = Hv / Hk;
+  const bool g_vec = gamma.ndim() == 4;
+  // The recurrence step by step in core ops (what the kernel computes).
+  ArrayFn fallback = [=](const std::vector<array>& x) {
+    auto step = [&](const array& a, int64_t t) {  // a[:, t]
+      Shape start(a.ndim(), 0), stop = a.shape(), str(a.ndim(), 1);
+      start[1] = t;
+      stop[1] = t + 1;
+      return squeeze(slice(a, start, stop, str, st), {1}, st);
+    };
+    auto heads = [&](const array& a) {  // (B, Hk, D) -> (B, Hv, D)
+      array e = broadcast_to(expand_dims(a, {2}, st), {B, Hk, rep, Dk}, st);
+      return reshape(e, {B, Hv, Dk}, st);
+    };
+    array S = x[5];
+    array y = zeros({B, T, Hv, Dv}, out_t, st);
+    for (int64_t t = 0; t < T; ++t) {
+      array qt = astype(heads(step(x[0], t)), st_t, st);
+      array kt = astype(heads(step(x[1], t)), st_t, st);
+      array vt = astype(step(x[2], t), st_t, st);
+      array gt = g_vec ? expand_dims(step(x[3], t), {2}, st) : reshape(step(x[3], t), {B, Hv, 1, 1}, st);
+      array bt = reshape(step(x[4], t), {B, Hv, 1}, st);
+      array Sn = multiply(S, gt, st);
+      array kv = squeeze(matmul(Sn, expand_dims(kt, {-1}, st), st), {-1}, st);
+      array d = multiply(bt, subtract(vt, kv, st), st);
+      Sn = add(Sn, multiply(expand_dims(d, {-1}, st), expand_dims(kt, {2}, st), st), st);
+      array yt = squeeze(matmul(Sn, expand_dims(qt, {-1}, st), st), {-1}, st);
+      if (x.size() > 6) {
+        array mt = reshape(step(x[6], t), {B, 1, 1, 1}, st);
+        S = where(mt, Sn, S, st);
+        yt = where(reshape(mt, {B, 1, 1}, st), yt, zeros_like(yt, st), st);
+      } else {
+        S = Sn;
+      }
+      y = slice_update(y, expand_dims(astype(yt, out_t, st), {1}, st), {0, t, 0, 0},
+                       {B, t + 1, Hv, Dv}, {1, 1, 1, 1}, st);
+    }
+    return std::vector<array>{y, S};
+  };
+  return array::make_arrays({{B, T, Hv, Dv}, ss}, {out_t, st_t},
+                            std::make_shared<FastPrim>(st, FastOp::GatedDelta, FastParams{}, fallback),
+                            std::move(in));
 }
 
 }  // namespace fast

@@ -59,6 +59,11 @@ array scaled_dot_product_attention(const array& q, const array& k, const array& 
                                    const std::optional<array>& mask,
                                    const std::optional<array>& sinks, StreamOrDevice s = {});
 array cross_entropy(const array& logits, const array& targets, StreamOrDevice s = {});
+// Gated delta rule over the sequence: returns {y (B, T, Hv, Dv), final state (B, Hv, Dv, Dk)}.
+std::vector<array> gated_delta_update(const array& q, const array& k, const array& v,
+                                      const array& gamma, const array& beta,
+                                      const std::optional<array>& initial_state,
+                                      const std::optional<array>& mask, StreamOrDevice s = {});
 
 }  // namespace fast
 }  // namespace oxmlx

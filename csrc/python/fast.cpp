@@ -78,6 +78,16 @@ void init_fast(nb::module_& m) {
         },
         "logits"_a, "targets"_a, nb::kw_only(), "stream"_a.none() = nb::none(),
         "Cross entropy logsumexp(logits, -1) - logits[..., targets], in float32.");
+  f.def("gated_delta_update",
+        [](nb::handle q, nb::handle k, nb::handle v, nb::handle gamma, nb::handle beta,
+           nb::handle state, nb::handle mask, nb::handle s) {
+          return fast::gated_delta_update(to_array(q), to_array(k), to_array(v), to_array(gamma),
+                                          to_array(beta), opt_array(state), opt_array(mask),
+                                          to_sod(s));
+        },
+        "q"_a, "k"_a, "v"_a, "gamma"_a, "beta"_a, "initial_state"_a.none() = nb::none(),
+        "mask"_a.none() = nb::none(), "stream"_a.none() = nb::none(),
+        "Gated delta network recurrence: returns [output (B, T, Hv, Dv), final state (B, Hv, Dv, Dk)].");
   f.def("metal_kernel",
         [](nb::handle, nb::handle, nb::handle, nb::handle, nb::handle, bool, bool, nb::handle) {
           return no_backend_kernel("metal_kernel");

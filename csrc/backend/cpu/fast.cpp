@@ -134,6 +134,7 @@ using namespace fast_detail;
 // Rope and attention drivers (fast_rope.cpp, fast_sdpa.cpp).
 void fast_rope(const std::vector<array>& in, array& out, const FastParams& p);
 void fast_sdpa(const std::vector<array>& in, array& out, const FastParams& p);
+void fast_gated_delta(const std::vector<array>& in, std::vector<array>& out, const FastParams& p);
 
 // in itself when it is row-contiguous and dense, else a row-contiguous copy.
 array fast_row_major(const array& in) {
@@ -244,6 +245,7 @@ void CpuBackend::fast(FastOp op, const std::vector<array>& in, std::vector<array
     case FastOp::Rope: return fast_rope(in, out[0], p);
     case FastOp::Sdpa: return fast_sdpa(in, out[0], p);
     case FastOp::Exp: return run_exp(in[0], out[0]);
+    case FastOp::GatedDelta: return fast_gated_delta(in, out, p);
   }
   throw RuntimeError("[fast] unknown op.");
 }
