@@ -650,3 +650,47 @@ def test_gated_delta_errors():
         f(q, k, v, g, beta, mask=mx.ones((2, 4), dtype=mx.bool_))
     with pytest.raises(ValueError, match="unsupported type"):
         f(*(a.astype(mx.int32) for a in (q, k, v)), g, beta)
+
+
+_ISA_SCRIPT = r"""
+import numpy as np, oxmlx.core as mx, oxmlx._core as C
+rng = np.random.default_rng(0)
+for n in (1, 5, 8, 16, 17, 31, 33, 100):
+    x = rng.standard_normal((3, n)).astype(np.float32)
+    w = rng.standard_normal(n).astype(np.float32)
+    x64 = x.astype(np.float64)
+    for dt, tol in (("float32", 3e-6), ("float16", 3e-3), ("bfloat16", 2e-2)):
+        a = mx.array(x).astype(getattr(mx, dt))
+        xa = np.array(a.astype(mx.float32)).astype(np.float64)
+        e = np.exp(xa - xa.max(-1, keepdims=True))
+        got = np.array(mx.softmax(a, axis=-1).astype(mx.float32))
+        np.testing.assert_allclose(got, e / e.sum(-1, keepdims=True), rtol=tol, atol=tol)
+        mu = xa.mean(-1, keepdims=True)
+        ln = (xa - mu) / np.sqrt(((xa - mu) ** 2).mean(-1, keepdims=True) + 1e-5)
+        got = np.array(mx.fast.layer_norm(a, None, None, 1e-5).astype(mx.float32))
+        np.testing.assert_allclose(got, ln, rtol=tol, atol=tol * 4)
+        got = np.array(mx.sum(a, axis=-1).astype(mx.float32))
+        np.testing.assert_allclose(got, xa.sum(-1), rtol=tol, atol=tol * np.sqrt(n))
+        assert np.array_equal(np.array(mx.max(a, axis=-1).astype(mx.float32)), xa.max(-1).astype(np.float32))
+        assert np.array_equal(np.array(mx.min(a, axis=0).astype(mx.float32)), xa.min(0).astype(np.float32))
+    rms = x64 / np.sqrt((x64 ** 2).mean(-1, keepdims=True) + 1e-5) * w
+    np.testing.assert_allclose(np.array(mx.fast.rms_norm(mx.array(x), mx.array(w), 1e-5)), rms, rtol=3e-6, atol=3e-6)
+z = np.linspace(-105, 89, 3001).astype(np.float32)
+with np.errstate(over="ignore"):
+    ref = np.exp(z.astype(np.float64)).astype(np.float32)
+np.testing.assert_allclose(np.array(C._fast_exp(mx.array(z))), ref, rtol=3e-7, atol=2e-45)
+print("ok")
+"""
+
+
+@pytest.mark.parametrize("isa", ["generic", "avx2", "avx512"])
+def test_every_isa_path(isa):
+    """The row kernels chosen by OXMLX_FAST_ISA (a path the CPU lacks falls back)."""
+    import os
+    import subprocess
+    import sys
+
+    env = dict(os.environ, OXMLX_FAST_ISA=isa)
+    r = subprocess.run([sys.executable, "-c", _ISA_SCRIPT], env=env, capture_output=True, text=True,
+                       timeout=120)
+    assert r.returncode == 0 and r.stdout.strip() == "ok", r.stderr[-2000:]

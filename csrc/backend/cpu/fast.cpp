@@ -99,6 +99,7 @@ const FastIsa* detect() {
   const FastIsa* a2 = fast_avx2();
   if (env_is(force, "generic")) return fast_generic();
   if (env_is(force, "avx2") && a2) return a2;
+  if (env_is(force, "avx512") && a512) return a512;
   if (a512) return a512;
   if (a2) return a2;
   return fast_generic();
