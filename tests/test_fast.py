@@ -438,6 +438,23 @@ def test_sdpa_causal_shorter_keys_and_layouts():
     check(got, ref, "float32")
 
 
+def test_sdpa_strided_mask_and_empty_keys():
+    q, qn = rand((2, 2, 5, 4))
+    k, kn = rand((2, 2, 6, 4))
+    mn = RNG.standard_normal((2, 6, 5))  # stored transposed
+    m = mx.array(mn.astype(np.float32)).transpose(0, 2, 1)[:, None]
+    got = mx.fast.scaled_dot_product_attention(q, k, k, scale=0.5, mask=m)
+    ref = np_sdpa(qn, kn, kn, 0.5, to_np(m).astype(np.float64))
+    check(got, ref, "float32")
+    bm = mx.array(RNG.uniform(size=(6, 5)) > 0.5).T
+    got = mx.fast.scaled_dot_product_attention(q, k, k, scale=0.5, mask=bm)
+    check(got, np_sdpa(qn, kn, kn, 0.5, np.array(bm)), "float32")
+    e = mx.zeros((2, 2, 0, 4))
+    np.testing.assert_array_equal(np.array(mx.fast.scaled_dot_product_attention(q, e, e, scale=1.0)),
+                                  np.zeros((2, 2, 5, 4), np.float32))
+    assert mx.fast.scaled_dot_product_attention(e, k, k, scale=1.0).shape == (2, 2, 0, 4)
+
+
 def test_sdpa_matches_mlx(mlx):
     q = RNG.standard_normal((1, 4, 5, 8)).astype(np.float32)
     k = RNG.standard_normal((1, 2, 11, 8)).astype(np.float32)

@@ -15,6 +15,7 @@
 // diagonal are skipped (their weights are exactly 0) when every row of the
 // query block has a visible key.
 #include <cmath>
+#include <cstring>
 #include <limits>
 #include <type_traits>
 #include <vector>
@@ -153,6 +154,10 @@ void sdpa_typed(const std::vector<array>& in, array& out, const FastParams& p) {
 void fast_sdpa(const std::vector<array>& in, array& out, const FastParams& p) {
   alloc_row_major(out);
   if (out.size() == 0) return;
+  if (in[1].shape(2) == 0) {  // no keys: softmax over nothing, an empty sum of values
+    std::memset(out.data<char>(), 0, out.nbytes());
+    return;
+  }
   Dtype d = in[0].dtype();
   if (d == float32) sdpa_typed<float>(in, out, p);
   else if (d == float16) sdpa_typed<float16_t>(in, out, p);
