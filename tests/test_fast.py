@@ -711,3 +711,28 @@ def test_every_isa_path(isa):
     r = subprocess.run([sys.executable, "-c", _ISA_SCRIPT], env=env, capture_output=True, text=True,
                        timeout=120)
     assert r.returncode == 0 and r.stdout.strip() == "ok", r.stderr[-2000:]
+
+
+@pytest.mark.parametrize("axis", [None, 0, -1, (0, 2), ()], ids=str)
+@pytest.mark.parametrize("keepdims", [False, True])
+def test_fused_logsumexp(axis, keepdims):
+    from scipy.special import logsumexp as sp_lse
+
+    a, x = rand((3, 4, 37), "float32", -30, 30)
+    got = mx.logsumexp(a, axis=axis, keepdims=keepdims)
+    ref = x if axis == () else sp_lse(x, axis=axis, keepdims=keepdims)
+    check(got, np.asarray(ref), "float32")
+    h = a.astype(mx.bfloat16)
+    check(mx.logsumexp(h, axis=-1), sp_lse(to_np(h).astype(np.float64), axis=-1), "bfloat16")
+
+
+def test_fused_logsumexp_special_values_and_grad():
+    x = np.array([[0.0, np.inf, 1.0], [-np.inf, -np.inf, -np.inf], [np.nan, 0.0, 1.0],
+                  [-np.inf, 0.0, 2.0]], np.float32)
+    got = np.array(mx.logsumexp(mx.array(x), axis=-1))
+    assert got[0] == np.inf and got[1] == -np.inf and np.isnan(got[2])
+    np.testing.assert_allclose(got[3], np.log(1 + np.exp(2.0)), rtol=1e-6)
+    assert mx.logsumexp(mx.array([1, 2])).dtype == mx.float32
+    y = RNG.standard_normal((3, 4))
+    check_grad(lambda a: mx.logsumexp(a, axis=1), [y], 0)
+    check_grad(lambda a: mx.logsumexp(a, axis=(0, 1)), [y], 0)

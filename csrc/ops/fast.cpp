@@ -60,6 +60,53 @@ bool FastPrim::is_equivalent(const Primitive& o) const {
 
 // ------------------------------------------------------------ softmax
 
+namespace {
+
+// a with `axes` moved last (kept axes in order first) and flattened to
+// (kept, n); perm is the transpose applied (empty when none was needed).
+array rows_of(const array& a, const std::vector<int>& axes, std::vector<int>& perm, Shape& tshape,
+              Stream st) {
+  std::vector<bool> red(a.ndim(), false);
+  for (int ax : axes) red[ax] = true;
+  int64_t kept = 1, n = 1;
+  for (int i = 0; i < a.ndim(); ++i)
+    if (!red[i]) {
+      perm.push_back(i);
+      kept *= a.shape(i);
+    }
+  for (int i = 0; i < a.ndim(); ++i)
+    if (red[i]) {
+      perm.push_back(i);
+      n *= a.shape(i);
+    }
+  bool identity = true;
+  for (int i = 0; i < int(perm.size()); ++i) identity &= perm[i] == i;
+  if (identity) perm.clear();
+  array xt = perm.empty() ? a : transpose(a, perm, st);
+  tshape = xt.shape();
+  return reshape(xt, {kept, n}, st);
+}
+
+}  // namespace
+
+array logsumexp(const array& a_in, const std::vector<int>& axes_in, bool keepdims,
+                StreamOrDevice s) {
+  Stream st = to_stream(s);
+  if (is_complex(a_in.dtype()))
+    throw ValueError("[logsumexp] complex inputs are not supported.");
+  array a = is_floating(a_in.dtype()) ? a_in : astype(a_in, float32, st);
+  auto axes = normalize_axes(axes_in, a.ndim(), "logsumexp");
+  std::vector<int> perm;
+  Shape tshape;
+  array rows = rows_of(a, axes, perm, tshape, st);
+  array r = logsumexp_last(rows, st);  // (kept, 1)
+  Shape out = a.shape();
+  for (int ax : axes) out[ax] = 1;
+  // Kept axes keep their order, so the result reshapes straight back.
+  r = reshape(r, out, st);
+  return keepdims ? r : squeeze(r, axes, st);
+}
+
 array softmax(const array& a_in, const std::vector<int>& axes_in, bool, StreamOrDevice s) {
   Stream st = to_stream(s);
   if (is_complex(a_in.dtype()))

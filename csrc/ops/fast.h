@@ -38,6 +38,8 @@ class FastPrim : public Primitive {
 // Softmax over `axes` (all axes when empty and all_axes), accumulated in
 // float32 for 16-bit inputs whatever `precise` says; integers give float32.
 array softmax(const array& a, const std::vector<int>& axes, bool precise, StreamOrDevice s = {});
+// log(sum(exp(a))) over `axes` (fused, with its vjp); integers give float32.
+array logsumexp(const array& a, const std::vector<int>& axes, bool keepdims, StreamOrDevice s = {});
 // log(sum(exp(a))) over the last axis, keepdims (fused, with its vjp).
 array logsumexp_last(const array& a, StreamOrDevice s = {});
 

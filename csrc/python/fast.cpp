@@ -108,6 +108,12 @@ void init_fast(nb::module_& m) {
         "Precompiled CUDA kernel (this build has no CUDA back-end: raises).");
 
   m.def("_fast_exp", [](nb::handle a) { return fast_exp(to_array(a)); }, "a"_a);
+  m.def("_logsumexp",
+        [](nb::handle a, nb::handle axis, bool keepdims, nb::handle s) {
+          array x = to_array(a);
+          return logsumexp(x, to_axes(axis, x.ndim()), keepdims, to_sod(s));
+        },
+        "a"_a, "axis"_a.none() = nb::none(), "keepdims"_a = false, "stream"_a.none() = nb::none());
   // The fused softmax behind mx.softmax (python/oxmlx/core/_composite.py).
   m.def("_softmax",
         [](nb::handle a, nb::handle axis, bool precise, nb::handle s) {
