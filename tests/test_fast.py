@@ -145,11 +145,13 @@ def test_simd_exp_accuracy():
 
 
 def np_rms(x, w, eps):
+    eps = float(np.float32(eps))  # eps is a float32 parameter, as in MLX
     y = x / np.sqrt((x * x).mean(-1, keepdims=True) + eps)
     return y if w is None else y * w
 
 
 def np_ln(x, w, b, eps):
+    eps = float(np.float32(eps))
     mu = x.mean(-1, keepdims=True)
     y = (x - mu) / np.sqrt(((x - mu) ** 2).mean(-1, keepdims=True) + eps)
     if w is not None:
@@ -551,6 +553,13 @@ def test_cross_entropy_matches_mlx(mlx):
                                rtol=1e-5, atol=1e-6)
 
 
+def test_fast_is_importable():
+    from oxmlx.core.fast import rms_norm  # noqa: F401
+    import oxmlx.core.fast as f
+
+    assert f.rms_norm is mx.fast.rms_norm
+
+
 def test_custom_kernels_raise():
     k = mx.fast.metal_kernel(name="k", input_names=["x"], output_names=["y"], source="y[0]=x[0];")
     with pytest.raises(RuntimeError, match="No Metal back-end"):
@@ -736,3 +745,43 @@ def test_fused_logsumexp_special_values_and_grad():
     y = RNG.standard_normal((3, 4))
     check_grad(lambda a: mx.logsumexp(a, axis=1), [y], 0)
     check_grad(lambda a: mx.logsumexp(a, axis=(0, 1)), [y], 0)
+
+
+def test_fused_norm_backward_many_rows_and_mlx(mlx):
+    x = RNG.standard_normal((300, 37)).astype(np.float32)
+    w = RNG.uniform(0.5, 1.5, 37).astype(np.float32)
+    b = RNG.standard_normal(37).astype(np.float32)
+    ct = RNG.standard_normal((300, 37)).astype(np.float32)
+    for dt, tol in (("float32", 2e-4), ("bfloat16", 5e-2)):
+        def ours(f):
+            args = [mx.array(a).astype(getattr(mx, dt)) for a in (x, w, b)]
+            return mx.vjp(f(mx), args, [mx.array(ct).astype(getattr(mx, dt))])[1]
+
+        def theirs(f):
+            args = [mlx.array(a).astype(getattr(mlx, dt)) for a in (x, w, b)]
+            return mlx.vjp(f(mlx), args, [mlx.array(ct).astype(getattr(mlx, dt))])[1]
+
+        ln = lambda M: lambda a, ww, bb: M.fast.layer_norm(a, ww, bb, 1e-5)  # noqa: E731
+        rms = lambda M: lambda a, ww, bb: M.fast.rms_norm(a, ww, 1e-5) + bb  # noqa: E731
+        for f in (ln, rms):
+            for g, r in zip(ours(f), theirs(f)):
+                gr = to_np(g).astype(np.float64)
+                rr = np.array(r.astype(mlx.float32)).astype(np.float64)
+                np.testing.assert_allclose(gr, rr, rtol=tol, atol=tol * np.abs(rr).max())
+
+
+def test_norm_grad_of_grad():
+    x = RNG.standard_normal((2, 5))
+    w = RNG.uniform(0.5, 1.5, 5)
+
+    def gx(a, ww):  # d/dx of a weighted rms_norm, itself differentiated below
+        wts = mx.array(np.arange(10.0).reshape(2, 5), dtype=mx.float64)
+        return mx.grad(lambda z: mx.sum(mx.fast.rms_norm(z, ww, 1e-5) * wts))(a)
+
+    check_grad(gx, [x, w], 0, rtol=1e-5, atol=1e-7)
+    check_grad(gx, [x, w], 1, rtol=1e-5, atol=1e-7)
+
+    def gl(a):
+        return mx.grad(lambda z: mx.sum(mx.fast.layer_norm(z, None, None, 1e-5) ** 3))(a)
+
+    check_grad(gl, [x], 0, rtol=1e-5, atol=1e-7)

@@ -23,6 +23,8 @@ enum class FastOp : uint8_t {
   GatedDelta, // {q, k (B, T, Hk, Dk), v (B, T, Hv, Dv), g (B, T, Hv) or (B, T, Hv, Dk),
               //  beta (B, T, Hv), state (B, Hv, Dv, Dk), [mask bool (B, T)]}
               //  -> {y (B, T, Hv, Dv), final state}; g, beta, state in the state dtype
+  RmsNormVjp,   // {x, w, g} -> {dx, dw}   (dw = 0 when !has_weight)
+  LayerNormVjp, // {x, w, b, g} -> {dx, dw, db}
   Exp,        // {x float32} -> {exp(x)} by the SIMD polynomial (a test hook)
 };
 

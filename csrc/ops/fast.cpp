@@ -44,6 +44,8 @@ std::string FastPrim::name() const {
     case FastOp::Sdpa: return "ScaledDotProductAttention";
     case FastOp::Exp: return "FastExp";
     case FastOp::GatedDelta: return "GatedDeltaUpdate";
+    case FastOp::RmsNormVjp: return "RMSNormVJP";
+    case FastOp::LayerNormVjp: return "LayerNormVJP";
   }
   return "Fast";
 }
@@ -492,6 +494,31 @@ std::vector<array> FastPrim::vjp(const std::vector<array>& primals,
     }
     case FastOp::LogSumExp:
       return {multiply(cots[0], exp(subtract(primals[0], outs[0], st), st), st)};
+    case FastOp::RmsNorm:
+    case FastOp::LayerNorm: {
+      // One fused backward node; its own derivatives (grad of grad) go
+      // through the vjp of the forward composition.
+      FastOp vop = op_ == FastOp::RmsNorm ? FastOp::RmsNormVjp : FastOp::LayerNormVjp;
+      ArrayFn fwd = fallback_;
+      size_t np = primals.size();
+      ArrayFn fb = [fwd, np](const std::vector<array>& a) {
+        std::vector<array> pr(a.begin(), a.begin() + np);
+        return oxmlx::vjp(fwd, pr, {a.back()}).second;
+      };
+      std::vector<array> in = primals;
+      in.push_back(cots[0]);
+      std::vector<Shape> shapes;
+      std::vector<Dtype> dtypes;
+      for (const auto& p : primals) {
+        shapes.push_back(p.shape());
+        dtypes.push_back(p.dtype());
+      }
+      auto all = array::make_arrays(std::move(shapes), std::move(dtypes),
+                                    std::make_shared<FastPrim>(st, vop, p_, fb), std::move(in));
+      std::vector<array> r;
+      for (int a : argnums) r.push_back(all[a]);
+      return r;
+    }
     case FastOp::Rope: {
       for (int a : argnums)
         if (a != 0) throw ValueError("[RoPE::vjp] vjp for offset or frequencies not supported");

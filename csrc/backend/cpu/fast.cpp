@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <limits>
+#include <mutex>
 #include <type_traits>
 #include <vector>
 
@@ -88,6 +89,8 @@ void add_row(const float* x, float* acc, int64_t n) {
     f.row_min = &NS::k_row_min<T>;           \
     f.row_sum = &NS::k_sum<T>;               \
     f.exp_sum = &NS::k_exp_sum<T>;           \
+    f.rms_norm_vjp = &NS::k_rms_norm_vjp<T>; \
+    f.layer_norm_vjp = &NS::k_layer_norm_vjp<T>; \
     return f;                                \
   }()
 
@@ -224,6 +227,49 @@ void run_norm(FastOp op, const std::vector<array>& in, array& y, const FastParam
   });
 }
 
+// Norm backward: rows in parallel, each chunk accumulates its own dw/db
+// partial sums (float, or double for float64) and adds them under a lock.
+void run_norm_vjp(FastOp op, const std::vector<array>& in, std::vector<array>& out,
+                  const FastParams& p) {
+  const bool ln = op == FastOp::LayerNormVjp;
+  array x = row_major(in[0]);
+  array w = p.has_weight ? row_major(in[1]) : in[1];
+  array g = row_major(in[ln ? 3 : 2]);
+  for (auto& o : out) alloc_row_major(o);
+  const int64_t n = x.ndim() ? x.shape(-1) : 1;
+  const int64_t rows = n ? x.size() / n : 0;
+  const bool want_dw = p.has_weight, want_db = ln && p.has_bias;
+  dispatch_float(x.dtype(), ln ? "layer_norm vjp" : "rms_norm vjp", [&](auto t, auto a) {
+    using T = decltype(t);
+    using A = decltype(a);
+    const auto& f = fns_for<T, A>(fast_isa());
+    const T* xp = x.data<T>();
+    const T* wp = want_dw ? w.data<T>() : nullptr;
+    const T* gp = g.data<T>();
+    T* dxp = out[0].data<T>();
+    std::vector<A> dw_tot(want_dw ? n : 0, A(0)), db_tot(want_db ? n : 0, A(0));
+    std::mutex mu;
+    parallel_for(rows, row_grain(n), [&](int64_t r0, int64_t r1) {
+      std::vector<A> dw(dw_tot.size(), A(0)), db(db_tot.size(), A(0));
+      A* dwp = want_dw ? dw.data() : nullptr;
+      A* dbp = want_db ? db.data() : nullptr;
+      for (int64_t r = r0; r < r1; ++r) {
+        if (ln) f.layer_norm_vjp(xp + r * n, wp, gp + r * n, dxp + r * n, dwp, dbp, n, p.eps);
+        else f.rms_norm_vjp(xp + r * n, wp, gp + r * n, dxp + r * n, dwp, n, p.eps);
+      }
+      std::lock_guard<std::mutex> lock(mu);
+      for (size_t i = 0; i < dw.size(); ++i) dw_tot[i] += dw[i];
+      for (size_t i = 0; i < db.size(); ++i) db_tot[i] += db[i];
+    });
+    auto put = [](array& o, const std::vector<A>& v, bool want) {
+      T* d = o.data<T>();
+      for (int64_t i = 0; i < o.size(); ++i) d[i] = want ? T(v[i]) : T(A(0));
+    };
+    put(out[1], dw_tot, want_dw);
+    if (ln) put(out[2], db_tot, want_db);
+  });
+}
+
 void run_exp(const array& x_in, array& y) {
   array x = row_major(x_in);
   if (x.dtype() != float32) throw RuntimeError("[fast exp] expected float32.");
@@ -246,6 +292,8 @@ void CpuBackend::fast(FastOp op, const std::vector<array>& in, std::vector<array
     case FastOp::Rope: return fast_rope(in, out[0], p);
     case FastOp::Sdpa: return fast_sdpa(in, out[0], p);
     case FastOp::Exp: return run_exp(in[0], out[0]);
+    case FastOp::RmsNormVjp:
+    case FastOp::LayerNormVjp: return run_norm_vjp(op, in, out, p);
     case FastOp::GatedDelta: return fast_gated_delta(in, out, p);
   }
   throw RuntimeError("[fast] unknown op.");

@@ -175,6 +175,8 @@ RowFns<T, float> row_fns() {
   f.row_min = &k_row_min<T>;
   f.row_sum = &k_sum<T>;
   f.exp_sum = &k_exp_sum<T>;
+  f.rms_norm_vjp = &k_rms_norm_vjp<T>;
+  f.layer_norm_vjp = &k_layer_norm_vjp<T>;
   return f;
 }
 

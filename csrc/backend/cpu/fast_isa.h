@@ -25,6 +25,11 @@ struct RowFns {
   A (*row_sum)(const T* x, int64_t n) = nullptr;
   // e[i] = exp(x[i] - m), returns sum(e).
   A (*exp_sum)(const T* x, A* e, int64_t n, A m) = nullptr;
+  // Norm backward of one row; dw/db (may be null) accumulate across rows.
+  void (*rms_norm_vjp)(const T* x, const T* w, const T* g, T* dx, A* dw, int64_t n,
+                       float eps) = nullptr;
+  void (*layer_norm_vjp)(const T* x, const T* w, const T* g, T* dx, A* dw, A* db, int64_t n,
+                         float eps) = nullptr;
 };
 
 struct FastIsa {

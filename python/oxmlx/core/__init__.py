@@ -46,4 +46,9 @@ del _attach_array_methods
 from oxmlx.core._composite import *  # noqa: E402,F401,F403
 from oxmlx.core._composite import divmod  # noqa: E402,F401,A004
 from oxmlx.core import random  # noqa: E402,F401
+import sys as _sys  # noqa: E402
+
+# `import oxmlx.core.fast` / `from oxmlx.core.fast import rms_norm`, as in MLX.
+_sys.modules[__name__ + ".fast"] = fast  # noqa: F405
+del _sys
 from oxmlx.core._transforms import grad, value_and_grad, vjp, jvp  # noqa: E402,F401
