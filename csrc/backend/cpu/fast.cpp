@@ -91,6 +91,7 @@ void add_row(const float* x, float* acc, int64_t n) {
     f.exp_sum = &NS::k_exp_sum<T>;           \
     f.rms_norm_vjp = &NS::k_rms_norm_vjp<T>; \
     f.layer_norm_vjp = &NS::k_layer_norm_vjp<T>; \
+    f.rope_row = &NS::k_rope_row<T>;         \
     return f;                                \
   }()
 

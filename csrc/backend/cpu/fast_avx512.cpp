@@ -177,6 +177,7 @@ RowFns<T, float> row_fns() {
   f.exp_sum = &k_exp_sum<T>;
   f.rms_norm_vjp = &k_rms_norm_vjp<T>;
   f.layer_norm_vjp = &k_layer_norm_vjp<T>;
+  f.rope_row = &k_rope_row<T>;
   return f;
 }
 

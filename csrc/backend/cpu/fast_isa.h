@@ -25,6 +25,8 @@ struct RowFns {
   A (*row_sum)(const T* x, int64_t n) = nullptr;
   // e[i] = exp(x[i] - m), returns sum(e).
   A (*exp_sum)(const T* x, A* e, int64_t n, A m) = nullptr;
+  // Non-traditional rope of one row (c, s: half cosines and sines).
+  void (*rope_row)(const T* x, T* y, const A* c, const A* s, int64_t half, bool fwd) = nullptr;
   // Norm backward of one row; dw/db (may be null) accumulate across rows.
   void (*rms_norm_vjp)(const T* x, const T* w, const T* g, T* dx, A* dw, int64_t n,
                        float eps) = nullptr;

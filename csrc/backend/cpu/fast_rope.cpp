@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "backend/cpu/cpu_backend.h"
+#include "backend/cpu/fast_isa.h"
 #include "backend/cpu/threadpool.h"
 #include "backend/fast.h"
 
@@ -42,19 +43,26 @@ void rope_typed(const array& x, const array& offset, const array* freqs, array& 
   const bool fwd = p.forward, trad = p.traditional;
   parallel_for(B * T_, std::max<int64_t>(1, 4096 / std::max<int64_t>(N * D, 1)),
                [&](int64_t q0, int64_t q1) {
-    std::vector<A> cs(2 * half);
+    std::vector<A> cs(2 * half), cc(half), ss(half);
+    const auto& rows = fast_detail::fns_for<T, A>(fast_detail::fast_isa());
     for (int64_t q = q0; q < q1; ++q) {
       int64_t b = q / T_, t = q % T_;
       float pos = (float(t) + float(off[per_batch ? b : 0])) * p.scale;
       for (int j = 0; j < half; ++j) {
         float th = pos * inv[j];
-        cs[2 * j] = A(T(std::cos(th)));
-        cs[2 * j + 1] = A(T(std::sin(th)));
+        cc[j] = cs[2 * j] = A(T(std::cos(th)));
+        ss[j] = cs[2 * j + 1] = A(T(std::sin(th)));
       }
       for (int64_t n = 0; n < N; ++n) {
         int64_t row = ((b * N + n) * T_ + t) * D;
         const T* xr = xp + row;
         T* yr = yp + row;
+        if (!trad) {
+          rows.rope_row(xr, yr, cc.data(), ss.data(), half, fwd);
+          if (xr != yr)
+            for (int64_t i = p.dims; i < D; ++i) yr[i] = xr[i];
+          continue;
+        }
         for (int j = 0; j < half; ++j) {
           int64_t i1 = trad ? 2 * j : j, i2 = trad ? 2 * j + 1 : j + half;
           A x1 = A(xr[i1]), x2 = A(xr[i2]), c = cs[2 * j], s = cs[2 * j + 1];
