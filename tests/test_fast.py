@@ -785,3 +785,32 @@ def test_norm_grad_of_grad():
         return mx.grad(lambda z: mx.sum(mx.fast.layer_norm(z, None, None, 1e-5) ** 3))(a)
 
     check_grad(gl, [x], 0, rtol=1e-5, atol=1e-7)
+
+
+def test_empty_and_degenerate_shapes():
+    e = mx.zeros((2, 0))
+    assert mx.fast.rms_norm(e, None, 1e-5).shape == (2, 0)
+    assert mx.fast.layer_norm(e, None, None, 1e-5).shape == (2, 0)
+    assert mx.softmax(e, axis=-1).shape == (2, 0)
+    np.testing.assert_array_equal(np.array(mx.logsumexp(e, axis=-1)), [-np.inf, -np.inf])
+    assert mx.fast.rope(mx.zeros((2, 3, 0, 8)), 8, traditional=False, base=10.0, scale=1.0,
+                        offset=0).shape == (2, 3, 0, 8)
+    y, s = mx.fast.gated_delta_update(mx.zeros((1, 0, 1, 3)), mx.zeros((1, 0, 1, 3)),
+                                      mx.zeros((1, 0, 2, 4)), mx.zeros((1, 0, 2)),
+                                      mx.zeros((1, 0, 2)), initial_state=mx.ones((1, 2, 4, 3)))
+    assert y.shape == (1, 0, 2, 4)
+    np.testing.assert_array_equal(np.array(s), np.ones((1, 2, 4, 3), np.float32))
+    np.testing.assert_allclose(np.array(mx.softmax(mx.array(3.0))), 1.0)
+    assert mx.softmax(mx.array([True, False])).dtype == mx.float32
+
+
+def test_sdpa_jvp_matches_vjp():
+    q = mx.array(RNG.standard_normal((1, 2, 3, 4)), dtype=mx.float64)
+    k = mx.array(RNG.standard_normal((1, 1, 5, 4)), dtype=mx.float64)
+    tq = mx.array(RNG.standard_normal((1, 2, 3, 4)), dtype=mx.float64)
+    ct = mx.array(RNG.standard_normal((1, 2, 3, 4)), dtype=mx.float64)
+    f = lambda a: mx.fast.scaled_dot_product_attention(a, k, k, scale=0.5, mask="causal")  # noqa: E731
+    _, (jv,) = mx.jvp(f, [q], [tq])
+    _, (vj,) = mx.vjp(f, [q], [ct])
+    np.testing.assert_allclose((np.array(jv) * np.array(ct)).sum(), (np.array(tq) * np.array(vj)).sum(),
+                               rtol=1e-10)
