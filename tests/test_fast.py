@@ -819,3 +819,73 @@ def test_sdpa_jvp_matches_vjp():
     _, (vj,) = mx.vjp(f, [q], [ct])
     np.testing.assert_allclose((np.array(jv) * np.array(ct)).sum(), (np.array(tq) * np.array(vj)).sum(),
                                rtol=1e-10)
+
+
+def np_sdpa_vjp(q, k, v, scale, mask, sinks, do):
+    """Gradients of np_sdpa (float64) w.r.t. q, k, v for cotangent do."""
+    B, Nq, Tq, D = q.shape
+    Nkv, Tkv = k.shape[1], k.shape[2]
+    rep = Nq // Nkv
+    kr, vr = np.repeat(k, rep, axis=1), np.repeat(v, rep, axis=1)
+    s = scale * q @ np.swapaxes(kr, -1, -2)
+    low = np.finfo(np.float64).min
+    keep = np.ones(s.shape, bool)  # where the score depends on q and k
+    if isinstance(mask, str):
+        keep = keep & (np.arange(Tkv - Tq, Tkv)[:, None] >= np.arange(Tkv)[None])
+        s = np.where(keep, s, low)
+    elif mask is not None and mask.dtype == np.bool_:
+        keep = keep & mask
+        s = np.where(keep, s, low)
+    elif mask is not None:
+        s = s + mask
+    m = s.max(-1, keepdims=True)
+    if sinks is not None:
+        m = np.maximum(m, sinks.reshape(1, Nq, 1, 1))
+    e = np.exp(s - m)
+    den = e.sum(-1, keepdims=True) + (np.exp(sinks.reshape(1, Nq, 1, 1) - m) if sinks is not None else 0)
+    p = e / den
+    dv = np.swapaxes(p, -1, -2) @ do
+    dp = do @ np.swapaxes(vr, -1, -2)
+    ds = p * (dp - (dp * p).sum(-1, keepdims=True)) * keep
+    dq = scale * ds @ kr
+    dk = scale * np.swapaxes(ds, -1, -2) @ q
+    fold = lambda a: a.reshape(B, Nkv, rep, *a.shape[2:]).sum(2)  # noqa: E731
+    return dq, fold(dk), fold(dv)
+
+
+@pytest.mark.parametrize("shape", SDPA_SHAPES[1:], ids=str)
+@pytest.mark.parametrize("mask", ["none", "causal", "bool", "additive", "sinks"])
+def test_sdpa_fused_backward(shape, mask):
+    B, Nq, Nkv, Tq, Tkv, D, Dv = shape
+    f64 = lambda a: mx.array(a, dtype=mx.float64)  # noqa: E731
+    q, k = RNG.standard_normal((B, Nq, Tq, D)), RNG.standard_normal((B, Nkv, Tkv, D))
+    v, do = RNG.standard_normal((B, Nkv, Tkv, Dv)), RNG.standard_normal((B, Nq, Tq, Dv))
+    mn, sinks, kw = None, None, {}
+    if mask == "causal":
+        mn = kw["mask"] = "causal"
+    elif mask == "bool":
+        mn = RNG.uniform(size=(B, 1, Tq, Tkv)) > 0.4
+        mn[..., 1, :] = False
+        kw["mask"] = mx.array(mn)
+    elif mask == "additive":
+        mn = RNG.standard_normal((Tq, Tkv))
+        kw["mask"] = f64(mn)
+    elif mask == "sinks":
+        sinks = RNG.standard_normal(Nq)
+        kw["sinks"] = f64(sinks)
+    scale = 0.5
+    fn = lambda a, b, c: mx.fast.scaled_dot_product_attention(a, b, c, scale=scale, **kw)  # noqa: E731
+    _, grads = mx.vjp(fn, [f64(q), f64(k), f64(v)], [f64(do)])
+    for g, r in zip(grads, np_sdpa_vjp(q, k, v, scale, mn, sinks, do)):
+        np.testing.assert_allclose(np.array(g), r, rtol=1e-9, atol=1e-10)
+    # float32 and bfloat16 through the same kernel, against the float64 result
+    for dt, tol in (("float32", 1e-4), ("bfloat16", 6e-2)):
+        cast = lambda a: mx.array(a.astype(np.float32)).astype(getattr(mx, dt))  # noqa: E731
+        kw2 = {key: (val if isinstance(val, str) or val.dtype == mx.bool_ else val.astype(getattr(mx, dt)))
+               for key, val in kw.items()}
+        fn2 = lambda a, b, c: mx.fast.scaled_dot_product_attention(a, b, c, scale=scale, **kw2)  # noqa: E731
+        _, g2 = mx.vjp(fn2, [cast(q), cast(k), cast(v)], [cast(do)])
+        for g, r in zip(g2, grads):
+            r = np.array(r)
+            np.testing.assert_allclose(to_np(g).astype(np.float64), r, rtol=tol,
+                                       atol=tol * max(1.0, np.abs(r).max()))

@@ -19,7 +19,9 @@ enum class FastOp : uint8_t {
   Softmax,    // {x} -> {y}: last axis
   LogSumExp,  // {x} -> {y}: last axis, y has the shape of x with the last axis 1
   Sdpa,       // {q (B, Nq, Tq, D), k (B, Nkv, Tkv, D), v (B, Nkv, Tkv, Dv),
-              //  [mask broadcast to (B, Nq, Tq, Tkv), any strides], [sinks (Nq)]} -> {o}
+              //  [mask broadcast to (B, Nq, Tq, Tkv), any strides], [sinks (Nq)]}
+              //  -> {o, [row max m, log of the row sum l (B, Nq, Tq), float32 or float64]}
+  SdpaVjp,    // {Sdpa's inputs..., o, m, log l, d_o} -> {dq, dk, dv}
   GatedDelta, // {q, k (B, T, Hk, Dk), v (B, T, Hv, Dv), g (B, T, Hv) or (B, T, Hv, Dk),
               //  beta (B, T, Hv), state (B, Hv, Dv, Dk), [mask bool (B, T)]}
               //  -> {y (B, T, Hv, Dv), final state}; g, beta, state in the state dtype

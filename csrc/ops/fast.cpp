@@ -42,6 +42,7 @@ std::string FastPrim::name() const {
     case FastOp::Softmax: return "Softmax";
     case FastOp::LogSumExp: return "LogSumExp";
     case FastOp::Sdpa: return "ScaledDotProductAttention";
+    case FastOp::SdpaVjp: return "ScaledDotProductAttentionVJP";
     case FastOp::Exp: return "FastExp";
     case FastOp::GatedDelta: return "GatedDeltaUpdate";
     case FastOp::RmsNormVjp: return "RMSNormVJP";
@@ -353,18 +354,29 @@ array scaled_dot_product_attention(const array& queries, const array& keys, cons
       sc = p.mask == 1 ? where(m, sc, lowest_of(ft), st) : add(sc, m, st);
     }
     array sc32 = astype(sc, ct, st);
+    // Row statistics kept by the kernel: m = max (with the sink), log(l).
+    array m = max(sc32, {-1}, true, st);
+    array sum_e;
     array w;
     if (p.has_sinks) {
       array sk = reshape(astype(in[idx], ct, st), {1, nkv, rep, 1, 1}, st);
-      array lse = logaddexp(logsumexp_last(sc32, st), sk, st);
-      w = exp(subtract(sc32, lse, st), st);
+      m = maximum(m, sk, st);
+      array e = exp(subtract(sc32, m, st), st);
+      sum_e = add(sum(e, {-1}, true, st), exp(subtract(sk, m, st), st), st);
+      w = divide(e, sum_e, st);
     } else {
       w = softmax(sc32, {-1}, true, st);
+      sum_e = sum(exp(subtract(sc32, m, st), st), {-1}, true, st);
     }
     array o = matmul(astype(w, ft, st), v, st);
-    return std::vector<array>{reshape(o, {B, nq, Tq, Dv}, st)};
+    return std::vector<array>{reshape(o, {B, nq, Tq, Dv}, st), reshape(m, {B, nq, Tq}, st),
+                              reshape(log(sum_e, st), {B, nq, Tq}, st)};
   };
-  return fast_node(FastOp::Sdpa, p, {B, nq, Tq, Dv}, ft, std::move(in), st, fallback);
+  // Outputs: the attention and each row's max and log-sum (kept for the backward).
+  Dtype ct = compute_type(ft);
+  return array::make_arrays({{B, nq, Tq, Dv}, {B, nq, Tq}, {B, nq, Tq}}, {ft, ct, ct},
+                            std::make_shared<FastPrim>(st, FastOp::Sdpa, p, fallback),
+                            std::move(in))[0];
 }
 
 // ------------------------------------------------------- cross entropy
@@ -494,6 +506,32 @@ std::vector<array> FastPrim::vjp(const std::vector<array>& primals,
     }
     case FastOp::LogSumExp:
       return {multiply(cots[0], exp(subtract(primals[0], outs[0], st), st), st)};
+    case FastOp::Sdpa: {
+      bool qkv_only = true;
+      for (int a : argnums) qkv_only &= a < 3;
+      if (!qkv_only) break;  // mask / sinks: through the composition below
+      ArrayFn fwd = fallback_;
+      size_t np = primals.size();
+      ArrayFn fb = [fwd, np](const std::vector<array>& a) {
+        std::vector<array> pr(a.begin(), a.begin() + np);
+        auto outs = fwd(pr);
+        std::vector<array> c = {a.back(), zeros_like(outs[1]), zeros_like(outs[2])};
+        auto all = oxmlx::vjp(fwd, pr, c).second;
+        return std::vector<array>(all.begin(), all.begin() + 3);
+      };
+      std::vector<array> in = primals;
+      in.push_back(outs[0]);
+      in.push_back(outs[1]);
+      in.push_back(outs[2]);
+      in.push_back(cots[0]);
+      auto all = array::make_arrays({primals[0].shape(), primals[1].shape(), primals[2].shape()},
+                                    {primals[0].dtype(), primals[1].dtype(), primals[2].dtype()},
+                                    std::make_shared<FastPrim>(st, FastOp::SdpaVjp, p_, fb),
+                                    std::move(in));
+      std::vector<array> r;
+      for (int a : argnums) r.push_back(all[a]);
+      return r;
+    }
     case FastOp::RmsNorm:
     case FastOp::LayerNorm: {
       // One fused backward node; its own derivatives (grad of grad) go
@@ -528,14 +566,14 @@ std::vector<array> FastPrim::vjp(const std::vector<array>& primals,
       if (primals.size() > 2) in.push_back(primals[2]);
       return {fast_node(FastOp::Rope, q, cots[0].shape(), cots[0].dtype(), std::move(in), st)};
     }
-    default: {
-      if (!fallback_) throw ValueError(msg("[", name(), "] vjp is not implemented."));
-      auto [o, all] = oxmlx::vjp(fallback_, primals, cots);
-      std::vector<array> r;
-      for (int a : argnums) r.push_back(all[a]);
-      return r;
-    }
+    default:
+      break;
   }
+  if (!fallback_) throw ValueError(msg("[", name(), "] vjp is not implemented."));
+  auto [o, all] = oxmlx::vjp(fallback_, primals, cots);
+  std::vector<array> r;
+  for (int a : argnums) r.push_back(all[a]);
+  return r;
 }
 
 std::vector<array> FastPrim::jvp(const std::vector<array>& primals,

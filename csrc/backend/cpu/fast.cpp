@@ -138,7 +138,8 @@ using namespace fast_detail;
 
 // Rope and attention drivers (fast_rope.cpp, fast_sdpa.cpp).
 void fast_rope(const std::vector<array>& in, array& out, const FastParams& p);
-void fast_sdpa(const std::vector<array>& in, array& out, const FastParams& p);
+void fast_sdpa(const std::vector<array>& in, std::vector<array>& out, const FastParams& p);
+void fast_sdpa_vjp(const std::vector<array>& in, std::vector<array>& out, const FastParams& p);
 void fast_gated_delta(const std::vector<array>& in, std::vector<array>& out, const FastParams& p);
 
 // in itself when it is row-contiguous and dense, else a row-contiguous copy.
@@ -291,7 +292,8 @@ void CpuBackend::fast(FastOp op, const std::vector<array>& in, std::vector<array
     case FastOp::RmsNorm:
     case FastOp::LayerNorm: return run_norm(op, in, out[0], p);
     case FastOp::Rope: return fast_rope(in, out[0], p);
-    case FastOp::Sdpa: return fast_sdpa(in, out[0], p);
+    case FastOp::Sdpa: return fast_sdpa(in, out, p);
+    case FastOp::SdpaVjp: return fast_sdpa_vjp(in, out, p);
     case FastOp::Exp: return run_exp(in[0], out[0]);
     case FastOp::RmsNormVjp:
     case FastOp::LayerNormVjp: return run_norm_vjp(op, in, out, p);
