@@ -889,3 +889,17 @@ def test_sdpa_fused_backward(shape, mask):
             r = np.array(r)
             np.testing.assert_allclose(to_np(g).astype(np.float64), r, rtol=tol,
                                        atol=tol * max(1.0, np.abs(r).max()))
+
+
+def test_compositions_without_kernels():
+    """A backend without the fused kernels evaluates each node's composition:
+    OXMLX_FAST_ISA=none turns the CPU kernels off and reruns this file."""
+    import os
+    import subprocess
+    import sys
+
+    env = dict(os.environ, OXMLX_FAST_ISA="none")
+    r = subprocess.run([sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider", __file__,
+                        "-k", "not isa and not compositions_without_kernels"],
+                       env=env, capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-2000:]

@@ -112,8 +112,11 @@ class Backend {
   // Dense factorizations and solves over the last two axes.
   virtual void linalg(LinalgOp op, const std::vector<array>& inputs, std::vector<array>& outputs);
   // Fused row kernels (norms, rope, softmax, attention); see backend/fast.h.
+  // A backend without a kernel for `op` says so in supports_fast; the node
+  // then evaluates its composition of core ops instead.
   virtual void fast(FastOp op, const std::vector<array>& inputs, std::vector<array>& outputs,
                     const FastParams& p);
+  virtual bool supports_fast(FastOp) const { return false; }
 
  protected:
   [[noreturn]] void unsupported(const char* family) const;

@@ -28,10 +28,74 @@ array fast_node(FastOp op, const FastParams& p, Shape shape, Dtype dt, std::vect
                std::move(in));
 }
 
+// The compositions of the row ops (what their kernels compute), used by a
+// backend without the kernels.
+ArrayFn softmax_fallback(Stream st) {
+  return [st](const std::vector<array>& in) {
+    if (in[0].size() == 0) return std::vector<array>{in[0]};
+    Dtype ct = compute_type(in[0].dtype());
+    array x = astype(in[0], ct, st);
+    array e = exp(subtract(x, max(x, {-1}, true, st), st), st);
+    return std::vector<array>{astype(divide(e, sum(e, {-1}, true, st), st), in[0].dtype(), st)};
+  };
+}
+
+ArrayFn logsumexp_fallback(Stream st) {
+  return [st](const std::vector<array>& in) {
+    Shape sh = in[0].shape();
+    sh.back() = 1;
+    if (in[0].shape(-1) == 0)  // log of an empty sum
+      return std::vector<array>{full(sh, array(-INFINITY, in[0].dtype()), in[0].dtype(), st)};
+    Dtype ct = compute_type(in[0].dtype());
+    array x = astype(in[0], ct, st);
+    array m = max(x, {-1}, true, st);
+    m = where(isinf(m, st), zeros_like(m, st), m, st);
+    array r = add(log(sum(exp(subtract(x, m, st), st), {-1}, true, st), st), m, st);
+    return std::vector<array>{astype(r, in[0].dtype(), st)};
+  };
+}
+
+// MLX's rope composition on (B, N, T, D) with offset (1) or (B), [freqs].
+ArrayFn rope_fallback(FastParams p, Stream st) {
+  return [p, st](const std::vector<array>& in) {
+    const array& x = in[0];
+    const int64_t B = x.shape(0), N = x.shape(1), T = x.shape(2);
+    const int64_t half = p.dims / 2;
+    array off = reshape(astype(in[1], float32, st), {in[1].size(), 1, 1, 1}, st);
+    array pos = multiply(add(reshape(arange(0.0, double(T), 1.0, float32, st), {1, 1, T, 1}, st),
+                             off, st),
+                         array(double(p.scale), float32), st);
+    array inv = in.size() > 2
+                    ? reciprocal(in[2], st)
+                    : exp(multiply(arange(0.0, double(-half), -1.0, float32, st),
+                                   array(double(std::log(p.base) / float(half)), float32), st),
+                          st);
+    array th = multiply(pos, inv, st);
+    array c = astype(cos(th, st), x.dtype(), st), s = astype(sin(th, st), x.dtype(), st);
+    Shape s1{0, 0, 0, 0}, e1{B, N, T, p.traditional ? p.dims : half}, st1{1, 1, 1, p.traditional ? 2 : 1};
+    Shape s2{0, 0, 0, p.traditional ? 1 : half}, e2{B, N, T, p.dims};
+    array x1 = slice(x, s1, e1, st1, st), x2 = slice(x, s2, e2, st1, st);
+    array o1 = p.forward ? subtract(multiply(x1, c, st), multiply(x2, s, st), st)
+                         : add(multiply(x2, s, st), multiply(x1, c, st), st);
+    array o2 = p.forward ? add(multiply(x1, s, st), multiply(x2, c, st), st)
+                         : subtract(multiply(x2, c, st), multiply(x1, s, st), st);
+    array y = slice_update(x, o1, s1, e1, st1, st);
+    return std::vector<array>{slice_update(y, o2, s2, e2, st1, st)};
+  };
+}
+
 }  // namespace
 
 void FastPrim::eval(const std::vector<array>& in, std::vector<array>& out) {
-  backend_for(stream()).fast(op_, in, out, p_);
+  Backend& be = backend_for(stream());
+  if (be.supports_fast(op_)) return be.fast(op_, in, out, p_);
+  // No kernel on this backend: evaluate the composition (its ops run on the
+  // same stream) and take over its buffers.
+  if (!fallback_)
+    throw RuntimeError(msg("[", name(), "] is not implemented by the '", be.name(), "' backend."));
+  std::vector<array> r = fallback_(in);
+  oxmlx::eval(r);
+  for (size_t i = 0; i < out.size(); ++i) out[i].copy_shared_buffer(r[i]);
 }
 
 std::string FastPrim::name() const {
@@ -133,7 +197,8 @@ array softmax(const array& a_in, const std::vector<int>& axes_in, bool, StreamOr
   bool identity = true;
   for (int i = 0; i < int(perm.size()); ++i) identity &= perm[i] == i;
   array xt = identity ? a : transpose(a, perm, st);
-  array y = fast_node(FastOp::Softmax, {}, {kept, n}, a.dtype(), {reshape(xt, {kept, n}, st)}, st);
+  array y = fast_node(FastOp::Softmax, {}, {kept, n}, a.dtype(), {reshape(xt, {kept, n}, st)}, st,
+                      softmax_fallback(st));
   y = reshape(y, xt.shape(), st);
   if (identity) return y;
   std::vector<int> inv(perm.size());
@@ -146,13 +211,14 @@ array logsumexp_last(const array& a, StreamOrDevice s) {
   if (!is_floating(a.dtype())) throw ValueError("[logsumexp] expected a floating point input.");
   Shape sh = a.shape();
   sh.back() = 1;
-  return fast_node(FastOp::LogSumExp, {}, sh, a.dtype(), {a}, st);
+  return fast_node(FastOp::LogSumExp, {}, sh, a.dtype(), {a}, st, logsumexp_fallback(st));
 }
 
 array fast_exp(const array& a, StreamOrDevice s) {
   Stream st = to_stream(s);
   array x = astype(a, float32, st);
-  return fast_node(FastOp::Exp, {}, x.shape(), float32, {x}, st);
+  return fast_node(FastOp::Exp, {}, x.shape(), float32, {x}, st,
+                   [st](const std::vector<array>& in) { return std::vector<array>{exp(in[0], st)}; });
 }
 
 namespace fast {
@@ -273,7 +339,8 @@ array rope(const array& x, int dims, bool traditional, std::optional<float> base
   std::vector<array> in = {reshape(x, {B, N, T, D}, st),
                            reshape(astype(offset_in, int32, st), {offset_in.size()}, st)};
   if (freqs) in.push_back(astype(*freqs, float32, st));
-  array y = fast_node(FastOp::Rope, p, {B, N, T, D}, x.dtype(), std::move(in), st);
+  array y = fast_node(FastOp::Rope, p, {B, N, T, D}, x.dtype(), std::move(in), st,
+                      rope_fallback(p, st));
   return reshape(y, x.shape(), st);
 }
 
@@ -339,6 +406,10 @@ array scaled_dot_product_attention(const array& queries, const array& keys, cons
   int64_t rep = nq / nkv;
   ArrayFn fallback = [p, B, nq, nkv, rep, Tq, Tkv, Dv, ft, st](const std::vector<array>& in) {
     Dtype ct = compute_type(ft);
+    if (Tkv == 0) {  // softmax over no keys: an empty sum of values
+      array ninf = full({B, nq, Tq}, array(-INFINITY, ct), ct, st);
+      return std::vector<array>{zeros({B, nq, Tq, Dv}, ft, st), ninf, ninf};
+    }
     array q = reshape(multiply(array(double(p.scale), ft), in[0], st),
                       {B, nkv, rep, Tq, in[0].shape(3)}, st);
     array k = expand_dims(in[1], {2}, st);
@@ -564,7 +635,8 @@ std::vector<array> FastPrim::vjp(const std::vector<array>& primals,
       q.forward = !q.forward;
       std::vector<array> in = {cots[0], primals[1]};
       if (primals.size() > 2) in.push_back(primals[2]);
-      return {fast_node(FastOp::Rope, q, cots[0].shape(), cots[0].dtype(), std::move(in), st)};
+      return {fast_node(FastOp::Rope, q, cots[0].shape(), cots[0].dtype(), std::move(in), st,
+                        rope_fallback(q, st))};
     }
     default:
       break;
@@ -581,14 +653,14 @@ std::vector<array> FastPrim::jvp(const std::vector<array>& primals,
   Stream st = stream();
   switch (op_) {
     case FastOp::Softmax: {
-      array y = fast_node(op_, p_, primals[0].shape(), primals[0].dtype(), primals, st);
+      array y = fast_node(op_, p_, primals[0].shape(), primals[0].dtype(), primals, st, fallback_);
       const array& t = tans[0];
       return {multiply(y, subtract(t, sum(multiply(t, y, st), {-1}, true, st), st), st)};
     }
     case FastOp::LogSumExp: {
       Shape sh = primals[0].shape();
       sh.back() = 1;
-      array y = fast_node(op_, p_, sh, primals[0].dtype(), primals, st);
+      array y = fast_node(op_, p_, sh, primals[0].dtype(), primals, st, fallback_);
       return {sum(multiply(tans[0], exp(subtract(primals[0], y, st), st), st), {-1}, true, st)};
     }
     case FastOp::Rope: {
@@ -596,7 +668,8 @@ std::vector<array> FastPrim::jvp(const std::vector<array>& primals,
         throw ValueError("[RoPE::jvp] jvp for offset or frequencies not supported");
       std::vector<array> in = primals;
       in[0] = tans[0];
-      return {fast_node(FastOp::Rope, p_, tans[0].shape(), tans[0].dtype(), std::move(in), st)};
+      return {fast_node(FastOp::Rope, p_, tans[0].shape(), tans[0].dtype(), std::move(in), st,
+                        fallback_)};
     }
     default: {
       if (!fallback_) throw ValueError(msg("[", name(), "] jvp is not implemented."));

@@ -30,6 +30,7 @@ class CpuBackend final : public Backend {
                const array& updates, array& out, const std::vector<int>& axes) override;
   void fast(FastOp op, const std::vector<array>& inputs, std::vector<array>& outputs,
             const FastParams& p) override;
+  bool supports_fast(FastOp op) const override;  // false with OXMLX_FAST_ISA=none
 };
 
 // Output allocation shared by the elementwise kernels: reuse (donate) an
