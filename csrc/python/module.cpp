@@ -162,5 +162,7 @@ NB_MODULE(_core, m) {
   py::init_transforms(m);
   py::init_io(m);
   py::init_internal(m);
+  py::init_sort(m);
+  py::init_misc(m);
   py::init_fast(m);
 }

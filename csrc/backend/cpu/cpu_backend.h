@@ -28,6 +28,8 @@ class CpuBackend final : public Backend {
               const std::vector<int>& axes, const Shape& slice_sizes) override;
   void scatter(ScatterOp op, const array& base, const std::vector<array>& indices,
                const array& updates, array& out, const std::vector<int>& axes) override;
+  void sort(const array& in, array& out, int axis, bool arg) override;
+  void partition(const array& in, array& out, int axis, int kth, bool arg) override;
   void fast(FastOp op, const std::vector<array>& inputs, std::vector<array>& outputs,
             const FastParams& p) override;
   bool supports_fast(FastOp op) const override;  // false with OXMLX_FAST_ISA=none

@@ -45,6 +45,7 @@ del _attach_array_methods
 
 from oxmlx.core._composite import *  # noqa: E402,F401,F403
 from oxmlx.core._composite import divmod  # noqa: E402,F401,A004
+from oxmlx.core._misc import *  # noqa: E402,F401,F403
 from oxmlx.core import random  # noqa: E402,F401
 import sys as _sys  # noqa: E402
 
