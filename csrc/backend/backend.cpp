@@ -21,6 +21,9 @@ void Backend::fft(const array&, array&, const std::vector<int>&, bool, bool) { u
 void Backend::linalg(LinalgOp, const std::vector<array>&, std::vector<array>&) {
   unsupported("linalg");
 }
+void Backend::fast(FastOp, const std::vector<array>&, std::vector<array>&, const FastParams&) {
+  unsupported("fast");
+}
 
 void Backend::quantize(const array&, std::vector<array>&, int, int, QuantMode) {
   unsupported("quantize");

@@ -41,6 +41,11 @@ enum class ArgReduceOp : uint8_t { ArgMax, ArgMin };
 enum class ScanOp : uint8_t { Sum, Prod, Max, Min, LogAddExp };
 enum class QuantMode : uint8_t { Affine, Mxfp4, Mxfp8, Nvfp4 };
 
+// Fused kernels (mx.fast, fused softmax): op codes and parameters are defined
+// in backend/fast.h, included only by the files that build or run them.
+enum class FastOp : uint8_t;
+struct FastParams;
+
 const char* op_name(UnaryOp op);
 const char* op_name(BinaryOp op);
 const char* op_name(ReduceOp op);
@@ -109,6 +114,12 @@ class Backend {
                    bool real);
   // Dense factorizations and solves over the last two axes.
   virtual void linalg(LinalgOp op, const std::vector<array>& inputs, std::vector<array>& outputs);
+  // Fused row kernels (norms, rope, softmax, attention); see backend/fast.h.
+  // A backend without a kernel for `op` says so in supports_fast; the node
+  // then evaluates its composition of core ops instead.
+  virtual void fast(FastOp op, const std::vector<array>& inputs, std::vector<array>& outputs,
+                    const FastParams& p);
+  virtual bool supports_fast(FastOp) const { return false; }
 
   // Quantization (MLX's formats): groups of `group_size` along the last axis,
   // elements of `bits` bits packed LSB-first as one bitstream per row into

@@ -24,6 +24,7 @@ void init_linalg(nb::module_& m);
 void init_conv(nb::module_& m);
 void init_quantized(nb::module_& m);
 void init_composite(nb::module_& m);
+void init_fast(nb::module_& m);
 
 std::string array_repr(array& a);
 // Decimals printed for inexact values (< 0: shortest form, as %g); mx.set_printoptions.

@@ -169,4 +169,5 @@ NB_MODULE(_core, m) {
   py::init_conv(m);
   py::init_quantized(m);
   py::init_composite(m);
+  py::init_fast(m);
 }

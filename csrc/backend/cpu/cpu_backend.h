@@ -50,6 +50,9 @@ class CpuBackend final : public Backend {
                         const std::vector<int>& stride, const std::vector<int>& pad_lo,
                         const std::vector<int>& pad_hi, const std::vector<int>& kernel_dilation,
                         const std::vector<int>& input_dilation, int groups, bool flip) override;
+  void fast(FastOp op, const std::vector<array>& inputs, std::vector<array>& outputs,
+            const FastParams& p) override;
+  bool supports_fast(FastOp op) const override;  // false with OXMLX_FAST_ISA=none
 };
 
 // Output allocation shared by the elementwise kernels: reuse (donate) an

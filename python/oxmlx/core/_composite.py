@@ -52,11 +52,24 @@ def _take_range(a, axis, start, stop, step=1):
 
 
 def logsumexp(a, /, axis=None, keepdims=False, *, stream=None):
-    return c._c_logsumexp(a, axis, keepdims, stream)
+    a = _arr(a)
+    if c.issubdtype(a.dtype, c.complexfloating):
+        m = c.stop_gradient(c.max(a, axis=axis, keepdims=True, stream=stream))
+        m = c.where(c.isinf(m), c.zeros_like(m), m)
+        r = c.log(c.sum(c.exp(a - m), axis=axis, keepdims=True, stream=stream)) + m
+        return r if keepdims else c.squeeze(r, axis=tuple(_axes(axis, a.ndim)))
+    # One fused kernel per row (max-shifted, float32 accumulation); vjp in C++.
+    return c._logsumexp(a, axis, keepdims, stream)
 
 
 def softmax(a, /, axis=None, *, precise=False, stream=None):
-    return c._c_softmax(a, axis, precise, stream)
+    a = _arr(a)
+    if c.issubdtype(a.dtype, c.complexfloating):
+        e = c.exp(a - c.stop_gradient(c.max(a, axis=axis, keepdims=True)))
+        return e / c.sum(e, axis=axis, keepdims=True)
+    # One fused kernel (float32 accumulation for every dtype, so precise=True
+    # and False both get the precise result); its vjp/jvp are in C++.
+    return c._softmax(a, axis, precise, stream)
 
 
 def std(a, /, axis=None, keepdims=False, ddof=0, *, stream=None):
