@@ -17,11 +17,6 @@ std::vector<array> Primitive::jvp(const std::vector<array>&, const std::vector<a
   throw ValueError(msg("[", name(), "] jvp is not implemented."));
 }
 
-std::pair<std::vector<array>, std::vector<int>> Primitive::vmap(const std::vector<array>&,
-                                                                const std::vector<int>&) {
-  throw ValueError(msg("[", name(), "] vmap is not implemented."));
-}
-
 std::vector<Shape> Primitive::output_shapes(const std::vector<array>&) {
   throw ValueError(msg("[", name(), "] cannot infer output shapes (shapeless compile)."));
 }

@@ -117,3 +117,92 @@ def grad(fun, argnums=None, argnames=()):
         return vg(*args, **kwargs)[1]
 
     return wrapped
+
+
+# ------------------------------------------------------------------ vmap
+
+_PREFIX_ERR = "[tree_map] Additional input tree is not a valid prefix of the first tree."
+
+
+def _check_axis(a):
+    if a is not None and (not isinstance(a, int) or isinstance(a, bool)):
+        raise ValueError("[vmap] axis must be int or None.")
+
+
+def _axes_for_leaves(axes, tree, out):
+    """Appends one axis per array leaf of ``tree``, ``axes`` being a prefix tree of it."""
+    if axes is None or isinstance(axes, int) and not isinstance(axes, bool):
+        for _, leaf in tree_flatten(tree):
+            out.append(axes)
+        return
+    if isinstance(axes, (list, tuple)):
+        if type(axes) is not type(tree) or len(axes) != len(tree):
+            raise ValueError(_PREFIX_ERR)
+        for a, t in zip(axes, tree):
+            _axes_for_leaves(a, t, out)
+        return
+    if isinstance(axes, dict):
+        if not isinstance(tree, dict) or set(axes) != set(tree):
+            raise ValueError(_PREFIX_ERR)
+        for k in tree:
+            _axes_for_leaves(axes[k], tree[k], out)
+        return
+    _check_axis(axes)
+
+
+def _check_axes_tree(axes):
+    if isinstance(axes, (list, tuple)):
+        for a in axes:
+            _check_axes_tree(a)
+    elif isinstance(axes, dict):
+        for a in axes.values():
+            _check_axes_tree(a)
+    else:
+        _check_axis(axes)
+
+
+def _array_leaves(tree):
+    flat = [leaf for _, leaf in tree_flatten(tree)]
+    for leaf in flat:
+        if not isinstance(leaf, _core.array):
+            raise ValueError("[tree_flatten] The argument should contain only arrays")
+    return flat
+
+
+def vmap(fun, in_axes=0, out_axes=0):
+    """Returns a vectorized version of ``fun``.
+
+    ``in_axes``/``out_axes``: an int, ``None`` (not vectorized) or a prefix tree
+    of the arguments / outputs of ``fun`` with one of those at each node.
+    """
+    if in_axes is None or out_axes is None:
+        raise TypeError(
+            "vmap(): incompatible function arguments: in_axes and out_axes must be an int "
+            "or a tree of ints / None."
+        )
+    _check_axes_tree(in_axes)
+    _check_axes_tree(out_axes)
+
+    @functools.wraps(fun)
+    def wrapped(*args, **kwargs):
+        if kwargs:
+            raise TypeError("[vmap] Keyword arguments are not supported.")
+        flat_in = _array_leaves(args)
+        axes = []
+        _axes_for_leaves(in_axes, args, axes)
+        holder = {}
+
+        def inner(xs):
+            out = fun(*_rebuild(args, xs))
+            holder["tree"] = out
+            return _array_leaves(out)
+
+        def flat_out_axes():
+            oa = []
+            _axes_for_leaves(out_axes, holder["tree"], oa)
+            return oa
+
+        outs = _core._vmap_flat(inner, flat_in, axes, flat_out_axes)
+        return _rebuild(holder["tree"], list(outs))
+
+    return wrapped
