@@ -32,6 +32,7 @@ std::vector<array> trace_tape(const std::vector<array>& outputs,
                               std::unordered_set<uintptr_t>& depends) {
   std::vector<array> tape;
   for (auto& a : graph_postorder(outputs, false)) {
+    if (a.primitive().name() == "StopGradient") continue;  // no derivative flows through
     bool dep = false;
     for (auto& in : a.inputs()) dep |= tracer_ids.count(in.id()) || depends.count(in.id());
     if (!dep) continue;

@@ -53,4 +53,26 @@ array vmap_stack(const std::vector<array>& parts, const Shape& elem_shape, Dtype
 std::pair<std::vector<array>, std::vector<int>> vmap_fallback(const std::vector<array>& inputs,
                                                               const std::vector<int>& axes);
 
+// ---- custom transforms (ops/custom.cpp) ----
+struct CustomRules {
+  ArrayFn fun;  // the forward function (required)
+  // (primals, cotangents, outputs) -> cotangents of every primal (an invalid
+  // array means zero).
+  std::function<std::vector<array>(const std::vector<array>&, const std::vector<array>&,
+                                   const std::vector<array>&)>
+      vjp;
+  // (primals, tangents of every primal) -> tangents of the outputs.
+  std::function<std::vector<array>(const std::vector<array>&, const std::vector<array>&)> jvp;
+  // (batched primals, axes (-1: not batched)) -> (outputs, their axes).
+  std::function<std::pair<std::vector<array>, std::vector<int>>(const std::vector<array>&,
+                                                                const std::vector<int>&)>
+      vmap;
+};
+// fun(primals) whose transforms use the given rules; a missing vjp/jvp rule
+// transforms fun itself from the primals (recomputing the forward pass).
+std::vector<array> custom_function(const CustomRules& rules, const std::vector<array>& primals,
+                                   const char* name = "CustomTransforms");
+// fun(primals), its intermediates recomputed in the backward pass.
+std::vector<array> checkpoint(const ArrayFn& fun, const std::vector<array>& primals);
+
 }  // namespace oxmlx

@@ -178,8 +178,6 @@ OXMLX_DEF_UNARY(imag, Imag)
 OXMLX_DEF_UNARY(conjugate, Conjugate)
 #undef OXMLX_DEF_UNARY
 
-array stop_gradient(const array& a, StreamOrDevice) { return a; }
-
 // Integers rounded to a negative number of decimals, exactly and half to even:
 // q = a // 10^-d, r = a - q * 10^-d, then q rounds up when r is past the half.
 array round_integer(const array& a, int decimals, Stream st) {
