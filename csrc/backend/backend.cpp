@@ -21,5 +21,8 @@ void Backend::fft(const array&, array&, const std::vector<int>&, bool, bool) { u
 void Backend::linalg(LinalgOp, const std::vector<array>&, std::vector<array>&) {
   unsupported("linalg");
 }
+void Backend::fused(const FusedProgram&, const std::vector<array>&, std::vector<array>&) {
+  unsupported("fused");
+}
 
 }  // namespace oxmlx

@@ -75,4 +75,14 @@ std::vector<array> custom_function(const CustomRules& rules, const std::vector<a
 // fun(primals), its intermediates recomputed in the backward pass.
 std::vector<array> checkpoint(const ArrayFn& fun, const std::vector<array>& primals);
 
+// While alive, eval() of arrays that depend on `tracers` raises (compile and
+// vmap trace functions; their tracers have no values of their own).
+class NoEvalScope {
+ public:
+  explicit NoEvalScope(const std::vector<array>& tracers);
+  ~NoEvalScope();
+  NoEvalScope(const NoEvalScope&) = delete;
+  NoEvalScope& operator=(const NoEvalScope&) = delete;
+};
+
 }  // namespace oxmlx

@@ -140,7 +140,14 @@ std::vector<array> vmap(const ArrayFn& fun, const std::vector<array>& inputs,
     batched.emplace(t.id(), std::make_pair(x, ax));
   }
   if (batch < 0) throw ValueError("[vmap] At least one input must be vectorized (in_axes all None).");
-  std::vector<array> outputs = fun(tracers);
+  std::vector<array> outputs;
+  {
+    std::vector<array> batched_tracers;
+    for (size_t i = 0; i < tracers.size(); ++i)
+      if (in_axes[i] != kVmapNone) batched_tracers.push_back(tracers[i]);
+    NoEvalScope no_eval(batched_tracers);
+    outputs = fun(tracers);
+  }
   std::vector<int> out_axes = out_axes_fn();
   if (out_axes.size() == 1 && outputs.size() != 1) out_axes.assign(outputs.size(), out_axes[0]);
   if (out_axes.size() != outputs.size())

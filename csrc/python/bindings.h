@@ -17,6 +17,7 @@ void init_memory(nb::module_& m);
 void init_transforms(nb::module_& m);
 void init_io(nb::module_& m);
 void init_internal(nb::module_& m);
+void init_compile(nb::module_& m);
 
 std::string array_repr(array& a);
 // Basic indexing (ints, slices, None, Ellipsis) as strided views.

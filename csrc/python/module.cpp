@@ -162,4 +162,5 @@ NB_MODULE(_core, m) {
   py::init_transforms(m);
   py::init_io(m);
   py::init_internal(m);
+  py::init_compile(m);
 }

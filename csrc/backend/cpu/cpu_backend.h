@@ -28,6 +28,8 @@ class CpuBackend final : public Backend {
               const std::vector<int>& axes, const Shape& slice_sizes) override;
   void scatter(ScatterOp op, const array& base, const std::vector<array>& indices,
                const array& updates, array& out, const std::vector<int>& axes) override;
+  void fused(const FusedProgram& program, const std::vector<array>& inputs,
+             std::vector<array>& outputs) override;
 };
 
 // Output allocation shared by the elementwise kernels: reuse (donate) an

@@ -1,0 +1,26 @@
+// The fused family's hot float loops (fused_simd.h) compiled for avx512;
+// chosen at run time by fused.cpp when the CPU has it.
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <type_traits>
+
+#include "backend/backend.h"
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#pragma GCC push_options
+#pragma GCC target("avx512f,avx512dq,avx512vl,avx512bw,avx2,fma")
+namespace oxmlx::cpu {
+namespace {
+#include "backend/cpu/fused_simd.h"
+}  // namespace
+void* fused_avx512_unary(UnaryOp op, bool f64) { return reinterpret_cast<void*>(simd_unary(op, f64)); }
+void* fused_avx512_binary(BinaryOp op, bool f64) { return reinterpret_cast<void*>(simd_binary(op, f64)); }
+}  // namespace oxmlx::cpu
+#pragma GCC pop_options
+#else
+namespace oxmlx::cpu {
+void* fused_avx512_unary(UnaryOp, bool) { return nullptr; }
+void* fused_avx512_binary(BinaryOp, bool) { return nullptr; }
+}  // namespace oxmlx::cpu
+#endif
