@@ -34,7 +34,7 @@ def _key(tree, shapeless, arrays):
     """Hashable description of tree; appends its arrays to ``arrays``."""
     if _is_array(tree):
         arrays.append(tree)
-        return ("A", tree.ndim if shapeless else tree.shape, tree.dtype)
+        return ("A", tree.ndim if shapeless else tree.shape, repr(tree.dtype))
     if isinstance(tree, (list, tuple)):
         return (type(tree).__name__, tuple(_key(t, shapeless, arrays) for t in tree))
     if isinstance(tree, dict):
@@ -112,7 +112,7 @@ def compile(fun, inputs=None, outputs=None, shapeless=False):
         arg_arrays = []
         key = (_key(args, shapeless, arg_arrays), _key(kwargs, shapeless, arg_arrays))
         st_arrays = _state_arrays(in_state, [])
-        key = key + (tuple(("A", a.ndim if shapeless else a.shape, a.dtype) for a in st_arrays),)
+        key = key + (tuple(("A", a.ndim if shapeless else a.shape, repr(a.dtype)) for a in st_arrays),)
         entry = cache.get(key)
         if entry is None:
             holder = {}
