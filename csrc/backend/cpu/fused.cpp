@@ -9,6 +9,10 @@
 #include <cstring>
 #include <memory>
 
+#if defined(__x86_64__)
+#include <emmintrin.h>
+#endif
+
 #include "backend/cpu/cpu_backend.h"
 #include "backend/cpu/scalar_ops.h"
 #include "backend/cpu/threadpool.h"
@@ -230,6 +234,39 @@ void gather_tile(const char* base, size_t isz, const Shape& shape, const Strides
   }
 }
 
+// Copies a finished tile to the output; large outputs use non-temporal
+// stores (no read of the destination lines, no eviction of the inputs).
+void store_tile(char* dst, const char* src, size_t bytes, bool stream) {
+#if defined(__x86_64__)
+  if (stream && (reinterpret_cast<uintptr_t>(dst) & 15) == 0) {
+    size_t k = 0;
+    for (; k + 64 <= bytes; k += 64) {
+      __m128i a = _mm_loadu_si128(reinterpret_cast<const __m128i*>(src + k));
+      __m128i b = _mm_loadu_si128(reinterpret_cast<const __m128i*>(src + k + 16));
+      __m128i c = _mm_loadu_si128(reinterpret_cast<const __m128i*>(src + k + 32));
+      __m128i d = _mm_loadu_si128(reinterpret_cast<const __m128i*>(src + k + 48));
+      _mm_stream_si128(reinterpret_cast<__m128i*>(dst + k), a);
+      _mm_stream_si128(reinterpret_cast<__m128i*>(dst + k + 16), b);
+      _mm_stream_si128(reinterpret_cast<__m128i*>(dst + k + 32), c);
+      _mm_stream_si128(reinterpret_cast<__m128i*>(dst + k + 48), d);
+    }
+    std::memcpy(dst + k, src + k, bytes - k);
+    return;
+  }
+#endif
+  (void)stream;
+  std::memcpy(dst, src, bytes);
+}
+
+void stream_fence() {
+#if defined(__x86_64__)
+  _mm_sfence();
+#endif
+}
+
+// Outputs larger than this are written with non-temporal stores.
+constexpr int64_t kStreamBytes = int64_t(8) << 20;
+
 }  // namespace
 
 void CpuBackend::fused(const FusedProgram& p, const std::vector<array>& inputs,
@@ -280,6 +317,10 @@ void CpuBackend::fused(const FusedProgram& p, const std::vector<array>& inputs,
   for (size_t o = donated ? 1 : 0; o < outputs.size(); ++o) alloc_row_major(outputs[o]);
   if (n == 0) return;
 
+  int64_t out_bytes = 0;
+  for (auto& o : outputs) out_bytes += int64_t(o.nbytes());
+  // Streaming stores would overwrite a donated input before it is read.
+  const bool stream = out_bytes >= kStreamBytes && !donated;
   const int64_t tiles = (n + kTile - 1) / kTile;
   parallel_for(tiles, 1, [&](int64_t t0, int64_t t1) {
     // One tile of scratch per register (8-byte elements at most), staggered
@@ -308,7 +349,7 @@ void CpuBackend::fused(const FusedProgram& p, const std::vector<array>& inputs,
       for (size_t k = 0; k < p.instrs.size(); ++k) {
         const FusedInstr& ins = p.instrs[k];
         const int r = nin + int(k);
-        int o = out_of_reg[r];
+        int o = stream ? -1 : out_of_reg[r];
         void* dst = o >= 0 ? static_cast<char*>(outputs[o].raw_ptr()) + i0 * int64_t(isz[r]) : buf(r);
         switch (ins.kind) {
           case FusedInstr::Kind::Unary:
@@ -327,11 +368,12 @@ void CpuBackend::fused(const FusedProgram& p, const std::vector<array>& inputs,
       // Outputs that repeat a register (or are an input) are copied.
       for (size_t o = 0; o < p.outputs.size(); ++o) {
         int r = p.outputs[o];
-        if (out_of_reg[r] == int(o) && r >= nin) continue;
-        std::memcpy(static_cast<char*>(outputs[o].raw_ptr()) + i0 * int64_t(isz[r]), reg[r],
-                    size_t(len) * isz[r]);
+        if (!stream && out_of_reg[r] == int(o) && r >= nin) continue;
+        store_tile(static_cast<char*>(outputs[o].raw_ptr()) + i0 * int64_t(isz[r]),
+                   static_cast<const char*>(reg[r]), size_t(len) * isz[r], stream);
       }
     }
+    if (stream) stream_fence();
   });
 }
 
