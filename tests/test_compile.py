@@ -249,3 +249,17 @@ def test_export_to_dot(tmp_path):
     buf = io.StringIO()
     mx.export_to_dot(buf, z)
     assert "Exp" in buf.getvalue()
+
+
+def test_large_outputs_and_donated_intermediates():
+    # > 8 MiB of output takes the non-temporal store path; odd size leaves a tail.
+    x = mx.array(RNG.uniform(-1, 1, 3 * 10**6 + 7).astype(np.float32))
+    f = lambda v: mx.exp(v) * 2 + v * v - 1  # noqa: E731
+    np.testing.assert_allclose(np.array(mx.compile(f)(x)), np.array(f(x)), rtol=2e-6, atol=2e-6)
+    # The matmul result is used only by the fused node, which may reuse its buffer.
+    a = mx.array(RNG.standard_normal((64, 48)).astype(np.float32))
+    b = mx.array(RNG.standard_normal((48, 80)).astype(np.float32))
+    g = lambda p, q: mx.tanh(p @ q) * 3 - (p @ q)  # noqa: E731
+    cg = mx.compile(g)
+    np.testing.assert_allclose(np.array(cg(a, b)), np.array(g(a, b)), rtol=1e-5, atol=1e-5)
+    assert programs(cg)[0].step_names() == ["Matmul", "Fused"]
