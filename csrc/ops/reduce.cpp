@@ -235,6 +235,42 @@ std::vector<array> ScanPrim::vjp(const std::vector<array>& in, const std::vector
     array g = scan(ScanOp::Sum, multiply(cots[0], exp(negative(outs[0]))), axis_, !reverse_, inclusive_);
     return {multiply(g, exp(in[0]))};
   }
+  const array& x = in[0];
+  const array& c = cots[0];
+  if (op_ == ScanOp::Prod) {
+    // d y_j / d x_i = prod_{k <= j, k != i} x_k (j at or after i in scan
+    // order): (sum_j c_j y_j) / x_i where x_i != 0. At the first zero the same
+    // sum uses the products with that zero replaced by one; later zeros get 0.
+    array zero = equal(x, zeros({}, x.dtype()));
+    array first = logical_and(
+        zero, equal(scan(ScanOp::Sum, astype(zero, int32), axis_, reverse_, false), array(0, int32)));
+    array y1 = scan(ScanOp::Prod, where(first, ones({}, x.dtype()), x), axis_, reverse_, inclusive_);
+    array s = scan(ScanOp::Sum, multiply(c, outs[0]), axis_, !reverse_, inclusive_);
+    array s1 = scan(ScanOp::Sum, multiply(c, y1), axis_, !reverse_, inclusive_);
+    array safe = where(zero, ones({}, x.dtype()), x);
+    return {where(zero, where(first, s1, zeros({}, x.dtype())), divide(s, safe))};
+  }
+  if ((op_ == ScanOp::Max || op_ == ScanOp::Min) && inclusive_) {
+    // Each output's cotangent goes to the element that set the running
+    // extreme (the latest one in scan order on ties): element i collects the
+    // run of outputs from i up to the next such element.
+    const int64_t n = x.shape(axis_);
+    Shape ps(x.ndim(), 1);
+    ps[axis_] = n;
+    array pos = broadcast_to(reshape(arange(0, double(n), 1, int32), ps), x.shape());
+    array e = equal(x, outs[0]);
+    array cs = scan(ScanOp::Sum, c, axis_, reverse_, true);  // inclusive, scan order
+    array last;  // last position of each element's run, in array order
+    if (!reverse_) {
+      array nxt = scan(ScanOp::Min, where(e, pos, array(int32_t(n), int32)), axis_, true, false);
+      last = subtract(minimum(nxt, array(int32_t(n), int32)), array(1, int32));  // scan identity at the end
+    } else {
+      array prv = scan(ScanOp::Max, where(e, pos, array(-1, int32)), axis_, false, false);
+      last = add(maximum(prv, array(-1, int32)), array(1, int32));
+    }
+    array run = subtract(take_along_axis(cs, last, axis_), subtract(cs, c));
+    return {where(e, run, zeros({}, c.dtype()))};
+  }
   throw ValueError(msg("[", op_name(op_), "] vjp is not implemented."));
 }
 
