@@ -52,9 +52,10 @@ def test_values_match_uncompiled(name, shape):
     np.testing.assert_allclose(np.array(got), np.array(ref), rtol=2e-6, atol=2e-6)
 
 
-@pytest.mark.parametrize("dtype", [mx.float64, mx.float16, mx.bfloat16, mx.int32, mx.int64, mx.uint8])
-def test_fused_dtypes(dtype):
-    f = lambda x: (x * x + x) - (x // 2 if dtype in (mx.int32, mx.int64, mx.uint8) else x / 2)  # noqa: E731
+@pytest.mark.parametrize("dname", ["float64", "float16", "bfloat16", "int32", "int64", "uint8"])
+def test_fused_dtypes(dname):
+    dtype = getattr(mx, dname)
+    f = lambda x: (x * x + x) - (x // 2 if dname in ("int32", "int64", "uint8") else x / 2)  # noqa: E731
     x = mx.array(RNG.integers(0, 9, (5, 33)), dtype=dtype)
     got, ref = mx.compile(f)(x), f(x)
     assert got.dtype == ref.dtype
@@ -70,7 +71,8 @@ def test_non_contiguous_and_broadcast_inputs():
 
 
 def test_exp_special_values():
-    x = mx.array([0.0, -0.0, 88.7, 88.8, 100.0, -87.0, -100.0, -104.0, -200.0, float("inf"), float("-inf"), float("nan"), 1e-8])
+    vals = [0.0, -0.0, 88.7, 88.8, 100.0, -87.0, -100.0, -104.0, -200.0, float("inf"), float("-inf"), float("nan"), 1e-8]
+    x = mx.array(vals * 3)  # full SIMD vectors and a partial tail
     got = np.array(mx.compile(lambda v: mx.exp(v) + 0)(x))
     with np.errstate(over="ignore"):
         ref = np.exp(np.array(x, dtype=np.float64)).astype(np.float32)
@@ -263,3 +265,13 @@ def test_large_outputs_and_donated_intermediates():
     cg = mx.compile(g)
     np.testing.assert_allclose(np.array(cg(a, b)), np.array(g(a, b)), rtol=1e-5, atol=1e-5)
     assert programs(cg)[0].step_names() == ["Matmul", "Fused"]
+
+
+def test_fused_exp_accuracy_over_the_float_range():
+    x = RNG.uniform(-100, 89, 10**5).astype(np.float32)
+    got = np.array(mx.compile(lambda v: mx.exp(v) * 1)(mx.array(x))).astype(np.float64)
+    ref = np.exp(x.astype(np.float64))
+    normal = (ref > 1.2e-38) & (ref < 3.4e38)
+    assert np.max(np.abs(got[normal] - ref[normal]) / ref[normal]) < 2.5e-7  # about 1 ulp
+    sub = ref < 1.2e-38
+    assert np.max(np.abs(got[sub] - ref[sub])) < 3e-45  # subnormals within one step
