@@ -275,3 +275,18 @@ def test_fused_exp_accuracy_over_the_float_range():
     assert np.max(np.abs(got[normal] - ref[normal]) / ref[normal]) < 2.5e-7  # about 1 ulp
     sub = ref < 1.2e-38
     assert np.max(np.abs(got[sub] - ref[sub])) < 3e-45  # subnormals within one step
+
+
+def test_random_state_capture_matches_uncompiled():
+    from functools import partial
+
+    @partial(mx.compile, inputs=mx.random.state, outputs=mx.random.state)
+    def f(x):
+        return x + mx.random.uniform(shape=x.shape)
+
+    mx.random.seed(3)
+    got = [f(mx.zeros(4)).tolist() for _ in range(3)]
+    mx.random.seed(3)
+    ref = [mx.random.uniform(shape=(4,)).tolist() for _ in range(3)]
+    assert got == ref and got[0] != got[1]
+    assert f._trace_count == 1

@@ -17,8 +17,9 @@ def _shape(shape):
     return [shape] if isinstance(shape, int) else list(shape)
 
 
-class _State:
-    key = None
+# The global key, in a list as MLX's ``mx.random.state`` so that compile can
+# capture it: ``mx.compile(f, inputs=mx.random.state, outputs=mx.random.state)``.
+state = [None]
 
 
 def key(seed):
@@ -29,15 +30,15 @@ def key(seed):
 
 def seed(seed):
     """Seed the global PRNG."""
-    _State.key = key(seed)
+    state[0] = key(seed)
 
 
 def _next_key(k):
     if k is not None:
         return k
-    if _State.key is None:
-        _State.key = key(_time.time_ns())
-    k, _State.key = split(_State.key)
+    if state[0] is None:
+        state[0] = key(_time.time_ns())
+    k, state[0] = split(state[0])
     return k
 
 
