@@ -290,3 +290,37 @@ def test_random_state_capture_matches_uncompiled():
     ref = [mx.random.uniform(shape=(4,)).tolist() for _ in range(3)]
     assert got == ref and got[0] != got[1]
     assert f._trace_count == 1
+
+
+def test_multi_output_fusion_like_an_optimizer_step():
+    def adam(p, m, v, g):
+        m2 = 0.9 * m + 0.1 * g
+        v2 = 0.999 * v + 0.001 * g * g
+        return p - 0.01 * m2 / (mx.sqrt(v2) + 1e-8), m2, v2
+
+    c = mx.compile(adam)
+    args = [mx.array(RNG.uniform(0.1, 1, 777).astype(np.float32)) for _ in range(4)]
+    for a, b in zip(c(*args), adam(*args)):
+        np.testing.assert_allclose(np.array(a), np.array(b), rtol=1e-6, atol=1e-7)
+    assert programs(c)[0].step_names() == ["Fused"]  # one pass: three outputs
+    # An intermediate used by a later, non-fusible consumer becomes an extra output.
+    h = lambda x: (mx.exp(x) * 2, mx.sum(mx.exp(x)))  # noqa: E731
+    ch = mx.compile(h)
+    x = mx.array(RNG.standard_normal(50).astype(np.float32))
+    for a, b in zip(ch(x), h(x)):
+        np.testing.assert_allclose(np.array(a), np.array(b), rtol=2e-6)
+    assert programs(ch)[0].step_names().count("Exp") == 0
+    # Transforms through a multi-output fused node.
+    x64 = mx.array(RNG.uniform(0.5, 1.5, 5), mx.float64)
+
+    def loss(p):
+        a, b, c2 = mx.compile(adam)(p, p * 0.5, p * p, p + 1)
+        return mx.sum(a * 3 + b * 2 + c2)
+
+    def loss_ref(p):
+        a, b, c2 = adam(p, p * 0.5, p * p, p + 1)
+        return mx.sum(a * 3 + b * 2 + c2)
+
+    np.testing.assert_allclose(np.array(mx.grad(loss)(x64)), np.array(mx.grad(loss_ref)(x64)), rtol=1e-10)
+    vm = mx.vmap(mx.compile(adam))(*[mx.array(RNG.uniform(0.1, 1, (3, 4)).astype(np.float32))] * 4)
+    assert [t.shape for t in vm] == [(3, 4)] * 3

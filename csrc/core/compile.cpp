@@ -296,7 +296,7 @@ void CompiledProgram::fuse() {
     bcast[i] = is_broadcast(steps_[i]) && input_dtype_ok(steps_[i]);
   }
   std::vector<bool> taken(n, false);
-  std::vector<bool> removed(n, false);
+  std::unordered_map<int, Ref> alias;  // step -> output of the fused node that computes it
 
   auto grow = [&](int root, bool allow_bcast) {
     std::vector<int> members{root};
@@ -308,12 +308,19 @@ void CompiledProgram::fuse() {
         for (auto& r : steps_[members[m]].inputs) {
           if (r.kind != Ref::Node) continue;
           int p = r.index;
-          if (in_group.count(p) || taken[p] || is_output[p]) continue;
+          if (in_group.count(p) || taken[p]) continue;
           if (!(elementwise[p] || (allow_bcast && bcast[p]))) continue;
           if (steps_[p].shapes[0] != steps_[root].shapes[0]) continue;
-          bool all_in = true;
-          for (int c : consumers[p]) all_in &= in_group.count(c) > 0;
-          if (!all_in) continue;
+          // Used outside the group: only an elementwise step whose outside
+          // consumers all come after the root (so none of them feeds the
+          // group) may join, as an extra output of the fused node.
+          bool all_in = !is_output[p], later = true;
+          for (int c : consumers[p]) {
+            if (in_group.count(c)) continue;
+            all_in = false;
+            later &= c > root;
+          }
+          if (!all_in && !(elementwise[p] && later)) continue;
           members.push_back(p);
           in_group.insert(p);
           changed = true;
@@ -402,18 +409,31 @@ void CompiledProgram::fuse() {
       prog.instrs.push_back(ins);
     }
     prog.outputs.push_back(reg_of[root]);
-    for (int m : members) {
-      taken[m] = true;
-      if (m != root) removed[m] = true;
-    }
     Step fused;
-    fused.prim = make_fused_primitive(steps_[root].prim->stream(), std::move(prog));
-    fused.inputs = ext;
     fused.shapes = steps_[root].shapes;
     fused.dtypes = steps_[root].dtypes;
+    for (int m : members) {
+      taken[m] = true;
+      if (m == root || bcast[m]) continue;
+      bool outside = is_output[m];
+      for (int c : consumers[m]) outside |= !mset.count(c);
+      if (!outside) continue;
+      alias[m] = Ref{Ref::Node, root, int(prog.outputs.size())};
+      prog.outputs.push_back(reg_of[m]);
+      fused.shapes.push_back(steps_[m].shapes[0]);
+      fused.dtypes.push_back(steps_[m].dtypes[0]);
+    }
+    fused.prim = make_fused_primitive(steps_[root].prim->stream(), std::move(prog));
+    fused.inputs = ext;
     steps_[root] = std::move(fused);
   }
-  (void)removed;  // removed members are no longer referenced: remove_dead drops them
+  // Refs to steps that became extra outputs of a fused node.
+  auto fix = [&](Ref& r) {
+    if (r.kind == Ref::Node && alias.count(r.index)) r = alias[r.index];
+  };
+  for (auto& st : steps_)
+    for (auto& r : st.inputs) fix(r);
+  for (auto& r : outputs_) fix(r);
 }
 
 // ------------------------------------------------------------------ DOT
