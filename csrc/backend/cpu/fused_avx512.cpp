@@ -12,8 +12,12 @@
 #endif
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#if defined(__clang__)
+#pragma clang attribute push(__attribute__((target("avx512f,avx512dq,avx512vl,avx512bw,avx2,fma"))), apply_to = function)
+#else
 #pragma GCC push_options
 #pragma GCC target("avx512f,avx512dq,avx512vl,avx512bw,avx2,fma")
+#endif
 namespace oxmlx::cpu {
 namespace {
 #include "backend/cpu/fused_simd.h"
@@ -53,7 +57,11 @@ void* fused_avx512_unary(UnaryOp op, bool f64) {
 }
 void* fused_avx512_binary(BinaryOp op, bool f64) { return reinterpret_cast<void*>(simd_binary(op, f64)); }
 }  // namespace oxmlx::cpu
+#if defined(__clang__)
+#pragma clang attribute pop
+#else
 #pragma GCC pop_options
+#endif
 #else
 namespace oxmlx::cpu {
 void* fused_avx512_unary(UnaryOp, bool) { return nullptr; }
