@@ -187,3 +187,19 @@ def test_integer_outputs_carry_zero_derivatives(mlx):
         assert g.tolist() == [1.0, 1.0, 1.0]
     _, (t,) = mx.jvp(lambda v: mx.argmin(v), [mx.array(x)], [mx.ones(3)])
     assert t.item() == 0
+
+
+@pytest.mark.parametrize("reverse", [False, True])
+def test_logcumsumexp_jvp_matches_mlx_and_vjp(mlx, reverse):
+    x = np.random.default_rng(6).uniform(-3, 3, (3, 5))
+    t = np.random.default_rng(7).standard_normal((3, 5))
+    f = lambda m: (lambda v: m.logcumsumexp(v, axis=1, reverse=reverse))  # noqa: E731
+    _, (jv,) = mx.jvp(f(mx), [mx.array(x, mx.float64)], [mx.array(t, mx.float64)])
+    _, (ref,) = mlx.jvp(f(mlx), [mlx.array(x.astype(np.float32))], [mlx.array(t.astype(np.float32))])
+    np.testing.assert_allclose(np.array(jv), np.array(ref), rtol=1e-4, atol=1e-5)
+    # <J t, c> == <t, J^T c>
+    c = np.random.default_rng(8).standard_normal((3, 5))
+    _, (vj,) = mx.vjp(f(mx), [mx.array(x, mx.float64)], [mx.array(c, mx.float64)])
+    assert np.sum(np.array(jv) * c) == pytest.approx(np.sum(t * np.array(vj)), rel=1e-10)
+    with pytest.raises(RuntimeError, match="cumulative prod/min/max"):
+        mx.jvp(mx.cumprod, [mx.array([1.0, 2.0])], [mx.array([1.0, 1.0])])

@@ -277,8 +277,16 @@ std::vector<array> ScanPrim::vjp(const std::vector<array>& in, const std::vector
 std::vector<array> ScanPrim::jvp(const std::vector<array>& in, const std::vector<array>& tans,
                                  const std::vector<int>&) {
   if (op_ == ScanOp::Sum) return {scan(ScanOp::Sum, tans[0], axis_, reverse_, inclusive_)};
-  (void)in;
-  throw ValueError(msg("[", op_name(op_), "] jvp is not implemented."));
+  if (op_ == ScanOp::LogAddExp) {
+    // d y_j = sum_{i in prefix(j)} t_i exp(x_i - y_j), shifted by the max
+    // along the axis so that the exponentials stay finite.
+    const array& x = in[0];
+    array m = max(x, {axis_}, true);
+    array y = scan(ScanOp::LogAddExp, x, axis_, reverse_, inclusive_);
+    array s = scan(ScanOp::Sum, multiply(tans[0], exp(subtract(x, m))), axis_, reverse_, inclusive_);
+    return {multiply(s, exp(subtract(m, y)))};
+  }
+  throw RuntimeError("JVP is not implemented for cumulative prod/min/max");
 }
 
 }  // namespace oxmlx
