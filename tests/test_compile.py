@@ -324,3 +324,11 @@ def test_multi_output_fusion_like_an_optimizer_step():
     np.testing.assert_allclose(np.array(mx.grad(loss)(x64)), np.array(mx.grad(loss_ref)(x64)), rtol=1e-10)
     vm = mx.vmap(mx.compile(adam))(*[mx.array(RNG.uniform(0.1, 1, (3, 4)).astype(np.float32))] * 4)
     assert [t.shape for t in vm] == [(3, 4)] * 3
+
+
+def test_many_dimensions_and_strided_broadcast_inputs():
+    x = mx.array(RNG.random([1] * 8 + [2, 3, 1, 2, 1, 1, 2, 1, 3, 2]).astype(np.float32))
+    xt = mx.swapaxes(x, 8, 9)  # 18-d, not contiguous
+    y = mx.array(RNG.random((3, 1)).astype(np.float32))
+    f = lambda a, b: mx.exp(a) * 2 + b  # noqa: E731
+    np.testing.assert_allclose(np.array(mx.compile(f)(xt, y)), np.array(f(xt, y)), rtol=2e-6)

@@ -199,7 +199,7 @@ Strides broadcast_strides(const array& in, const Shape& shape) {
 void gather_tile(const char* base, size_t isz, const Shape& shape, const Strides& st, int64_t i0,
                  int64_t n, char* dst) {
   const int nd = int(shape.size());
-  int64_t idx[16] = {0};
+  std::vector<int64_t> idx(nd, 0);
   int64_t off = 0, rem = i0;
   for (int d = nd - 1; d >= 0; --d) {
     idx[d] = rem % shape[d];
@@ -275,7 +275,6 @@ void CpuBackend::fused(const FusedProgram& p, const std::vector<array>& inputs,
   const int64_t n = outputs[0].size();
   const int nin = int(inputs.size());
   const int nreg = nin + int(p.instrs.size());
-  if (shape.size() > 16) throw ValueError("[fused] At most 16 dimensions are supported.");
 
   enum Kind { Dense, Scalar, Strided };
   std::vector<Kind> kind(nin);
