@@ -6,6 +6,7 @@
 // strided views) is gathered tile by tile. Each instruction is one
 // vectorizable loop over the tile (AVX2/AVX-512 builds of the hot float loops
 // are picked at run time).
+#include <algorithm>
 #include <cstring>
 #include <memory>
 
@@ -325,14 +326,26 @@ void CpuBackend::fused(const FusedProgram& p, const std::vector<array>& inputs,
     // One tile of scratch per register (8-byte elements at most), staggered
     // by a few cache lines so that no two registers are 4 KiB apart (loads
     // and stores at such distances falsely alias in the store buffer).
-    constexpr size_t kRegWords = kTile + 40;
-    std::unique_ptr<uint64_t[]> scratch(new uint64_t[size_t(nreg) * kRegWords + 8]);
-    auto buf = [&](int r) { return reinterpret_cast<char*>(scratch.get() + size_t(r) * kRegWords); };
+    const int64_t tile = std::min(kTile, n);
+    const size_t reg_words = size_t(tile) + 40;
+    std::unique_ptr<uint64_t[]> scratch(new uint64_t[size_t(nreg) * reg_words + 8]);
+    auto buf = [&](int r) { return reinterpret_cast<char*>(scratch.get() + size_t(r) * reg_words); };
     std::vector<const void*> reg(nreg);
     for (int i = 0; i < nin; ++i) {
       if (kind[i] != Scalar) continue;
       char* b = buf(i);
-      for (int64_t j = 0; j < kTile; ++j) std::memcpy(b + j * isz[i], inputs[i].raw_ptr(), isz[i]);
+      auto fill = [&](auto tag) {
+        using U = decltype(tag);
+        U v;
+        std::memcpy(&v, inputs[i].raw_ptr(), sizeof(U));
+        std::fill_n(reinterpret_cast<U*>(b), tile, v);
+      };
+      switch (isz[i]) {
+        case 1: fill(uint8_t{}); break;
+        case 2: fill(uint16_t{}); break;
+        case 4: fill(uint32_t{}); break;
+        default: fill(uint64_t{}); break;
+      }
       reg[i] = b;
     }
     for (int64_t t = t0; t < t1; ++t) {

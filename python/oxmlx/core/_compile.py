@@ -34,7 +34,7 @@ def _key(tree, shapeless, arrays):
     """Hashable description of tree; appends its arrays to ``arrays``."""
     if _is_array(tree):
         arrays.append(tree)
-        return ("A", tree.ndim if shapeless else tree.shape, repr(tree.dtype))
+        return ("A", tree.ndim if shapeless else tree.shape, hash(tree.dtype))
     if isinstance(tree, (list, tuple)):
         return (type(tree).__name__, tuple(_key(t, shapeless, arrays) for t in tree))
     if isinstance(tree, dict):
@@ -109,10 +109,18 @@ def compile(fun, inputs=None, outputs=None, shapeless=False):
     def compiled(*args, **kwargs):
         if not _state["enabled"]:
             return fun(*args, **kwargs)
-        arg_arrays = []
-        key = (_key(args, shapeless, arg_arrays), _key(kwargs, shapeless, arg_arrays))
-        st_arrays = _state_arrays(in_state, [])
-        key = key + (tuple(("A", a.ndim if shapeless else a.shape, repr(a.dtype)) for a in st_arrays),)
+        if not kwargs and not in_state and all(type(a) is _core.array for a in args):
+            # Fast path: positional arrays only (dtype hashes are their codes).
+            arg_arrays = list(args)
+            if shapeless:
+                key = tuple((a.ndim, hash(a.dtype)) for a in args)
+            else:
+                key = tuple((a.shape, hash(a.dtype)) for a in args)
+        else:
+            arg_arrays = []
+            key = ("tree", _key(args, shapeless, arg_arrays), _key(kwargs, shapeless, arg_arrays))
+        st_arrays = _state_arrays(in_state, []) if in_state else []
+        key = key + (tuple(("A", a.ndim if shapeless else a.shape, hash(a.dtype)) for a in st_arrays),)
         entry = cache.get(key)
         if entry is None:
             holder = {}
