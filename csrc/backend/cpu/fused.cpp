@@ -322,7 +322,8 @@ void CpuBackend::fused(const FusedProgram& p, const std::vector<array>& inputs,
   // Streaming stores would overwrite a donated input before it is read.
   const bool stream = out_bytes >= kStreamBytes && !donated;
   const int64_t tiles = (n + kTile - 1) / kTile;
-  parallel_for(tiles, 1, [&](int64_t t0, int64_t t1) {
+  // At least 32 tiles (32K elements) per thread, as the other elementwise kernels.
+  parallel_for(tiles, 32, [&](int64_t t0, int64_t t1) {
     // One tile of scratch per register (8-byte elements at most), staggered
     // by a few cache lines so that no two registers are 4 KiB apart (loads
     // and stores at such distances falsely alias in the store buffer).
