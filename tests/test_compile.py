@@ -332,3 +332,25 @@ def test_many_dimensions_and_strided_broadcast_inputs():
     y = mx.array(RNG.random((3, 1)).astype(np.float32))
     f = lambda a, b: mx.exp(a) * 2 + b  # noqa: E731
     np.testing.assert_allclose(np.array(mx.compile(f)(xt, y)), np.array(f(xt, y)), rtol=2e-6)
+
+
+def test_nested_state_with_non_array_leaves():
+    model = {"layers": [{"w": mx.array([1.0, 2.0]), "name": "a"}, {"w": mx.array([3.0]), "n": 4}], "step": 0}
+    opt = {"lr": mx.array(0.5), "count": [mx.array(0, dtype=mx.int32)]}
+    state = [model, opt]
+
+    def update(scale):
+        for layer in model["layers"]:
+            layer["w"] = layer["w"] * scale - opt["lr"]
+        opt["count"][0] = opt["count"][0] + 1
+        return mx.sum(model["layers"][0]["w"])
+
+    f, calls = counted(update)
+    c = mx.compile(f, inputs=state, outputs=state)
+    assert c(mx.array(2.0)).item() == 5.0
+    assert c(mx.array(1.0)).item() == 4.0
+    assert model["layers"][0]["w"].tolist() == [1.0, 3.0] and model["layers"][1]["w"].tolist() == [5.0]
+    assert opt["count"][0].item() == 2 and model["layers"][0]["name"] == "a" and model["step"] == 0
+    assert len(calls) == 1
+    opt["lr"] = mx.array(0.0)  # a new value of a captured input is used, no retrace
+    assert c(mx.array(1.0)).item() == 4.0 and len(calls) == 1
