@@ -354,3 +354,15 @@ def test_nested_state_with_non_array_leaves():
     assert len(calls) == 1
     opt["lr"] = mx.array(0.0)  # a new value of a captured input is used, no retrace
     assert c(mx.array(1.0)).item() == 4.0 and len(calls) == 1
+
+
+def test_shapeless_broadcasting_and_reductions():
+    f, calls = counted(lambda x, b: mx.softmax(mx.exp(x) * 2 + b, axis=-1))
+    cf = mx.compile(f, shapeless=True)
+    for n in (3, 5, 1):
+        x = mx.array(RNG.random((n, 4)).astype(np.float32))
+        b = mx.array(RNG.random(4).astype(np.float32))
+        got = cf(x, b)
+        assert got.shape == (n, 4)
+        np.testing.assert_allclose(np.array(got), np.array(f(x, b)), rtol=2e-6, atol=1e-7)
+    assert len(calls) == 1 + 3
