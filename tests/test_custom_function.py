@@ -190,3 +190,22 @@ def test_non_array_arguments_are_constants(mlx):
         assert f(m.array(2.0), 3.0).item() == 6.0
         assert m.grad(f)(m.array(2.0), 3.0).item() == 3.0
         assert m.checkpoint(lambda x, s: x * s)(m.array(2.0), 3.0).item() == 6.0
+
+
+def test_depends(mlx):
+    import io
+
+    a, b = mx.array(1.0), mx.array(2.0) * 3
+    r = mx.depends(a, b)
+    assert isinstance(r, mx.array) and r.item() == 1.0
+    buf = io.StringIO()
+    mx.export_to_dot(buf, r)
+    assert "Depends" in buf.getvalue() and "Multiply" in buf.getvalue()  # b is part of r's graph
+    rs = mx.depends([a, a + 1], [b])
+    assert isinstance(rs, list) and [x.item() for x in rs] == [1.0, 2.0]
+    for m in (mx, mlx):
+        assert m.grad(lambda x: m.depends(x * 2, x * 5))(m.array(1.0)).item() == 2.0
+    assert mx.vmap(lambda x: mx.depends(x * 2, x * 5))(mx.array([1.0, 2.0])).tolist() == [2.0, 4.0]
+    assert mx.compile(lambda x: mx.depends(x * 2, x * 5))(mx.array([1.0, 2.0])).tolist() == [2.0, 4.0]
+    with pytest.raises(ValueError, match="depends"):
+        mx.depends(a, 3)
