@@ -17,9 +17,8 @@ def _shape(shape):
     return [shape] if isinstance(shape, int) else list(shape)
 
 
-# The global key, in a list as MLX's ``mx.random.state`` so that compile can
-# capture it: ``mx.compile(f, inputs=mx.random.state, outputs=mx.random.state)``.
-state = [None]
+class _State:
+    key = None
 
 
 def key(seed):
@@ -30,15 +29,15 @@ def key(seed):
 
 def seed(seed):
     """Seed the global PRNG."""
-    state[0] = key(seed)
+    _State.key = key(seed)
 
 
 def _next_key(k):
     if k is not None:
         return k
-    if state[0] is None:
-        state[0] = key(_time.time_ns())
-    k, state[0] = split(state[0])
+    if _State.key is None:
+        _State.key = key(_time.time_ns())
+    k, _State.key = split(_State.key)
     return k
 
 
@@ -142,3 +141,34 @@ def categorical(logits, axis=-1, shape=None, num_samples=None, key=None, *, stre
 
 __all__ = ["key", "seed", "split", "bits", "uniform", "normal", "randint", "bernoulli",
            "truncated_normal", "gumbel", "laplace", "categorical"]
+
+
+class _KeyState(list):
+    """``mx.random.state``: a one-element list view of the global key, so that
+    compile can capture it (``mx.compile(f, inputs=mx.random.state,
+    outputs=mx.random.state)``) as in MLX."""
+
+    def __init__(self):
+        super().__init__([None])
+
+    def __getitem__(self, i):
+        if i not in (0, -1):
+            raise IndexError("list index out of range")
+        return _State.key
+
+    def __setitem__(self, i, value):
+        if i not in (0, -1):
+            raise IndexError("list assignment index out of range")
+        _State.key = value
+
+    def __iter__(self):
+        yield _State.key
+
+    def __len__(self):
+        return 1
+
+    def __repr__(self):
+        return repr([_State.key])
+
+
+state = _KeyState()
