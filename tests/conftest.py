@@ -14,6 +14,66 @@ settings.register_profile("oxmlx", deadline=None, max_examples=50)
 settings.register_profile("thorough", deadline=None, max_examples=1000)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "oxmlx"))
 
+# OXMLX_TEST_BACKEND=mlx runs the whole suite with the default CPU stream on
+# that backend (e.g. the upstream-MLX shim) instead of the native kernels.
+TEST_BACKEND = os.environ.get("OXMLX_TEST_BACKEND")
+if TEST_BACKEND:
+    mx.set_default_backend(mx.cpu, TEST_BACKEND)
+
+# Tests that check what upstream MLX itself does differently (measured with
+# mlx 0.32 directly, not through oxmlx), or that test oxmlx's own allocator,
+# which does not see memory MLX allocates. They are deselected (and listed
+# at the end of the run) when the suite runs on the mlx backend; see
+# docs/backends.md.
+_F64 = "MLX computes float64 exp/sin/cos/erf/erfinv/sigmoid/logaddexp at float32 accuracy"
+MLX_BACKEND_GAPS = {
+    "tests/test_memory.py": "oxmlx's allocator statistics do not see MLX's allocations",
+    "tests/test_graph.py::test_ops_are_lazy_until_eval":
+        "MLX's float32 sum of 2^20 elements is 0.5% off (sequential accumulation)",
+    "tests/test_elementwise.py::test_unary_float[cos-float64]": _F64,
+    "tests/test_elementwise.py::test_unary_float[erf-float64]": _F64,
+    "tests/test_elementwise.py::test_unary_float[exp-float64]": _F64,
+    "tests/test_elementwise.py::test_unary_float[sigmoid-float64]": _F64,
+    "tests/test_elementwise.py::test_unary_float[sin-float64]": _F64,
+    "tests/test_elementwise.py::test_binary_float[logaddexp-float64]": _F64,
+    "tests/test_elementwise.py::test_erf_values_and_erfinv_inverse": _F64,
+    "tests/test_transforms.py::test_unary_vjp_matches_finite_differences": _F64,
+    "tests/test_transforms.py::test_binary_vjp_matches_finite_differences[logaddexp]": _F64,
+    "tests/test_transforms.py::test_grad_of_grad": _F64,
+    "tests/test_elementwise.py::test_unary_special_values[sign]": "MLX's sign(nan) is 0",
+    "tests/test_elementwise.py::test_unary_special_values[sin]": "MLX's sin(-0.0) is +0.0",
+    "tests/test_elementwise.py::test_unary_special_values[erf]": "MLX's erf(-0.0) is +0.0",
+    "tests/test_elementwise.py::test_binary_float[logaddexp-bfloat16]":
+        "MLX's bfloat16 logaddexp rounds differently",
+}
+
+
+def _gap(nodeid):
+    for k, why in MLX_BACKEND_GAPS.items():
+        if nodeid == k or nodeid.startswith(k + "::") or nodeid.startswith(k + "["):
+            return why
+    return None
+
+
+def pytest_collection_modifyitems(config, items):
+    if TEST_BACKEND != "mlx":
+        return
+    keep, gone = [], []
+    for it in items:
+        (gone if _gap(it.nodeid) else keep).append(it)
+    if gone:
+        config.hook.pytest_deselected(items=gone)
+        items[:] = keep
+        config._oxmlx_gaps = sorted({(_gap(i.nodeid), i.nodeid.split("::")[0]) for i in gone})
+
+
+def pytest_terminal_summary(terminalreporter, config):
+    gaps = getattr(config, "_oxmlx_gaps", None)
+    if gaps:
+        terminalreporter.write_line("deselected on the mlx backend (upstream MLX differs):")
+        for why, where in gaps:
+            terminalreporter.write_line(f"  {where}: {why}")
+
 DTYPE_NAMES = [
     "bool_", "uint8", "uint16", "uint32", "uint64", "int8", "int16", "int32", "int64",
     "float16", "float32", "float64", "bfloat16", "complex64",

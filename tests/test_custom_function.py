@@ -207,5 +207,5 @@ def test_depends(mlx):
         assert m.grad(lambda x: m.depends(x * 2, x * 5))(m.array(1.0)).item() == 2.0
     assert mx.vmap(lambda x: mx.depends(x * 2, x * 5))(mx.array([1.0, 2.0])).tolist() == [2.0, 4.0]
     assert mx.compile(lambda x: mx.depends(x * 2, x * 5))(mx.array([1.0, 2.0])).tolist() == [2.0, 4.0]
-    with pytest.raises(ValueError, match="depends"):
+    with pytest.raises((TypeError, ValueError)):
         mx.depends(a, 3)

@@ -1,10 +1,12 @@
 #include "core/device.h"
 
+#include <algorithm>
 #include <mutex>
 #include <unordered_map>
 
 #include "backend/backend.h"
 #include "core/errors.h"
+#include "core/plugin.h"
 
 namespace oxmlx {
 
@@ -57,12 +59,22 @@ int register_backend(Backend* b) {
 Backend& backend(int index) { return *reg().backends.at(index); }
 Backend& backend_for(const Stream& s) { return *reg().backends[s.backend]; }
 
-int find_backend(const std::string& name) {
+namespace {
+int find_registered(const std::string& name) {
   auto& r = reg();
   std::lock_guard<std::mutex> lk(r.mu);
   for (size_t i = 0; i < r.backends.size(); ++i)
     if (r.backends[i]->name() == name) return int(i);
   return -1;
+}
+}  // namespace
+
+int find_backend(const std::string& name) {
+  int idx = find_registered(name);
+  // Backends built as plugins (liboxmlx_<name>) register themselves when
+  // loaded; they are loaded the first time they are asked for.
+  if (idx < 0 && load_backend_plugin(name)) idx = find_registered(name);
+  return idx;
 }
 
 std::vector<std::string> backend_names() {
@@ -70,6 +82,8 @@ std::vector<std::string> backend_names() {
   std::lock_guard<std::mutex> lk(r.mu);
   std::vector<std::string> out;
   for (auto* b : r.backends) out.push_back(b->name());
+  for (auto& p : available_backend_plugins())
+    if (std::find(out.begin(), out.end(), p) == out.end()) out.push_back(p);
   return out;
 }
 

@@ -72,8 +72,6 @@ struct CustomRules {
 // transforms fun itself from the primals (recomputing the forward pass).
 std::vector<array> custom_function(const CustomRules& rules, const std::vector<array>& primals,
                                    const char* name = "CustomTransforms");
-// `inputs` unchanged, but evaluated only after `deps` (mx.depends).
-std::vector<array> depends(const std::vector<array>& inputs, const std::vector<array>& deps);
 // fun(primals), its intermediates recomputed in the backward pass.
 std::vector<array> checkpoint(const ArrayFn& fun, const std::vector<array>& primals);
 

@@ -96,59 +96,7 @@ class CustomTransformsPrim : public Primitive {
   std::string name_;
 };
 
-// Outputs are the first n inputs; the remaining inputs (dependencies) are
-// evaluated first but do not affect the values or the derivatives.
-class DependsPrim : public Primitive {
- public:
-  DependsPrim(Stream s, size_t n) : Primitive(s), n_(n) {}
-  void eval(const std::vector<array>& in, std::vector<array>& out) override {
-    for (size_t k = 0; k < out.size(); ++k) out[k].copy_shared_buffer(in[k]);
-  }
-  std::vector<array> vjp(const std::vector<array>& in, const std::vector<array>& cots,
-                         const std::vector<int>& argnums, const std::vector<array>&) override {
-    std::vector<array> r;
-    for (int k : argnums) r.push_back(k < int(n_) ? cots[k] : zeros_like(in[k]));
-    return r;
-  }
-  std::vector<array> jvp(const std::vector<array>& in, const std::vector<array>& tans,
-                         const std::vector<int>& argnums) override {
-    std::vector<array> out;
-    for (size_t k = 0; k < n_; ++k) out.push_back(zeros_like(in[k]));
-    for (size_t i = 0; i < argnums.size(); ++i)
-      if (argnums[i] < int(n_)) out[argnums[i]] = tans[i];
-    return out;
-  }
-  std::pair<std::vector<array>, std::vector<int>> vmap(const std::vector<array>& in,
-                                                       const std::vector<int>& axes) override {
-    std::vector<array> ins(in.begin(), in.begin() + n_), deps(in.begin() + n_, in.end());
-    return {depends(ins, deps), std::vector<int>(axes.begin(), axes.begin() + n_)};
-  }
-  std::vector<Shape> output_shapes(const std::vector<array>& in) override {
-    std::vector<Shape> r;
-    for (size_t k = 0; k < n_; ++k) r.push_back(in[k].shape());
-    return r;
-  }
-  std::string name() const override { return "Depends"; }
-
- private:
-  size_t n_;
-};
-
 }  // namespace
-
-std::vector<array> depends(const std::vector<array>& inputs, const std::vector<array>& deps) {
-  if (inputs.empty()) return {};
-  std::vector<Shape> shapes;
-  std::vector<Dtype> dtypes;
-  for (auto& a : inputs) {
-    shapes.push_back(a.shape());
-    dtypes.push_back(a.dtype());
-  }
-  std::vector<array> all = inputs;
-  all.insert(all.end(), deps.begin(), deps.end());
-  return array::make_arrays(shapes, dtypes, std::make_shared<DependsPrim>(to_stream({}), inputs.size()),
-                            std::move(all));
-}
 
 array stop_gradient(const array& a, StreamOrDevice s) {
   return array(a.shape(), a.dtype(), std::make_shared<StopGradientPrim>(to_stream(s)), {a});

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <optional>
+#include <string>
 #include <variant>
 #include <vector>
 
@@ -106,6 +107,8 @@ array scan(ScanOp op, const array& a, std::optional<int> axis, bool reverse, boo
 // ---- random ----
 // uint32 bits of `shape` from threefry-2x32 keyed by `key` ((2,) uint32).
 array random_bits(const Shape& shape, const array& key, StreamOrDevice s = {});
+// width bytes per element (1, 2, 4: uint8/16/32), MLX's bit layout.
+array random_bits(const Shape& shape, const array& key, int width, StreamOrDevice s = {});
 
 // ---- linear algebra ----
 array matmul(const array& a, const array& b, StreamOrDevice s = {});
@@ -128,6 +131,40 @@ array dynamic_slice(const array& a, const array& start, const std::vector<int>& 
                     const Shape& slice_size, StreamOrDevice s = {});
 array dynamic_slice_update(const array& a, const array& update, const array& start,
                            const std::vector<int>& axes, StreamOrDevice s = {});
+
+// ---- sorting (sort/partition family; ops/sort.cpp) ----
+// axis nullopt: over the flattened array. Indices are uint32, as MLX.
+array sort(const array& a, std::optional<int> axis = -1, StreamOrDevice s = {});
+array argsort(const array& a, std::optional<int> axis = -1, StreamOrDevice s = {});
+array partition(const array& a, int kth, std::optional<int> axis = -1, StreamOrDevice s = {});
+array argpartition(const array& a, int kth, std::optional<int> axis = -1, StreamOrDevice s = {});
+array topk(const array& a, int k, std::optional<int> axis = -1, StreamOrDevice s = {});
+// axes empty: every axis.
+array median(const array& a, const std::vector<int>& axes, bool keepdims = false,
+             StreamOrDevice s = {});
+array searchsorted(const array& sorted_sequence, const array& values, bool right = false,
+                   StreamOrDevice s = {});
+// {values[, index][, inverse][, counts]} of the flattened array, `size` long.
+std::vector<array> unique(const array& a, int64_t size, bool return_index, bool return_inverse,
+                          bool return_counts, std::optional<array> fill_value,
+                          StreamOrDevice s = {});
+
+// ---- misc (ops/misc.cpp, ops/einsum.cpp) ----
+array view(const array& a, Dtype dtype, StreamOrDevice s = {});
+bool can_cast(Dtype from, Dtype to);
+std::vector<array> depends(const std::vector<array>& inputs, const std::vector<array>& deps);
+array bartlett(int M, StreamOrDevice s = {});
+array blackman(int M, StreamOrDevice s = {});
+array hamming(int M, StreamOrDevice s = {});
+array hanning(int M, StreamOrDevice s = {});
+// fp8 e4m3 bits (uint8) from a floating array, and back.
+array to_fp8(const array& x, StreamOrDevice s = {});
+array from_fp8(const array& x, Dtype dtype = bfloat16, StreamOrDevice s = {});
+array einsum(const std::string& subscripts, const std::vector<array>& operands,
+             StreamOrDevice s = {});
+// The greedy pairwise contraction path and a report of it.
+std::pair<std::vector<std::vector<int>>, std::string> einsum_path(
+    const std::string& subscripts, const std::vector<array>& operands);
 
 // ---- helpers shared by the op files ----
 int normalize_axis(int axis, int ndim, const char* op);

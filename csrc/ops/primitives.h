@@ -247,3 +247,87 @@ class ScatterPrim : public Primitive {
 };
 
 }  // namespace oxmlx
+
+namespace oxmlx {
+
+// Sort family (ops/sort.cpp): inputs {a}; the values sorted along `axis`
+// (stable, NaNs last), or their uint32 source indices when `arg`.
+class SortPrim : public Primitive {
+ public:
+  SortPrim(Stream s, int axis, bool arg) : Primitive(s), axis_(axis), arg_(arg) {}
+  void eval(const std::vector<array>& in, std::vector<array>& out) override;
+  std::vector<array> vjp(const std::vector<array>&, const std::vector<array>&,
+                         const std::vector<int>&, const std::vector<array>&) override;
+  std::vector<array> jvp(const std::vector<array>&, const std::vector<array>&,
+                         const std::vector<int>&) override;
+  std::vector<Shape> output_shapes(const std::vector<array>& in) override { return {in[0].shape()}; }
+  std::pair<std::vector<array>, std::vector<int>> vmap(const std::vector<array>&,
+                                                       const std::vector<int>&) override;
+  std::string name() const override { return arg_ ? "ArgSort" : "Sort"; }
+  bool is_equivalent(const Primitive& o) const override;
+
+ private:
+  int axis_;
+  bool arg_;
+};
+
+// Partition family: the kth element where a full sort puts it, smaller ones
+// before, larger ones after (or the indices that do so when `arg`).
+class PartitionPrim : public Primitive {
+ public:
+  PartitionPrim(Stream s, int axis, int kth, bool arg)
+      : Primitive(s), axis_(axis), kth_(kth), arg_(arg) {}
+  void eval(const std::vector<array>& in, std::vector<array>& out) override;
+  std::vector<array> vjp(const std::vector<array>&, const std::vector<array>&,
+                         const std::vector<int>&, const std::vector<array>&) override;
+  std::vector<array> jvp(const std::vector<array>&, const std::vector<array>&,
+                         const std::vector<int>&) override;
+  std::vector<Shape> output_shapes(const std::vector<array>& in) override { return {in[0].shape()}; }
+  std::pair<std::vector<array>, std::vector<int>> vmap(const std::vector<array>&,
+                                                       const std::vector<int>&) override;
+  std::string name() const override { return arg_ ? "ArgPartition" : "Partition"; }
+  bool is_equivalent(const Primitive& o) const override;
+
+ private:
+  int axis_, kth_;
+  bool arg_;
+};
+
+// Bit reinterpretation (ops/misc.cpp): a view of the input's bytes as another
+// dtype (the last axis rescaled when the item sizes differ); copies first
+// when the input is not row-contiguous.
+class BitcastPrim : public Primitive {
+ public:
+  BitcastPrim(Stream s, Dtype to) : Primitive(s), out_dtype_(to.val) {}
+  void eval(const std::vector<array>& in, std::vector<array>& out) override;
+  std::pair<std::vector<array>, std::vector<int>> vmap(const std::vector<array>&,
+                                                       const std::vector<int>&) override;
+  std::string name() const override { return "View"; }
+  bool is_equivalent(const Primitive& o) const override {
+    auto* p = dynamic_cast<const BitcastPrim*>(&o);
+    return p && p->out_dtype_ == out_dtype_;
+  }
+
+ private:
+  Dtype::Val out_dtype_;
+};
+
+// inputs {x_0..x_{n-1}, deps...}; outputs share x_i's buffers once the
+// dependencies have been evaluated (mx.depends).
+class DependsPrim : public Primitive {
+ public:
+  DependsPrim(Stream s, int n) : Primitive(s), n_(n) {}
+  void eval(const std::vector<array>& in, std::vector<array>& out) override;
+  std::vector<array> vjp(const std::vector<array>&, const std::vector<array>&,
+                         const std::vector<int>&, const std::vector<array>&) override;
+  std::vector<array> jvp(const std::vector<array>&, const std::vector<array>&,
+                         const std::vector<int>&) override;
+  std::pair<std::vector<array>, std::vector<int>> vmap(const std::vector<array>&,
+                                                       const std::vector<int>&) override;
+  std::string name() const override { return "Depends"; }
+
+ private:
+  int n_;
+};
+
+}  // namespace oxmlx

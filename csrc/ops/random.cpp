@@ -28,11 +28,18 @@ class RandomBitsPrim : public Primitive {
 }  // namespace
 
 array random_bits(const Shape& shape, const array& key, StreamOrDevice s) {
+  return random_bits(shape, key, 4, s);
+}
+
+array random_bits(const Shape& shape, const array& key, int width, StreamOrDevice s) {
+  if (width != 1 && width != 2 && width != 4)
+    throw ValueError(msg("[random.bits] Bit width must be in {1, 2, 4} but got ", width, "."));
   if (key.dtype() != uint32 || key.ndim() != 1 || key.shape(0) != 2)
     throw ValueError(msg("[random.bits] Expected a key of shape (2,) and dtype uint32, got shape ",
                          shape_str(key.shape()), " and dtype ", dtype_name(key.dtype()), "."));
   Stream st = to_stream(s);
-  return array(shape, uint32, std::make_shared<RandomBitsPrim>(st), {contiguous(key, false, st)});
+  Dtype dt = width == 4 ? uint32 : width == 2 ? uint16 : uint8;
+  return array(shape, dt, std::make_shared<RandomBitsPrim>(st), {contiguous(key, false, st)});
 }
 
 }  // namespace oxmlx

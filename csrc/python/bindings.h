@@ -18,8 +18,12 @@ void init_transforms(nb::module_& m);
 void init_io(nb::module_& m);
 void init_internal(nb::module_& m);
 void init_compile(nb::module_& m);
+void init_sort(nb::module_& m);
+void init_misc(nb::module_& m);
 
 std::string array_repr(array& a);
+// Decimals printed for inexact values (< 0: shortest form, as %g); mx.set_printoptions.
+int& print_precision();
 // Basic indexing (ints, slices, None, Ellipsis) as strided views.
 array get_item(const array& a, nb::handle index);
 // a with values combined into a[index] by op (None: assignment), a new array.

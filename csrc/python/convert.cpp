@@ -399,6 +399,8 @@ StreamOrDevice to_sod(nb::handle o) {
   if (nb::isinstance<Stream>(o)) return nb::cast<Stream>(o);
   if (nb::isinstance<Device>(o)) return nb::cast<Device>(o);
   if (nb::isinstance<Device::DeviceType>(o)) return Device(nb::cast<Device::DeviceType>(o), 0);
+  // mx.ThreadLocalStream (python/oxmlx/core/_misc.py): this thread's stream.
+  if (nb::hasattr(o, "_current_stream")) return nb::cast<Stream>(o.attr("_current_stream")());
   throw TypeError("stream must be a Stream, Device, DeviceType or None.");
 }
 

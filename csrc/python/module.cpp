@@ -163,4 +163,6 @@ NB_MODULE(_core, m) {
   py::init_io(m);
   py::init_internal(m);
   py::init_compile(m);
+  py::init_sort(m);
+  py::init_misc(m);
 }

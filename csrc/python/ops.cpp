@@ -280,8 +280,21 @@ void init_ops(nb::module_& m) {
           "a"_a, "axis"_a.none() = nb::none(), nb::kw_only(), "reverse"_a = false, "inclusive"_a = true,
           "stream"_a.none() = nb::none());
   };
-  def_scan("cumsum", ScanOp::Sum);
-  def_scan("cumprod", ScanOp::Prod);
+  // cumsum/cumprod take dtype= (cast before accumulating); MLX 0.32 also
+  // exports them as cumulative_sum/cumulative_prod.
+  for (auto [name, op] : {std::pair{"cumsum", ScanOp::Sum}, std::pair{"cumprod", ScanOp::Prod},
+                          std::pair{"cumulative_sum", ScanOp::Sum},
+                          std::pair{"cumulative_prod", ScanOp::Prod}}) {
+    m.def(name,
+          [op](nb::handle a, std::optional<int> axis, bool reverse, bool inclusive, nb::handle dtype,
+               nb::handle s) {
+            array x = to_array(a);
+            if (!dtype.is_none()) x = astype(x, nb::cast<Dtype>(dtype), to_sod(s));
+            return scan(op, x, axis, reverse, inclusive, to_sod(s));
+          },
+          "a"_a, "axis"_a.none() = nb::none(), nb::kw_only(), "reverse"_a = false, "inclusive"_a = true,
+          "dtype"_a.none() = nb::none(), "stream"_a.none() = nb::none());
+  }
   def_scan("cummax", ScanOp::Max);
   def_scan("cummin", ScanOp::Min);
   def_scan("logcumsumexp", ScanOp::LogAddExp);

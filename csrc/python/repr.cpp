@@ -7,6 +7,11 @@
 
 namespace oxmlx::py {
 
+int& print_precision() {
+  static int p = -1;
+  return p;
+}
+
 namespace {
 
 template <typename T>
@@ -23,6 +28,15 @@ std::string fmt(const T& v) {
   } else if constexpr (std::is_floating_point_v<T>) {
     if (std::isnan(v)) return "nan";
     if (std::isinf(v)) return v > 0 ? "inf" : "-inf";
+    int p = print_precision();
+    if (p >= 0) {
+      // Fixed notation can be long (1e308 with many decimals): size it first.
+      int len = std::snprintf(nullptr, 0, "%.*f", p, double(v));
+      std::string out(size_t(len) + 1, '\0');
+      std::snprintf(out.data(), out.size(), "%.*f", p, double(v));
+      out.resize(size_t(len));
+      return out;
+    }
     std::snprintf(buf, sizeof(buf), "%g", double(v));
     return buf;
   } else if constexpr (std::is_unsigned_v<T>) {

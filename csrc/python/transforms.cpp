@@ -103,28 +103,6 @@ void init_transforms(nb::module_& m) {
           return custom_function(r, inputs);
         },
         "fun"_a, "inputs"_a, "vjp"_a.none(), "jvp"_a.none(), "vmap"_a.none());
-  m.def("depends",
-        [](nb::handle inputs, nb::handle deps) -> nb::object {
-          auto as_list = [](nb::handle h, const char* what) {
-            std::vector<array> v;
-            if (nb::isinstance<array>(h)) {
-              v.push_back(nb::cast<array>(h));
-            } else if (PyList_Check(h.ptr()) || PyTuple_Check(h.ptr())) {
-              for (nb::handle x : h) {
-                if (!nb::isinstance<array>(x))
-                  throw ValueError(msg("[depends] ", what, " must be arrays."));
-                v.push_back(nb::cast<array>(x));
-              }
-            } else {
-              throw ValueError(msg("[depends] ", what, " must be an array or a sequence of arrays."));
-            }
-            return v;
-          };
-          auto out = depends(as_list(inputs, "inputs"), as_list(deps, "dependencies"));
-          if (nb::isinstance<array>(inputs)) return nb::cast(out[0]);
-          return nb::cast(out);
-        },
-        "inputs"_a, "dependencies"_a);
   m.def("_checkpoint",
         [](nb::callable f, const std::vector<array>& inputs) { return checkpoint(wrap_kept(f), inputs); },
         "fun"_a, "inputs"_a);

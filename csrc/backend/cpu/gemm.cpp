@@ -70,8 +70,30 @@ const IsaKernels& isa() {
 
 }  // namespace
 
+namespace {
+// The bf16 dot-product kernels go with the AVX-512 path only (forcing
+// another ISA also turns them off, so every path stays testable).
+std::atomic<int> g_bf16_state{-1};  // -1 unknown, 0 off, 1 on
+}  // namespace
+
+const Bf16DotKernels* bf16_dot(const IsaKernels& ik) {
+  int st = g_bf16_state.load(std::memory_order_acquire);
+  if (st < 0) {
+    st = (std::strcmp(ik.name, "avx512") == 0 && avx512bf16_kernels()) ? 1 : 0;
+    g_bf16_state.store(st, std::memory_order_release);
+  }
+  return st ? avx512bf16_kernels() : nullptr;
+}
+
 const char* gemm_isa_name() { return isa().name; }
-void gemm_reset_isa() { g_isa.store(detect()); }
+const char* gemm_bf16_path_name() {
+  const Bf16DotKernels* bd = bf16_dot(isa());
+  return bd ? bd->name : "";
+}
+void gemm_reset_isa() {
+  g_isa.store(detect());
+  g_bf16_state.store(-1);
+}
 
 }  // namespace gemm_detail
 
@@ -388,18 +410,23 @@ inline void acquire_panel(std::atomic<uint8_t>& state, F&& do_pack) {
   }
 }
 
-template <typename T>
-void blocked_gemm(const IsaKernels& ik, bool ta, bool tb, int64_t M, int64_t N, int64_t K,
-                  float alpha, const T* A, int64_t lda, const T* B, int64_t ldb, float beta, T* C,
-                  int64_t ldc, int threads) {
-  using Acc = AccOf<T>;
-  constexpr bool is64 = std::is_same_v<T, double>;
-  const int MR = is64 ? ik.mr64 : ik.mr32;
-  const int NR = is64 ? ik.nr64 : ik.nr32;
-  KernelFn<Acc> kernel;
-  if constexpr (is64) kernel = ik.kernel64;
-  else kernel = ik.kernel32;
-  const PackFn<T, Acc> pack = pack_of(ik, A);
+// One way of running the blocked algorithm: panel element type P (the
+// accumulator type, or 32-bit pairs of bf16 for the dot-product path), its
+// micro-kernel and packer, and `kunit` k values per panel row.
+template <typename T, typename P, typename Acc>
+struct PanelPath {
+  int mr, nr, kunit;
+  void (*kernel)(int64_t, const P*, const P*, Acc*, int64_t, int, int, int, Acc, Acc);
+  void (*pack)(const T*, int64_t, bool, int, int64_t, P*, int);
+};
+
+template <typename T, typename P, typename Acc>
+void blocked_gemm_path(const IsaKernels& ik, const PanelPath<T, P, Acc>& path, bool ta, bool tb,
+                       int64_t M, int64_t N, int64_t K, float alpha, const T* A, int64_t lda,
+                       const T* B, int64_t ldb, float beta, T* C, int64_t ldc, int threads) {
+  const int MR = path.mr, NR = path.nr, KU = path.kunit;
+  const auto kernel = path.kernel;
+  const auto pack = path.pack;
   const Blocking bl = blocking<T>(MR, NR);
 
   // Split each dimension into equal blocks no larger than the limits (so
@@ -411,9 +438,10 @@ void blocked_gemm(const IsaKernels& ik, bool ta, bool tb, int64_t M, int64_t N, 
   };
   const int64_t mb_max = split(M, bl.mb, MR);
   const int64_t nb_max = split(N, bl.nc, NR);
-  const int64_t kb_max = split(K, bl.kc, 1);
-  Acc* Ap = static_cast<Acc*>(tl_scratch[0].get(sizeof(Acc) * mb_max * kb_max));
-  Acc* Bp = static_cast<Acc*>(tl_scratch[1].get(sizeof(Acc) * nb_max * kb_max));
+  const int64_t kb_max = split(K, bl.kc, KU);  // non-last K blocks: whole panel rows
+  const int64_t kd_max = (kb_max + KU - 1) / KU;
+  P* Ap = static_cast<P*>(tl_scratch[0].get(sizeof(P) * mb_max * kd_max));
+  P* Bp = static_cast<P*>(tl_scratch[1].get(sizeof(P) * nb_max * kd_max));
   float* W = nullptr;
   const int64_t ldw = nb_max;
   if constexpr (kIs16<T>) W = static_cast<float*>(tl_scratch[2].get(sizeof(float) * mb_max * ldw));
@@ -433,6 +461,7 @@ void blocked_gemm(const IsaKernels& ik, bool ta, bool tb, int64_t M, int64_t N, 
       thread_grid(threads, pm, pn, tm, tn);
       for (int64_t p0 = 0; p0 < K; p0 += kb_max) {
         const int64_t kb = std::min(kb_max, K - p0);
+        const int64_t kd = (kb + KU - 1) / KU;  // panel rows of this block
         const bool first = p0 == 0, last = p0 + kb == K;
         for (int64_t i = 0; i < pm + pn; ++i) state[i].store(kUnpacked, std::memory_order_relaxed);
 
@@ -443,7 +472,7 @@ void blocked_gemm(const IsaKernels& ik, bool ta, bool tb, int64_t M, int64_t N, 
             const int64_t r = i0 + ip * MR;
             const int rows = int(std::min<int64_t>(MR, M - r));
             const T* src = ta ? A + p0 * lda + r : A + r * lda + p0;
-            pack(src, lda, ta, rows, kb, Ap + ip * MR * kb, MR);
+            pack(src, lda, ta, rows, kb, Ap + ip * MR * kd, MR);
           });
         };
         auto pack_b = [&](int64_t jp) {
@@ -451,7 +480,7 @@ void blocked_gemm(const IsaKernels& ik, bool ta, bool tb, int64_t M, int64_t N, 
             const int64_t c = j0 + jp * NR;
             const int cols = int(std::min<int64_t>(NR, N - c));
             const T* src = tb ? B + c * ldb + p0 : B + p0 * ldb + c;
-            pack(src, ldb, !tb, cols, kb, Bp + jp * NR * kb, NR);
+            pack(src, ldb, !tb, cols, kb, Bp + jp * NR * kd, NR);
           });
         };
 
@@ -487,15 +516,15 @@ void blocked_gemm(const IsaKernels& ik, bool ta, bool tb, int64_t M, int64_t N, 
                 pack_b(jp);
                 const int64_t c = jp * NR;  // column within the block
                 const int n = int(std::min<int64_t>(NR, nb - c));
-                const Acc* bpan = Bp + jp * NR * kb;
+                const P* bpan = Bp + jp * NR * kd;
                 for (int64_t ip = ic; ip < ie; ++ip) {
                   const int64_t r = ip * MR;  // row within the block
                   const int m = int(std::min<int64_t>(MR, mb - r));
-                  const Acc* apan = Ap + ip * MR * kb;
+                  const P* apan = Ap + ip * MR * kd;
                   if constexpr (kIs16<T>) {
-                    kernel(kb, apan, bpan, W + r * ldw + c, ldw, m, n, mode, al, be);
+                    kernel(kd, apan, bpan, W + r * ldw + c, ldw, m, n, mode, al, be);
                   } else {
-                    kernel(kb, apan, bpan, C + (i0 + r) * ldc + j0 + c, ldc, m, n, mode, al, be);
+                    kernel(kd, apan, bpan, C + (i0 + r) * ldc + j0 + c, ldc, m, n, mode, al, be);
                   }
                 }
               }
@@ -517,6 +546,29 @@ void blocked_gemm(const IsaKernels& ik, bool ta, bool tb, int64_t M, int64_t N, 
       }
     }
   }
+}
+
+template <typename T>
+void blocked_gemm(const IsaKernels& ik, bool ta, bool tb, int64_t M, int64_t N, int64_t K,
+                  float alpha, const T* A, int64_t lda, const T* B, int64_t ldb, float beta, T* C,
+                  int64_t ldc, int threads) {
+  using Acc = AccOf<T>;
+  if constexpr (std::is_same_v<T, bfloat16_t>) {
+    if (const Bf16DotKernels* bd = bf16_dot(ik)) {
+      const PanelPath<T, uint32_t, float> path{bd->mr, bd->nr, 2, bd->kernel, bd->pack};
+      blocked_gemm_path(ik, path, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, threads);
+      return;
+    }
+  }
+  constexpr bool is64 = std::is_same_v<T, double>;
+  PanelPath<T, Acc, Acc> path;
+  path.mr = is64 ? ik.mr64 : ik.mr32;
+  path.nr = is64 ? ik.nr64 : ik.nr32;
+  path.kunit = 1;
+  if constexpr (is64) path.kernel = ik.kernel64;
+  else path.kernel = ik.kernel32;
+  path.pack = pack_of(ik, A);
+  blocked_gemm_path(ik, path, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, threads);
 }
 
 // Threads worth using for a problem of this size: dispatch costs about a

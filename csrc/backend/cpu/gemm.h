@@ -119,13 +119,35 @@ struct IsaKernels {
   GemvPair<bfloat16_t, float> gemv_bf16;
 };
 
+// bf16 products on dot-product instructions (AVX512-BF16 vdpbf16ps): panels
+// hold pairs of consecutive-k bf16 values in one 32-bit word (low half k
+// even, high half k odd; an odd K is padded with a zero). pack writes
+// dst[(k/2)*width + r] = pair(src(r, k), src(r, k+1)) (same source layouts as
+// PackFn); kernel takes kp = ceil(kc/2) pairs and stores like KernelFn<float>
+// (into the f32 workspace).
+struct Bf16DotKernels {
+  const char* name;
+  int mr, nr;
+  void (*kernel)(int64_t kp, const uint32_t* Ap, const uint32_t* Bp, float* C, int64_t ldc, int m,
+                 int n, int mode, float alpha, float beta);
+  void (*pack)(const bfloat16_t* src, int64_t ld, bool r_contig, int rows, int64_t kc,
+               uint32_t* dst, int width);
+};
+// nullptr unless the CPU has AVX512-BF16 (or OXMLX_GEMM_BF16DOT=0, or the
+// chosen ISA path is not avx512).
+const Bf16DotKernels* avx512bf16_kernels();
+// The dot-product kernels the driver uses with ISA path ik (or nullptr).
+const Bf16DotKernels* bf16_dot(const IsaKernels& ik);
+
 // Each returns nullptr when that ISA is not compiled in for this target.
 const IsaKernels* avx512_kernels();
 const IsaKernels* avx2_kernels();
 const IsaKernels* neon_kernels();
 const IsaKernels* generic_kernels();
 
-// Name of the path gemm uses now ("avx512", "avx2", "neon", "generic").
+// Name of the path gemm uses now ("avx512", "avx2", "neon", "generic"), and
+// of the bf16 dot-product path ("" when bf16 products go through f32).
+const char* gemm_bf16_path_name();
 const char* gemm_isa_name();
 // Re-reads OXMLX_GEMM_ISA and the CPU features (for tests that switch paths).
 void gemm_reset_isa();

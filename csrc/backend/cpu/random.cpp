@@ -4,6 +4,8 @@
 #include "backend/cpu/cpu_backend.h"
 #include "backend/cpu/threadpool.h"
 
+#include <cstring>
+
 namespace oxmlx::cpu {
 
 namespace {
@@ -28,22 +30,40 @@ void threefry2x32(uint32_t k0, uint32_t k1, uint32_t c0, uint32_t c1, uint32_t o
 
 }  // namespace
 
+// MLX's layout, so the same key gives the same numbers as MLX: the output
+// (out.nbytes() bytes, any of uint8/uint16/uint32) is a run of W = ceil(bytes
+// / 4) 32-bit words; with H = W / 2 and odd = W % 2, counter (j, j + H + odd)
+// gives words j and j + H + odd for j < H, and for odd W counter (H, 0)
+// gives word H. A partial last word keeps its low bytes.
 void CpuBackend::random_bits(const array& keys, array& out) {
-  // keys: (2,) uint32 (contiguous copy made by the op builder); out: uint32.
   alloc_row_major(out);
   const uint32_t* k = keys.data<uint32_t>();
   const uint32_t k0 = k[0], k1 = k[keys.strides().empty() ? 1 : keys.strides().back()];
-  uint32_t* dst = out.data<uint32_t>();
-  const int64_t n = out.size();
-  const int64_t pairs = (n + 1) / 2;
-  parallel_for(pairs, 1 << 14, [&](int64_t b, int64_t e) {
+  const size_t bytes = out.nbytes();
+  char* dst = static_cast<char*>(out.raw_ptr());
+  const int64_t words = int64_t((bytes + 3) / 4);
+  const int64_t half = words / 2;
+  const bool odd = words % 2;
+  auto put = [&](int64_t w, uint32_t v) {
+    size_t at = size_t(w) * 4;
+    if (at + 4 <= bytes)
+      std::memcpy(dst + at, &v, 4);
+    else
+      std::memcpy(dst + at, &v, bytes - at);
+  };
+  parallel_for(half, 1 << 13, [&](int64_t b, int64_t e) {
     uint32_t r[2];
-    for (int64_t i = b; i < e; ++i) {
-      threefry2x32(k0, k1, uint32_t(uint64_t(i) >> 32), uint32_t(i), r);
-      dst[2 * i] = r[0];
-      if (2 * i + 1 < n) dst[2 * i + 1] = r[1];
+    for (int64_t j = b; j < e; ++j) {
+      threefry2x32(k0, k1, uint32_t(j), uint32_t(j + half + odd), r);
+      put(j, r[0]);
+      put(j + half + odd, r[1]);
     }
   });
+  if (odd) {
+    uint32_t r[2];
+    threefry2x32(k0, k1, uint32_t(half), 0u, r);
+    put(half, r[0]);
+  }
 }
 
 }  // namespace oxmlx::cpu

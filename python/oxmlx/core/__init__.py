@@ -45,6 +45,7 @@ del _attach_array_methods
 
 from oxmlx.core._composite import *  # noqa: E402,F401,F403
 from oxmlx.core._composite import divmod  # noqa: E402,F401,A004
+from oxmlx.core._misc import *  # noqa: E402,F401,F403
 from oxmlx.core import random  # noqa: E402,F401
 from oxmlx.core._transforms import grad, value_and_grad, vjp, jvp, vmap, custom_function, checkpoint  # noqa: E402,F401,E501
 from oxmlx.core._compile import compile, disable_compile, enable_compile  # noqa: E402,F401,A004

@@ -1,14 +1,15 @@
 """mx.random: MLX's key-based, splittable PRNG on threefry-2x32 bits.
 
 Keys are (2,) uint32 arrays. Without an explicit ``key`` the functions use and
-advance a global key set by :func:`seed`. Same seed, same numbers.
+advance a global key set by :func:`seed`. The bit layout and every sampler's
+arithmetic follow MLX's, so the same key (or seed) gives the same numbers as
+``mlx.core.random`` (up to the last ulp of the transcendental functions).
 """
 
 import math
 import time as _time
 
 from oxmlx import _core as c
-from oxmlx.core._composite import clip as _clip
 
 _bits = c._random_bits
 
@@ -17,13 +18,19 @@ def _shape(shape):
     return [shape] if isinstance(shape, int) else list(shape)
 
 
+def _arr(x, dtype=None):
+    if isinstance(x, c.array):
+        return x if dtype is None else x.astype(dtype)
+    return c.array(x) if dtype is None else c.array(x, dtype)
+
+
 class _State:
     key = None
 
 
 def key(seed):
     """A PRNG key from an integer seed."""
-    seed = int(seed)
+    seed = int(seed) & 0xFFFFFFFFFFFFFFFF
     return c.array([(seed >> 32) & 0xFFFFFFFF, seed & 0xFFFFFFFF], dtype=c.uint32)
 
 
@@ -37,110 +44,218 @@ def _next_key(k):
         return k
     if _State.key is None:
         _State.key = key(_time.time_ns())
-    k, _State.key = split(_State.key)
-    return k
+    # As MLX's key sequence: keep the first half of the split, hand out the second.
+    both = split(_State.key)
+    _State.key, out = both[0], both[1]
+    return out
 
 
-def split(key, num=2, *, stream=None):
+def split(key, num=2, stream=None):
     """``num`` new keys (shape (num, 2)) derived from ``key``."""
-    return _bits([num, 2], key)
+    return _bits([num, 2], key, 4, stream)
 
 
-def bits(shape=(), width=4, *, key=None, stream=None):
+def bits(shape=(), width=4, key=None, stream=None):
     """Random bits of ``width`` bytes (1, 2 or 4) per element."""
-    shape = _shape(shape)
-    b = _bits(shape, _next_key(key))
-    if width == 4:
-        return b
-    if width == 2:
-        return (b >> 16).astype(c.uint16)
-    if width == 1:
-        return (b >> 24).astype(c.uint8)
-    raise ValueError(f"[random.bits] width must be 1, 2 or 4, got {width}.")
+    return _bits(_shape(shape), _next_key(key), width, stream)
 
 
-def _unit(shape, k):
-    # 24 random mantissa bits -> [0, 1) exactly representable in float32.
-    return (bits(shape, key=k) >> 8).astype(c.float32) * (1.0 / (1 << 24))
+def _check_shape(op, shape, *arrs):
+    out = tuple(shape)
+    for a in arrs:
+        out = c.broadcast_shapes(out, tuple(a.shape))
+    if tuple(out) != tuple(shape):
+        raise ValueError(f"[{op}] Cannot generate random values of shape {tuple(shape)} "
+                         f"from broadcasted shape {tuple(out)}.")
 
 
-def uniform(low=0.0, high=1.0, shape=(), dtype=c.float32, key=None, *, stream=None):
+_BELOW_ONE = {
+    "float32": math.nextafter(1.0, 0.0),
+    "float16": 1.0 - 2.0**-11,
+    "bfloat16": 1.0 - 2.0**-8,
+}
+
+
+def _is_float(dtype):
+    return c.issubdtype(dtype, c.floating)
+
+
+def uniform(low=0, high=1, shape=(), dtype=c.float32, key=None, stream=None):
     """Uniform samples in [low, high)."""
+    if dtype is None:
+        dtype = c.float32
+    if not _is_float(dtype):
+        raise ValueError("[uniform] Can only generate uniform numbers with real floating point type.")
+    name = repr(dtype).split(".")[-1]
+    if name not in _BELOW_ONE:
+        raise RuntimeError("[uniform] Unsupported type.")
     shape = _shape(shape)
-    low, high = c.array(low), c.array(high)
-    shape = list(c.broadcast_shapes(tuple(shape), low.shape, high.shape))
-    u = _unit(shape, _next_key(key)).astype(dtype)
-    return low.astype(dtype) + u * (high - low).astype(dtype)
+    lo = _arr(low).astype(dtype, stream=stream)
+    hi = _arr(high).astype(dtype, stream=stream)
+    rng = c.subtract(hi, lo, stream=stream)
+    _check_shape("uniform", shape, rng)
+    u = c.divide(_bits(shape, _next_key(key), 4, stream),
+                 c.array(float(0xFFFFFFFF), c.float32), stream=stream)
+    u = c.minimum(u, c.array(_BELOW_ONE[name], c.float32), stream=stream).astype(dtype, stream=stream)
+    return c.add(c.multiply(rng, u, stream=stream), lo, stream=stream)
 
 
-def normal(shape=(), dtype=c.float32, loc=0.0, scale=1.0, key=None, *, stream=None):
-    """Normal samples (inverse-CDF of uniform bits)."""
+_LOW = math.nextafter(-1.0, 0.0)
+
+
+def normal(shape=(), dtype=c.float32, loc=None, scale=None, key=None, stream=None):
+    """Normal samples (inverse error function of uniform samples)."""
+    if dtype is None:
+        dtype = c.float32
     shape = _shape(shape)
-    u = _unit(shape, _next_key(key))
-    lo = math.nextafter(-1.0, 0.0)
-    z = c.erfinv(_clip(u * 2.0 - 1.0, lo, -lo)) * math.sqrt(2.0)
-    return (z * scale + loc).astype(dtype)
+    if dtype == c.complex64:
+        u = uniform(_LOW, 1.0, shape + [2], c.float32, key, stream)
+        z = c.erfinv(u, stream=stream)
+        z = c.add(c.multiply(z[..., 0], 1.0, stream=stream),
+                  c.multiply(z[..., 1], c.array(1j, c.complex64), stream=stream), stream=stream)
+        if scale is not None:
+            z = c.multiply(_arr(scale), z, stream=stream)
+        if loc is not None:
+            z = c.add(_arr(loc), z, stream=stream)
+        return z
+    if not _is_float(dtype):
+        raise ValueError("[normal] Can only generate uniform numbers with floating point type.")
+    u = uniform(_LOW, 1.0, shape, c.float32, key, stream)
+    applied = c.array(math.sqrt(2.0), dtype)
+    if scale is not None:
+        applied = c.multiply(applied, _arr(scale).astype(dtype), stream=stream)
+    z = c.erfinv(u, stream=stream).astype(dtype, stream=stream)
+    z = c.multiply(applied, z, stream=stream)
+    if loc is not None:
+        z = c.add(_arr(loc).astype(dtype), z, stream=stream)
+    return z
 
 
-def randint(low, high, shape=(), dtype=c.int32, key=None, *, stream=None):
+def randint(low, high, shape=(), dtype=c.int32, key=None, stream=None):
     """Integers in [low, high)."""
+    if dtype is None:
+        dtype = c.int32
+    if c.issubdtype(dtype, c.inexact):
+        raise ValueError("[randint] randint only accepts integer dtypes and bool.")
     shape = _shape(shape)
-    low_a, high_a = c.array(low), c.array(high)
-    u = _unit(shape, _next_key(key))
-    span = (high_a - low_a).astype(c.float32)
-    r = c.floor(u * span).astype(c.int64) + low_a.astype(c.int64)
-    return c.minimum(r, high_a.astype(c.int64) - 1).astype(dtype)
+    lo, hi = _arr(low), _arr(high)
+    # As MLX 0.32: a float32 uniform draw in [low, high), floored into dtype.
+    u = c.floor(uniform(lo, hi, shape, c.float32, key, stream), stream=stream)
+    return c.maximum(u, lo, stream=stream).astype(dtype, stream=stream)
 
 
-def bernoulli(p=0.5, shape=None, key=None, *, stream=None):
+def bernoulli(p=0.5, shape=None, key=None, stream=None):
     """Booleans that are True with probability ``p``."""
-    p = c.array(p)
-    shape = list(p.shape) if shape is None else (_shape(shape))
-    return c.less(_unit(shape, _next_key(key)), p)
+    p = _arr(p)
+    if not c.issubdtype(p.dtype, c.floating):
+        raise ValueError("[bernoulli] bernoulli probability `p` must be a float type.")
+    shape = list(p.shape) if shape is None else _shape(shape)
+    # p scaled to [0, next float above UINT32_MAX]: p >= 1 is always True.
+    upper = c.array(math.nextafter(float(0xFFFFFFFF), math.inf), c.float32)
+    res = c.less(_bits(shape, _next_key(key), 4, stream), c.multiply(p, upper, stream=stream),
+                 stream=stream)
+    if list(res.shape) != shape:
+        raise ValueError("[bernoulli] shape of `p` is incompatible with argument `shape`.")
+    return res
 
 
-def truncated_normal(lower, upper, shape=None, dtype=c.float32, key=None, *, stream=None):
-    """Normal samples restricted to [lower, upper] (inverse CDF on the clipped range)."""
-    lower, upper = c.array(lower, c.float32), c.array(upper, c.float32)
-    shape = list(c.broadcast_shapes(lower.shape, upper.shape)) if shape is None else list(shape)
-    sq2 = math.sqrt(2.0)
-    a, b = c.erf(lower / sq2), c.erf(upper / sq2)
-    u = _unit(shape, _next_key(key))
-    lo = math.nextafter(-1.0, 0.0)
-    z = c.erfinv(_clip(a + u * (b - a), lo, -lo)) * sq2
-    return _clip(z, lower, upper).astype(dtype)
-
-
-def gumbel(shape=(), dtype=c.float32, key=None, *, stream=None):
-    u = _unit(_shape(shape), _next_key(key))
-    return (-c.log(-c.log(_clip(u, 1e-20, 1.0 - 1e-7)))).astype(dtype)
-
-
-def laplace(shape=(), dtype=c.float32, loc=0.0, scale=1.0, key=None, *, stream=None):
-    u = _unit(_shape(shape), _next_key(key)) * 2.0 - 1.0
-    u = _clip(u, -1.0 + 1e-7, 1.0 - 1e-7)
-    return (loc - scale * c.sign(u) * c.log1p(-c.abs(u))).astype(dtype)
-
-
-def categorical(logits, axis=-1, shape=None, num_samples=None, key=None, *, stream=None):
-    """Samples of the categorical distribution given by ``logits`` (Gumbel-max)."""
-    logits = c.array(logits) if not isinstance(logits, c.array) else logits
-    axis = axis % logits.ndim
-    batch = list(logits.shape[:axis]) + list(logits.shape[axis + 1:])
-    if num_samples is not None and shape is not None:
-        raise ValueError("[categorical] At most one of shape or num_samples can be specified.")
-    if num_samples is not None:
-        shape = batch + [num_samples]
+def truncated_normal(lower, upper, shape=None, dtype=c.float32, key=None, stream=None):
+    """Normal samples restricted to [lower, upper]."""
+    if dtype is None:
+        dtype = c.float32
+    if not _is_float(dtype):
+        raise ValueError("[trunc_normal] trunc_normal only accepts floating point dtypes.")
+    lower, upper = _arr(lower), _arr(upper)
     if shape is None:
-        shape = batch
-    lg = c.expand_dims(c.moveaxis(logits, axis, -1), -2) if len(shape) > len(batch) else c.moveaxis(logits, axis, -1)
-    target = list(shape) + [logits.shape[axis]]
-    g = gumbel(target, key=_next_key(key))
-    return c.argmax(lg + g, axis=-1).astype(c.uint32)
+        shape = list(c.broadcast_shapes(tuple(lower.shape), tuple(upper.shape)))
+    sqrt2 = c.array(math.sqrt(2.0), dtype)
+    lo = lower.astype(dtype, stream=stream)
+    hi = upper.astype(dtype, stream=stream)
+    a = c.erf(c.divide(lo, sqrt2, stream=stream), stream=stream)
+    b = c.erf(c.divide(hi, sqrt2, stream=stream), stream=stream)
+    u = uniform(a, b, _shape(shape), dtype, key, stream)
+    out = c.multiply(sqrt2, c.erfinv(u, stream=stream), stream=stream)
+    return c.maximum(c.minimum(hi, out, stream=stream), lo, stream=stream)
+
+
+def gumbel(shape=(), dtype=c.float32, key=None, stream=None):
+    """Samples of the standard Gumbel distribution."""
+    u = uniform(shape=_shape(shape), dtype=dtype or c.float32, key=key, stream=stream)
+    return c.negative(c.log(c.negative(c.log(u, stream=stream), stream=stream), stream=stream),
+                      stream=stream)
+
+
+def laplace(shape=(), dtype=c.float32, loc=0.0, scale=1.0, key=None, stream=None):
+    """Samples of the Laplace distribution."""
+    if dtype is None:
+        dtype = c.float32
+    if not _is_float(dtype):
+        raise ValueError("[laplace] Can only generate uniform numbers with real floating point type.")
+    u = uniform(_LOW, 1.0, _shape(shape), c.float32, key, stream)
+    s = c.multiply(c.sign(u, stream=stream),
+                   c.log1p(c.multiply(c.array(-1.0, dtype), c.abs(u, stream=stream), stream=stream),
+                           stream=stream), stream=stream).astype(dtype, stream=stream)
+    if scale != 1.0:
+        s = c.multiply(c.array(scale, dtype), s, stream=stream)
+    if loc != 0.0:
+        s = c.add(c.array(loc, dtype), s, stream=stream)
+    return s
+
+
+def _valid_axis(axis, ndim):
+    ax = axis + ndim if axis < 0 else axis
+    if ax < 0 or ax >= ndim:
+        raise ValueError(f"[categorical] Invalid axis {axis} for logits with {ndim} dimensions.")
+    return ax
+
+
+def _categorical(logits, axis, shape, key, stream):
+    gshape = list(shape)
+    offset = axis + len(shape) - logits.ndim + 1
+    gshape.insert(offset, logits.shape[axis])
+    g = gumbel(gshape, c.float32, key, stream)
+    return c.argmax(c.add(g, logits, stream=stream), axis=offset, stream=stream)
+
+
+def categorical(logits, axis=-1, shape=None, num_samples=None, key=None, stream=None):
+    """Samples of the categorical distribution given by unnormalized ``logits``."""
+    logits = _arr(logits)
+    if shape is not None and num_samples is not None:
+        raise ValueError("[categorical] At most one of shape or num_samples can be specified.")
+    axis = _valid_axis(axis, logits.ndim)
+    if num_samples is not None:
+        lg = c.expand_dims(logits, -1)
+        sh = list(lg.shape)
+        del sh[axis]
+        sh[-1] = num_samples
+        return _categorical(lg, axis, sh, key, stream)
+    reduced = list(logits.shape)
+    del reduced[axis]
+    if shape is None:
+        shape = reduced
+    shape = _shape(shape)
+    if list(c.broadcast_shapes(tuple(shape), tuple(reduced))) != shape:
+        raise ValueError(f"[categorical] Requested shape {tuple(shape)} is not broadcast compatible "
+                         f"with reduced logits shape {tuple(reduced)}.")
+    return _categorical(logits, axis, shape, key, stream)
+
+
+def permutation(x, axis=0, key=None, stream=None):
+    """A random permutation of ``range(x)`` (uint32, as MLX), or ``x`` shuffled
+    along ``axis``: the argsort of fresh random bits."""
+    if isinstance(x, int) and not isinstance(x, bool):
+        if x < 0:
+            raise ValueError(f"[permutation] Received negative size {x}.")
+        return c.argsort(_bits([x], _next_key(key), 4, stream), stream=stream)
+    x = _arr(x)
+    if axis < -x.ndim or axis >= x.ndim:
+        raise IndexError(f"[permutation] Invalid axis {axis} for array with {x.ndim} dimensions.")
+    perm = permutation(x.shape[axis], key=key, stream=stream)
+    return c.take(x, perm, axis=axis, stream=stream)
 
 
 __all__ = ["key", "seed", "split", "bits", "uniform", "normal", "randint", "bernoulli",
-           "truncated_normal", "gumbel", "laplace", "categorical"]
+           "truncated_normal", "gumbel", "laplace", "categorical", "permutation"]
 
 
 class _KeyState(list):

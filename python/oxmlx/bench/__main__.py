@@ -1,0 +1,5 @@
+import sys
+
+from oxmlx.bench import main
+
+sys.exit(main())
