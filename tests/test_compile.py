@@ -366,3 +366,15 @@ def test_shapeless_broadcasting_and_reductions():
         assert got.shape == (n, 4)
         np.testing.assert_allclose(np.array(got), np.array(f(x, b)), rtol=2e-6, atol=1e-7)
     assert len(calls) == 1 + 3
+
+
+@pytest.mark.skipif("mlx" not in mx.backends(), reason="this build has no mlx backend")
+def test_fused_nodes_on_a_backend_without_the_fused_family():
+    s = mx.new_stream(mx.cpu, backend="mlx")
+    f = lambda v: mx.exp(v) * 2 + v * v - 1  # noqa: E731
+    x = mx.array(np.linspace(-1, 1, 100).astype(np.float32))
+    with mx.stream(s):
+        cf = mx.compile(f)
+        got, ref = cf(x), f(x)
+    assert programs(cf)[0].step_names() == ["Fused"]
+    np.testing.assert_allclose(np.array(got), np.array(ref), rtol=1e-6)

@@ -15,7 +15,22 @@ class FusedPrim : public Primitive {
   FusedPrim(Stream s, FusedProgram p) : Primitive(s), prog_(std::move(p)) {}
 
   void eval(const std::vector<array>& in, std::vector<array>& out) override {
-    backend_for(stream()).fused(prog_, in, out);
+    Backend& b = backend_for(stream());
+    if (!b.name().empty() && b.name() != "cpu" && !native_) {
+      // A backend without the fused family runs the ordinary nodes instead.
+      try {
+        b.fused(prog_, in, out);
+        native_ = true;
+        return;
+      } catch (const RuntimeError& e) {
+        if (std::string(e.what()).find("is not implemented by the") == std::string::npos) throw;
+      }
+      std::vector<array> r = expand(in);
+      oxmlx::eval(r);
+      for (size_t k = 0; k < out.size(); ++k) out[k].copy_shared_buffer(r[k]);
+      return;
+    }
+    b.fused(prog_, in, out);
   }
 
   // The program as ordinary nodes.
@@ -83,6 +98,7 @@ class FusedPrim : public Primitive {
 
  private:
   FusedProgram prog_;
+  bool native_ = false;  // the backend has been seen to run the fused family
 };
 
 }  // namespace
