@@ -45,5 +45,8 @@ void Backend::conv_weight_grad(const array&, const array&, array&, const std::ve
                                const std::vector<int>&, const std::vector<int>&, int, bool) {
   unsupported("conv_weight_grad");
 }
+void Backend::fused(const FusedProgram&, const std::vector<array>&, std::vector<array>&) {
+  unsupported("fused");
+}
 
 }  // namespace oxmlx

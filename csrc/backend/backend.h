@@ -51,6 +51,23 @@ const char* op_name(BinaryOp op);
 const char* op_name(ReduceOp op);
 const char* op_name(ScanOp op);
 
+// A fused elementwise program (compile's fusion). Registers 0..inputs-1 hold
+// the inputs, broadcast to the output shape; instruction i writes register
+// inputs + i. Unary/Binary use the op codes above on operands of one dtype;
+// Select is (bool cond, x, y); Cast converts to `dtype`.
+struct FusedInstr {
+  enum class Kind : uint8_t { Unary, Binary, Select, Cast };
+  Kind kind;
+  uint8_t op = 0;  // UnaryOp / BinaryOp value
+  int32_t a = -1, b = -1, c = -1;
+  Dtype dtype;  // of the result
+};
+struct FusedProgram {
+  std::vector<Dtype> input_dtypes;
+  std::vector<FusedInstr> instrs;
+  std::vector<int32_t> outputs;  // registers copied to the outputs, in order
+};
+
 class Backend {
  public:
   virtual ~Backend() = default;
@@ -149,6 +166,10 @@ class Backend {
                                 const std::vector<int>& pad_hi,
                                 const std::vector<int>& kernel_dilation,
                                 const std::vector<int>& input_dilation, int groups, bool flip);
+  // A fused elementwise program over inputs broadcastable to the outputs'
+  // (common) shape, in one pass over memory.
+  virtual void fused(const FusedProgram& program, const std::vector<array>& inputs,
+                     std::vector<array>& outputs);
 
  protected:
   [[noreturn]] void unsupported(const char* family) const;

@@ -5,8 +5,38 @@
 #include <unordered_set>
 
 #include "core/primitive.h"
+#include "core/transforms.h"
 
 namespace oxmlx {
+
+namespace {
+thread_local std::vector<std::unordered_set<uintptr_t>> no_eval_tracers;
+
+void check_no_tracers(const std::vector<array>& tape, const std::vector<array>& outputs) {
+  auto hit = [](const array& a) {
+    for (auto& s : no_eval_tracers)
+      if (s.count(a.id())) return true;
+    return false;
+  };
+  bool bad = false;
+  for (auto& o : outputs) bad |= hit(o);
+  for (auto& a : tape) {
+    if (bad) break;
+    for (auto& in : a.inputs()) bad |= hit(in);
+  }
+  if (bad)
+    throw ValueError(
+        "[eval] Attempting to eval an array during function transformations like compile or "
+        "vmap is not allowed.");
+}
+}  // namespace
+
+NoEvalScope::NoEvalScope(const std::vector<array>& tracers) {
+  std::unordered_set<uintptr_t> ids;
+  for (auto& t : tracers) ids.insert(t.id());
+  no_eval_tracers.push_back(std::move(ids));
+}
+NoEvalScope::~NoEvalScope() { no_eval_tracers.pop_back(); }
 
 std::vector<array> Primitive::vjp(const std::vector<array>&, const std::vector<array>&,
                                   const std::vector<int>&, const std::vector<array>&) {
@@ -16,11 +46,6 @@ std::vector<array> Primitive::vjp(const std::vector<array>&, const std::vector<a
 std::vector<array> Primitive::jvp(const std::vector<array>&, const std::vector<array>&,
                                   const std::vector<int>&) {
   throw ValueError(msg("[", name(), "] jvp is not implemented."));
-}
-
-std::pair<std::vector<array>, std::vector<int>> Primitive::vmap(const std::vector<array>&,
-                                                                const std::vector<int>&) {
-  throw ValueError(msg("[", name(), "] vmap is not implemented."));
 }
 
 std::vector<Shape> Primitive::output_shapes(const std::vector<array>&) {
@@ -75,6 +100,7 @@ std::vector<array> graph_postorder(const std::vector<array>& outputs, bool only_
 
 void eval(std::vector<array> outputs) {
   std::vector<array> tape = graph_postorder(outputs, true);
+  if (!no_eval_tracers.empty()) check_no_tracers(tape, outputs);
   for (auto& slot : tape) {
     // Take the array out of the tape so that, once consumers detach, nothing
     // keeps its buffer alive but the user's own handles.

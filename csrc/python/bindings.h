@@ -18,6 +18,7 @@ void init_transforms(nb::module_& m);
 void init_io(nb::module_& m);
 void init_internal(nb::module_& m);
 void init_fft(nb::module_& m);
+void init_compile(nb::module_& m);
 void init_sort(nb::module_& m);
 void init_misc(nb::module_& m);
 void init_linalg(nb::module_& m);

@@ -30,6 +30,8 @@ class CpuBackend final : public Backend {
                const array& updates, array& out, const std::vector<int>& axes) override;
   void fft(const array& in, array& out, const std::vector<int>& axes, bool inverse,
            bool real) override;
+  void fused(const FusedProgram& program, const std::vector<array>& inputs,
+             std::vector<array>& outputs) override;
   void sort(const array& in, array& out, int axis, bool arg) override;
   void partition(const array& in, array& out, int axis, int kth, bool arg) override;
   void linalg(LinalgOp op, const std::vector<array>& inputs, std::vector<array>& outputs) override;

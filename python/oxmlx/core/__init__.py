@@ -66,3 +66,5 @@ from oxmlx._core import linalg  # noqa: E402,F401
 linalg.__name__ = __name__ + ".linalg"
 _sys.modules[linalg.__name__] = linalg
 del _sys
+from oxmlx.core._transforms import grad, value_and_grad, vjp, jvp, vmap, custom_function, checkpoint  # noqa: E402,F401,E501
+from oxmlx.core._compile import compile, disable_compile, enable_compile  # noqa: E402,F401,A004
