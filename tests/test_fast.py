@@ -797,7 +797,8 @@ def test_empty_and_degenerate_shapes():
     assert mx.fast.rms_norm(e, None, 1e-5).shape == (2, 0)
     assert mx.fast.layer_norm(e, None, None, 1e-5).shape == (2, 0)
     assert mx.softmax(e, axis=-1).shape == (2, 0)
-    np.testing.assert_array_equal(np.array(mx.logsumexp(e, axis=-1)), [-np.inf, -np.inf])
+    with pytest.raises(ValueError, match="empty"):  # as MLX
+        mx.logsumexp(e, axis=-1)
     assert mx.fast.rope(mx.zeros((2, 3, 0, 8)), 8, traditional=False, base=10.0, scale=1.0,
                         offset=0).shape == (2, 3, 0, 8)
     y, s = mx.fast.gated_delta_update(mx.zeros((1, 0, 1, 3)), mx.zeros((1, 0, 1, 3)),

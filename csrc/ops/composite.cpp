@@ -2,6 +2,7 @@
 // graph of family primitives, so it runs on any backend and differentiates
 // through the families' own rules.
 #include "ops/composite.h"
+#include "ops/fast.h"
 
 #include <algorithm>
 #include <cmath>
@@ -46,6 +47,8 @@ array logsumexp(const array& a_in, const std::vector<int>& axes_in, bool keepdim
   if (a_in.size() == 0) throw ValueError("[logsumexp] Received empty array.");
   array a = to_inexact(a_in, st);
   auto axes = normalize_axes(axes_in, a.ndim(), "logsumexp");
+  // Real inputs: one fused pass per row (ops/fast.cpp), with its own vjp/jvp.
+  if (!is_complex(a.dtype()) && a.ndim() > 0) return logsumexp_fused(a, axes, keepdims, st);
   // A max of -inf/inf would turn a - m into nan: shift by 0 there.
   array m = stop_gradient(max(a, axes, true, st), st);
   m = where(isinf(m, st), zeros_like(m, st), m, st);
@@ -60,6 +63,7 @@ array softmax(const array& a_in, const std::vector<int>& axes_in, bool precise, 
   array a = to_inexact(a_in, st);
   auto axes = normalize_axes(axes_in, a.ndim(), "softmax");
   if (a.size() == 0) return a;
+  if (!is_complex(a.dtype()) && a.ndim() > 0) return softmax_fused(a, axes, precise, st);
   bool up = precise && (a.dtype() == float16 || a.dtype() == bfloat16);
   array x = up ? astype(a, float32, st) : a;
   array e = exp(subtract(x, stop_gradient(max(x, axes, true, st), st), st), st);

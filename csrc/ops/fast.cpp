@@ -156,8 +156,8 @@ array rows_of(const array& a, const std::vector<int>& axes, std::vector<int>& pe
 
 }  // namespace
 
-array logsumexp(const array& a_in, const std::vector<int>& axes_in, bool keepdims,
-                StreamOrDevice s) {
+array logsumexp_fused(const array& a_in, const std::vector<int>& axes_in, bool keepdims,
+                      StreamOrDevice s) {
   Stream st = to_stream(s);
   if (is_complex(a_in.dtype()))
     throw ValueError("[logsumexp] complex inputs are not supported.");
@@ -174,7 +174,7 @@ array logsumexp(const array& a_in, const std::vector<int>& axes_in, bool keepdim
   return keepdims ? r : squeeze(r, axes, st);
 }
 
-array softmax(const array& a_in, const std::vector<int>& axes_in, bool, StreamOrDevice s) {
+array softmax_fused(const array& a_in, const std::vector<int>& axes_in, bool, StreamOrDevice s) {
   Stream st = to_stream(s);
   if (is_complex(a_in.dtype()))
     throw ValueError("[softmax] complex inputs are not supported.");
@@ -436,7 +436,7 @@ array scaled_dot_product_attention(const array& queries, const array& keys, cons
       sum_e = add(sum(e, {-1}, true, st), exp(subtract(sk, m, st), st), st);
       w = divide(e, sum_e, st);
     } else {
-      w = softmax(sc32, {-1}, true, st);
+      w = softmax_fused(sc32, {-1}, true, st);
       sum_e = sum(exp(subtract(sc32, m, st), st), {-1}, true, st);
     }
     array o = matmul(astype(w, ft, st), v, st);

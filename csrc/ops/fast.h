@@ -26,6 +26,22 @@ class FastPrim : public Primitive {
                          const std::vector<int>&) override;
   std::string name() const override;
   bool is_equivalent(const Primitive& o) const override;
+  // Shapeless compile: the row ops keep their input's shape (logsumexp keeps
+  // a trailing 1); the others are not re-shaped.
+  std::vector<Shape> output_shapes(const std::vector<array>& in) override {
+    switch (op_) {
+      case FastOp::RmsNorm: case FastOp::LayerNorm: case FastOp::Rope: case FastOp::Softmax:
+      case FastOp::Exp:
+        return {in[0].shape()};
+      case FastOp::LogSumExp: {
+        Shape sh = in[0].shape();
+        if (!sh.empty()) sh.back() = 1;
+        return {sh};
+      }
+      default:
+        return Primitive::output_shapes(in);
+    }
+  }
   FastOp op() const { return op_; }
   const FastParams& params() const { return p_; }
 
@@ -37,9 +53,12 @@ class FastPrim : public Primitive {
 
 // Softmax over `axes` (all axes when empty and all_axes), accumulated in
 // float32 for 16-bit inputs whatever `precise` says; integers give float32.
-array softmax(const array& a, const std::vector<int>& axes, bool precise, StreamOrDevice s = {});
+// The fused row kernels behind mx.softmax / mx.logsumexp (real dtypes, non-empty
+// inputs); ops/composite.cpp's softmax/logsumexp check arguments and call them.
+array softmax_fused(const array& a, const std::vector<int>& axes, bool precise, StreamOrDevice s = {});
 // log(sum(exp(a))) over `axes` (fused, with its vjp); integers give float32.
-array logsumexp(const array& a, const std::vector<int>& axes, bool keepdims, StreamOrDevice s = {});
+array logsumexp_fused(const array& a, const std::vector<int>& axes, bool keepdims,
+                      StreamOrDevice s = {});
 // log(sum(exp(a))) over the last axis, keepdims (fused, with its vjp).
 array logsumexp_last(const array& a, StreamOrDevice s = {});
 

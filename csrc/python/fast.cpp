@@ -4,6 +4,7 @@
 #include <nanobind/stl/string.h>
 #include <nanobind/stl/vector.h>
 
+#include "ops/composite.h"
 #include "ops/fast.h"
 #include "python/bindings.h"
 

@@ -65,8 +65,9 @@ def _check_shape(op, shape, *arrs):
     for a in arrs:
         out = c.broadcast_shapes(out, tuple(a.shape))
     if tuple(out) != tuple(shape):
-        raise ValueError(f"[{op}] Cannot generate random values of shape {tuple(shape)} "
-                         f"from broadcasted shape {tuple(out)}.")
+        fmt = lambda sh: "(" + ",".join(str(int(d)) for d in sh) + ")"  # noqa: E731 (MLX's format)
+        raise ValueError(f"[{op}] Cannot generate random values of shape {fmt(shape)} "
+                         f"from broadcasted shape {fmt(out)}.")
 
 
 _BELOW_ONE = {
@@ -100,7 +101,8 @@ def uniform(low=0, high=1, shape=(), dtype=c.float32, key=None, stream=None):
     return c.add(c.multiply(rng, u, stream=stream), lo, stream=stream)
 
 
-_LOW = math.nextafter(-1.0, 0.0)
+# MLX's lower bound of the symmetric uniform draw: the float32 just above -1.
+_LOW = -(1.0 - 2.0**-24)
 
 
 def normal(shape=(), dtype=c.float32, loc=None, scale=None, key=None, stream=None):
