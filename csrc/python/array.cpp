@@ -163,7 +163,8 @@ void init_array(nb::module_& m) {
       .def("__int__", [](array& a) { return nb::int_(to_scalar(a)); })
       .def("__float__", [](array& a) { return nb::float_(to_scalar(a)); })
       .def("__index__", [](array& a) {
-        if (!is_integral(a.dtype())) throw TypeError("only integer arrays can be used as an index.");
+        if (a.ndim() != 0 || !is_integral(a.dtype()))
+          throw TypeError("Only 0-dimensional integer arrays can be converted to an index.");
         return nb::int_(to_scalar(a));
       })
       .def("__hash__", [](const array& a) { return nb::hash(nb::int_(a.id())); })
@@ -241,6 +242,8 @@ void init_array(nb::module_& m) {
   auto def_ibin = [&](const char* name, array (*f)(const array&, const array&, StreamOrDevice)) {
     cls.def(name, [f](nb::handle a, nb::handle b) -> nb::object {
       auto [x, y] = to_arrays(a, b);
+      if (f == &divide && !is_inexact(x.dtype()))
+        throw ValueError("In place division cannot cast to non-floating point type.");
       array r = f(x, y, {});
       nb::cast<array&>(a) = r;
       return nb::borrow(a);

@@ -59,7 +59,7 @@ void init_dtype(nb::module_& m) {
     if (is_d(a)) return issubdtype(nb::cast<Dtype>(a), nb::cast<DtypeCategory>(b));
     if (is_d(b)) return issubdtype(nb::cast<DtypeCategory>(a), nb::cast<Dtype>(b));
     return issubdtype(nb::cast<DtypeCategory>(a), nb::cast<DtypeCategory>(b));
-  });
+  }, "arg1"_a, "arg2"_a);
   m.def("promote_types", [](Dtype a, Dtype b) { return promote_types(a, b); });
 }
 

@@ -90,7 +90,7 @@ def array_equal(a, b, equal_nan=False, stream=None):
     return c._c_array_equal(a, b, equal_nan, stream)
 
 
-def nan_to_num(a, nan=0.0, posinf=None, neginf=None, *, stream=None):
+def nan_to_num(a, nan=0, posinf=None, neginf=None, *, stream=None):
     return c._c_nan_to_num(a, nan, posinf, neginf, stream)
 
 
@@ -219,7 +219,10 @@ def atleast_3d(*arys, stream=None):
 
 
 def matrix_transpose(a, /, *, stream=None):
-    return c.swapaxes(a, -1, -2)
+    a = a if isinstance(a, c.array) else c.array(a)
+    if a.ndim < 2:
+        raise ValueError("[matrix_transpose] Input array must have at least 2 dimensions.")
+    return c.swapaxes(a, -1, -2, stream=stream)
 
 
 def tril(x, k=0, *, stream=None):
