@@ -232,8 +232,10 @@ def signature_report(M, X):
             if probs:
                 q = "mx." + (sub + "." if sub else "") + n
                 mismatches[q] = _entry(ref, ours, probs)
-    # Methods of array.
-    for n in public(M.array):
+    # Methods of array, and the special methods MLX's array class defines.
+    special = [n for n in vars(M.array) if n.startswith("__") and n not in
+               ("__doc__", "__module__", "__new__", "__init__")]
+    for n in public(M.array) + sorted(special):
         ref_obj = getattr(M.array, n)
         our_obj = getattr(X.array, n, None)
         if our_obj is None or isinstance(ref_obj, property) or not callable(ref_obj):

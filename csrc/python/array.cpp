@@ -178,7 +178,18 @@ void init_array(nb::module_& m) {
            },
            "dtype"_a.none() = nb::none(), "copy"_a.none() = nb::none())
       .def("__dlpack__",
-           [](array& a, nb::kwargs kw) { return to_numpy(a).attr("__dlpack__")(**kw); })
+           [](array& a, nb::handle stream, nb::handle max_version, nb::handle dl_device,
+              nb::handle copy) {
+             // Through numpy's capsule; only the arguments given are passed on.
+             nb::dict kw;
+             if (!stream.is_none()) kw["stream"] = stream;
+             if (!max_version.is_none()) kw["max_version"] = max_version;
+             if (!dl_device.is_none()) kw["dl_device"] = dl_device;
+             if (!copy.is_none()) kw["copy"] = copy;
+             return to_numpy(a).attr("__dlpack__")(**kw);
+           },
+           nb::kw_only(), "stream"_a.none() = nb::none(), "max_version"_a.none() = nb::none(),
+           "dl_device"_a.none() = nb::none(), "copy"_a.none() = nb::none())
       .def("__dlpack_device__", [](const array&) { return nb::make_tuple(1, 0); })
       .def("__copy__", [](const array& a) { return copy(a); })
       .def("__deepcopy__", [](const array& a, nb::handle) { return copy(a); }, "memo"_a)
@@ -212,11 +223,11 @@ void init_array(nb::module_& m) {
   auto def_bin = [&](const char* name, const char* rname, array (*f)(const array&, const array&, StreamOrDevice)) {
     cls.def(name, [f](nb::handle a, nb::handle b) {
       return binop(a, b, [f](const array& x, const array& y) { return f(x, y, {}); });
-    });
+    }, "other"_a);
     if (rname)
       cls.def(rname, [f](nb::handle a, nb::handle b) {
         return binop(a, b, [f](const array& x, const array& y) { return f(y, x, {}); });
-      });
+      }, "other"_a);
   };
   def_bin("__add__", "__radd__", &add);
   def_bin("__sub__", "__rsub__", &subtract);
@@ -247,7 +258,7 @@ void init_array(nb::module_& m) {
       array r = f(x, y, {});
       nb::cast<array&>(a) = r;
       return nb::borrow(a);
-    });
+    }, "other"_a);
   };
   def_ibin("__iadd__", &add);
   def_ibin("__isub__", &subtract);
