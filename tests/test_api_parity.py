@@ -337,3 +337,45 @@ def test_numpy_and_dlpack(mlx):
     with pytest.raises(TypeError):
         a.__dlpack__(None)  # keyword-only, as MLX
     assert (np.array([1.0, 2.0]) + mx.array([1.0, 2.0])).tolist() == [2.0, 4.0]
+
+
+# Keyword calls MLX accepts (some for parameters its signature text shows as
+# positional-only): each must work here too, with the same result.
+KEYWORD_CALLS = [
+    ("roll", lambda m, x: m.roll(x, shift=1, axis=1)),
+    ("astype", lambda m, x: m.astype(x, dtype=m.int32)),
+    ("reshape", lambda m, x: m.reshape(x, shape=(4, 3))),
+    ("take", lambda m, x: m.take(x, indices=m.array([2, 0]), axis=1)),
+    ("transpose", lambda m, x: m.transpose(x, axes=[1, 0])),
+    ("clip", lambda m, x: m.clip(x, a_min=2, a_max=8)),
+    ("kron", lambda m, x: m.kron(a=x[:2, :2], b=x[:2, :1])),
+    ("diagonal", lambda m, x: m.diagonal(a=x, offset=1)),
+    ("tril", lambda m, x: m.tril(x=x, k=1)),
+    ("pad", lambda m, x: m.pad(x, pad_width=1, constant_values=-1)),
+    ("softmax", lambda m, x: m.softmax(x.astype(m.float32), axis=0, precise=True)),
+    ("sum", lambda m, x: m.sum(x, axis=[0, 1], keepdims=True)),
+    ("cumsum", lambda m, x: m.cumsum(x, axis=0, reverse=True, inclusive=False)),
+    ("linspace", lambda m, x: m.linspace(start=0, stop=1, num=5, endpoint=False)),
+    ("arange", lambda m, x: m.arange(start=1, stop=9, step=3)),
+    ("full", lambda m, x: m.full(shape=(2, 2), vals=3, dtype=m.int8)),
+    ("eye", lambda m, x: m.eye(n=3, m=2, k=-1)),
+    ("concatenate", lambda m, x: m.concatenate([x, x], axis=1)),
+    ("split", lambda m, x: m.split(x, indices_or_sections=[1], axis=0)[1]),
+    ("where", lambda m, x: m.where(x > 4, x, -x)),
+    ("fft", lambda m, x: m.abs(m.fft.fft(x.astype(m.float32), n=4, axis=0, norm="ortho"))),
+    ("norm", lambda m, x: m.linalg.norm(x.astype(m.float32), ord=2, axis=1, keepdims=True)),
+    ("uniform", lambda m, x: m.random.uniform(low=0, high=1, shape=(2,), key=m.random.key(0)).shape),
+]
+
+
+@pytest.mark.parametrize("name,f", KEYWORD_CALLS, ids=[k[0] for k in KEYWORD_CALLS])
+def test_keyword_calls_mlx_accepts(mlx, name, f):
+    vals = np.arange(12, dtype=np.int32).reshape(3, 4)
+    ref = f(mlx, mlx.array(vals))
+    got = f(mx, mx.array(vals))
+    if isinstance(ref, tuple):
+        assert tuple(got) == tuple(ref)
+        return
+    assert tuple(got.shape) == tuple(ref.shape)
+    assert str(got.dtype).split(".")[-1] == str(ref.dtype).split(".")[-1]
+    np.testing.assert_allclose(_np(got), np.array(ref), rtol=1e-5, atol=1e-6)
