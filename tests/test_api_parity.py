@@ -379,3 +379,16 @@ def test_keyword_calls_mlx_accepts(mlx, name, f):
     assert tuple(got.shape) == tuple(ref.shape)
     assert str(got.dtype).split(".")[-1] == str(ref.dtype).split(".")[-1]
     np.testing.assert_allclose(_np(got), np.array(ref), rtol=1e-5, atol=1e-6)
+
+
+def test_finfo_iinfo_members(mlx):
+    for name in ("float16", "bfloat16", "float32", "float64", "complex64"):
+        got, ref = mx.finfo(getattr(mx, name)), mlx.finfo(getattr(mlx, name))
+        for k in ("bits", "eps", "max", "min", "smallest_normal"):
+            assert getattr(got, k) == pytest.approx(getattr(ref, k), rel=1e-7), (name, k)
+        assert str(got.dtype).split(".")[-1] == str(ref.dtype).split(".")[-1]
+        assert repr(got).replace("oxmlx.core.", "") == repr(ref).replace("mlx.core.", "")
+    for name in ("int8", "uint16", "int32", "uint64"):
+        got, ref = mx.iinfo(getattr(mx, name)), mlx.iinfo(getattr(mlx, name))
+        assert (got.min, got.max) == (ref.min, ref.max)
+        assert str(got.dtype).split(".")[-1] == str(ref.dtype).split(".")[-1]

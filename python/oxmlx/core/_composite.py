@@ -325,10 +325,14 @@ class finfo:
             self.min, self.max, self.eps, self.tiny = float(i.min), float(i.max), float(i.eps), float(i.tiny)
         else:
             raise ValueError(f"[finfo] dtype {name} is not inexact.")
-        self.dtype = dtype
+        # As MLX: a complex dtype reports its real component.
+        self.dtype = c.float32 if name == "complex64" else dtype
+        self.bits = 8 * self.dtype.size
+        self.smallest_normal = self.tiny
 
     def __repr__(self):
-        return f"finfo(min={self.min}, max={self.max}, dtype={repr(self.dtype).split('.')[-1]})"
+        return (f"finfo(min={self.min:g}, max={self.max:g}, "
+                f"dtype={repr(self.dtype).split('.')[-1]})")
 
 
 class iinfo:
