@@ -364,7 +364,8 @@ KEYWORD_CALLS = [
     ("where", lambda m, x: m.where(x > 4, x, -x)),
     ("fft", lambda m, x: m.abs(m.fft.fft(x.astype(m.float32), n=4, axis=0, norm="ortho"))),
     ("norm", lambda m, x: m.linalg.norm(x.astype(m.float32), ord=2, axis=1, keepdims=True)),
-    ("uniform", lambda m, x: m.random.uniform(low=0, high=1, shape=(2,), key=m.random.key(0)).shape),
+    ("uniform",
+     lambda m, x: m.random.uniform(low=0, high=1, shape=(2,), key=m.random.key(0)).shape),
 ]
 
 
