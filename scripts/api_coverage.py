@@ -245,6 +245,21 @@ def signature_report(M, X):
         probs = compare(ref, ours)
         if probs:
             mismatches["mx.array." + n] = _entry(ref, ours, probs)
+    # Methods of the helper classes both have.
+    for cls in ("ArrayAt", "Device", "Stream", "StreamContext"):
+        r, o = getattr(M, cls, None), getattr(X, cls, None)
+        if r is None or o is None:
+            continue
+        for n in sorted(k for k in vars(r) if not k.startswith("_") or k in (
+                "__getitem__", "__enter__", "__exit__", "__eq__")):
+            ref_obj, our_obj = getattr(r, n), getattr(o, n, None)
+            if our_obj is None or isinstance(ref_obj, property) or not callable(ref_obj):
+                continue
+            compared += 1
+            probs = compare(signature(ref_obj, True), signature(our_obj, True))
+            if probs:
+                mismatches[f"mx.{cls}.{n}"] = _entry(signature(ref_obj, True),
+                                                     signature(our_obj, True), probs)
     return mismatches, compared
 
 

@@ -110,7 +110,7 @@ void init_array_at(nb::module_& m) {
   nb::class_<ArrayAt>(m, "ArrayAt")
       .def("__getitem__", [](const ArrayAt& at, nb::handle idx) {
         return ArrayAt{at.a, nb::borrow(idx)};
-      })
+      }, "indices"_a.none())
       .def("add", upd(ScatterOp::Sum, 0), "value"_a)
       .def("subtract", upd(ScatterOp::Sum, 1), "value"_a)
       .def("multiply", upd(ScatterOp::Prod, 0), "value"_a)
