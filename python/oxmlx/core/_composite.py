@@ -103,7 +103,7 @@ def array_equal(a, b, equal_nan=False, stream=None):
     return c._c_array_equal(a, b, equal_nan, stream)
 
 
-def nan_to_num(a, nan=0.0, posinf=None, neginf=None, *, stream=None):
+def nan_to_num(a, nan=0, posinf=None, neginf=None, *, stream=None):
     return c._c_nan_to_num(a, nan, posinf, neginf, stream)
 
 
@@ -248,7 +248,10 @@ def atleast_3d(*arys, stream=None):
 
 
 def matrix_transpose(a, /, *, stream=None):
-    return c.swapaxes(a, -1, -2)
+    a = a if isinstance(a, c.array) else c.array(a)
+    if a.ndim < 2:
+        raise ValueError("[matrix_transpose] Input array must have at least 2 dimensions.")
+    return c.swapaxes(a, -1, -2, stream=stream)
 
 
 def tril(x, k=0, *, stream=None):
@@ -351,10 +354,14 @@ class finfo:
             self.min, self.max, self.eps, self.tiny = float(i.min), float(i.max), float(i.eps), float(i.tiny)
         else:
             raise ValueError(f"[finfo] dtype {name} is not inexact.")
-        self.dtype = dtype
+        # As MLX: a complex dtype reports its real component.
+        self.dtype = c.float32 if name == "complex64" else dtype
+        self.bits = 8 * self.dtype.size
+        self.smallest_normal = self.tiny
 
     def __repr__(self):
-        return f"finfo(min={self.min}, max={self.max}, dtype={repr(self.dtype).split('.')[-1]})"
+        return (f"finfo(min={self.min:g}, max={self.max:g}, "
+                f"dtype={repr(self.dtype).split('.')[-1]})")
 
 
 class iinfo:
