@@ -1,8 +1,11 @@
 // Graph evaluation: an iterative depth-first walk builds the tape, then each
 // node runs on its stream's backend and is detached so that intermediate
 // buffers are released as soon as their last consumer has run.
+#include <algorithm>
 #include <unordered_set>
 
+#include "backend/backend.h"
+#include "core/host.h"
 #include "core/primitive.h"
 
 namespace oxmlx {
@@ -56,8 +59,10 @@ std::vector<array> graph_postorder(const std::vector<array>& outputs, bool only_
   return tape;
 }
 
-void eval(std::vector<array> outputs) {
-  std::vector<array> tape = graph_postorder(outputs, true);
+namespace {
+
+// Runs the tape; GPU streams that got work are returned so eval can wait.
+void run_tape(std::vector<array>& tape, std::vector<Stream>& gpu_streams) {
   for (auto& slot : tape) {
     // Take the array out of the tape so that, once consumers detach, nothing
     // keeps its buffer alive but the user's own handles.
@@ -66,6 +71,15 @@ void eval(std::vector<array> outputs) {
     std::vector<array> outs = a.outputs();
     {
       auto node = a.node();  // keep the node alive while it runs
+      const Stream& s = node->primitive->stream();
+      if (s.device.type == Device::cpu) {
+        // Host kernels read inputs a GPU backend left in device memory
+        // through host copies.
+        for (auto& in : node->inputs)
+          if (on_device(in)) in = host_array(in);
+      } else if (std::find(gpu_streams.begin(), gpu_streams.end(), s) == gpu_streams.end()) {
+        gpu_streams.push_back(s);
+      }
       node->primitive->eval(node->inputs, outs);
     }
     for (auto& o : outs) {
@@ -75,10 +89,22 @@ void eval(std::vector<array> outputs) {
   }
 }
 
+}  // namespace
+
+void eval(std::vector<array> outputs) {
+  std::vector<array> tape = graph_postorder(outputs, true);
+  std::vector<Stream> gpu_streams;
+  run_tape(tape, gpu_streams);
+  // eval returns once the values are computed (as in MLX), also on GPUs.
+  for (auto& s : gpu_streams) synchronize(s);
+}
+
 void async_eval(std::vector<array> outputs) {
-  // CPU work runs synchronously at the call: the arrays are ready on return,
-  // which satisfies async_eval's contract.
-  eval(std::move(outputs));
+  // CPU work runs synchronously at the call; GPU work is queued on the
+  // device's stream and not waited for (reading it from the host waits).
+  std::vector<array> tape = graph_postorder(outputs, true);
+  std::vector<Stream> gpu_streams;
+  run_tape(tape, gpu_streams);
 }
 
 }  // namespace oxmlx
