@@ -1,4 +1,5 @@
 #include "core/allocator.h"
+#include "core/pool.h"
 
 #include <unistd.h>
 
@@ -167,7 +168,7 @@ Data::~Data() {
 namespace allocator {
 
 std::shared_ptr<Data> malloc(size_t bytes) {
-  auto d = std::make_shared<Data>();
+  auto d = make_pooled<Data>();
   d->ptr = host().malloc(bytes, &d->capacity);
   d->size = bytes;
   d->allocator = &host();
@@ -175,7 +176,7 @@ std::shared_ptr<Data> malloc(size_t bytes) {
 }
 
 std::shared_ptr<Data> wrap(void* ptr, size_t bytes, void* ctx, void (*release)(void*)) {
-  auto d = std::make_shared<Data>();
+  auto d = make_pooled<Data>();
   d->ptr = ptr;
   d->size = bytes;
   d->capacity = bytes;

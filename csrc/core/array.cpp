@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "core/pool.h"
 #include "core/primitive.h"
 
 namespace oxmlx {
@@ -86,14 +87,14 @@ ArrayDesc::~ArrayDesc() {
 }
 
 array::array(const void* src, Shape shape, Dtype dtype)
-    : desc_(std::make_shared<ArrayDesc>(std::move(shape), dtype)) {
+    : desc_(make_pooled<ArrayDesc>(std::move(shape), dtype)) {
   set_data(allocator::malloc(nbytes()));
   if (nbytes()) std::memcpy(desc_->data->ptr, src, nbytes());
   desc_->status = Status::available;
 }
 
 array::array(std::shared_ptr<Data> data, Shape shape, Dtype dtype, Strides strides, int64_t offset)
-    : desc_(std::make_shared<ArrayDesc>(std::move(shape), dtype)) {
+    : desc_(make_pooled<ArrayDesc>(std::move(shape), dtype)) {
   Flags f = compute_flags(desc_->shape, strides);
   desc_->data = std::move(data);
   desc_->strides = std::move(strides);
@@ -104,26 +105,25 @@ array::array(std::shared_ptr<Data> data, Shape shape, Dtype dtype, Strides strid
 }
 
 array::array(Shape shape, Dtype dtype, std::shared_ptr<Primitive> p, std::vector<array> inputs)
-    : desc_(std::make_shared<ArrayDesc>(std::move(shape), dtype)) {
-  auto n = std::make_shared<Node>();
+    : desc_(make_pooled<ArrayDesc>(std::move(shape), dtype)) {
+  auto n = make_pooled<Node>();
   desc_->stream = p->stream();
   n->primitive = std::move(p);
   n->inputs = std::move(inputs);
-  n->shapes.push_back(desc_->shape);
-  n->dtypes.push_back(dtype);
-  n->outputs.push_back(desc_);
+  // A single-output node leaves shapes/dtypes/outputs empty (its one output
+  // is the array holding it; see outputs()), saving four allocations per op.
   desc_->node = std::move(n);
 }
 
 std::vector<array> array::make_arrays(std::vector<Shape> shapes, std::vector<Dtype> dtypes,
                                       std::shared_ptr<Primitive> p, std::vector<array> inputs) {
-  auto n = std::make_shared<Node>();
+  auto n = make_pooled<Node>();
   Stream s = p->stream();
   n->primitive = std::move(p);
   n->inputs = std::move(inputs);
   std::vector<array> outs;
   for (size_t i = 0; i < shapes.size(); ++i) {
-    auto d = std::make_shared<ArrayDesc>(shapes[i], dtypes[i]);
+    auto d = make_pooled<ArrayDesc>(shapes[i], dtypes[i]);
     d->node = n;
     d->output_index = uint32_t(i);
     d->stream = s;
@@ -159,7 +159,7 @@ std::vector<array>& array::inputs() { return desc_->node->inputs; }
 
 std::vector<array> array::outputs() const {
   auto& n = desc_->node;
-  if (!n) return {*this};
+  if (!n || n->outputs.empty()) return {*this};
   std::vector<array> out;
   out.reserve(n->outputs.size());
   for (size_t i = 0; i < n->outputs.size(); ++i) {
@@ -168,7 +168,7 @@ std::vector<array> array::outputs() const {
     } else if (auto sp = n->outputs[i].lock()) {
       out.emplace_back(std::move(sp));
     } else {
-      auto d = std::make_shared<ArrayDesc>(n->shapes[i], n->dtypes[i]);
+      auto d = make_pooled<ArrayDesc>(n->shapes[i], n->dtypes[i]);
       d->node = n;
       d->output_index = uint32_t(i);
       d->stream = desc_->stream;

@@ -11,6 +11,7 @@
 #include "core/device.h"
 #include "core/dtype.h"
 #include "core/errors.h"
+#include "core/pool.h"
 
 namespace oxmlx {
 
@@ -25,9 +26,13 @@ class array;
 struct Node {
   std::shared_ptr<Primitive> primitive;
   std::vector<array> inputs;
+  // Multi-output primitives only (empty for a single output, which is the
+  // array that holds the node):
   std::vector<Shape> shapes;     // of every output
   std::vector<Dtype> dtypes;     // of every output
   std::vector<std::weak_ptr<struct ArrayDesc>> outputs;
+  // Visit mark of eval's graph walk (see graph_postorder in core/eval.cpp).
+  uint64_t visit_mark = 0;
 };
 
 struct Flags {
@@ -155,7 +160,7 @@ class array {
 };
 
 template <typename T>
-array::array(T value, Dtype dtype) : desc_(std::make_shared<ArrayDesc>(Shape{}, dtype)) {
+array::array(T value, Dtype dtype) : desc_(make_pooled<ArrayDesc>(Shape{}, dtype)) {
   set_data(allocator::malloc(dtype.size));
   dispatch_dtype(dtype, [&](auto t) {
     using U = decltype(t);

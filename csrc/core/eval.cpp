@@ -2,6 +2,7 @@
 // node runs on its stream's backend and is detached so that intermediate
 // buffers are released as soon as their last consumer has run.
 #include <algorithm>
+#include <atomic>
 #include <unordered_set>
 
 #include "backend/backend.h"
@@ -29,12 +30,28 @@ std::vector<Shape> Primitive::output_shapes(const std::vector<array>&) {
   throw ValueError(msg("[", name(), "] cannot infer output shapes (shapeless compile)."));
 }
 
+namespace {
+// Marks for eval's walk: each walk takes a fresh value, so "visited" is one
+// compare and store on the node instead of a hash-set insertion (which
+// allocated per node). Values are unique across threads.
+std::atomic<uint64_t> g_visit_epoch{0};
+}  // namespace
+
 std::vector<array> graph_postorder(const std::vector<array>& outputs, bool only_unscheduled) {
   std::vector<array> tape;
+  // The transforms (only_unscheduled == false) walk graphs that other
+  // threads may be evaluating; they keep a private visited set so that a
+  // concurrent walk can never make them see a node twice.
   std::unordered_set<const Node*> visited;
+  const uint64_t epoch = only_unscheduled ? g_visit_epoch.fetch_add(1) + 1 : 0;
   auto wanted = [&](const array& a) {
-    return a.has_primitive() && (!only_unscheduled || a.status() == Status::unscheduled) &&
-           visited.insert(a.node().get()).second;
+    if (!a.has_primitive()) return false;
+    if (!only_unscheduled) return visited.insert(a.node().get()).second;
+    if (a.status() != Status::unscheduled) return false;
+    Node* n = a.node().get();
+    if (n->visit_mark == epoch) return false;
+    n->visit_mark = epoch;
+    return true;
   };
   struct Frame {
     array a;

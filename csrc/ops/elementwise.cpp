@@ -97,7 +97,7 @@ array unary(UnaryOp op, const array& a_in, StreamOrDevice s) {
   Stream st = to_stream(s);
   array a = a_in;
   Dtype dt = a.dtype();
-  const std::string nm = lower_name(op_name(op));
+  auto nm = [op] { return lower_name(op_name(op)); };  // for messages only: built lazily
   switch (unary_kind(op)) {
     case UKind::Float:
       if (!is_inexact(dt)) {
@@ -105,13 +105,13 @@ array unary(UnaryOp op, const array& a_in, StreamOrDevice s) {
         dt = float32;
       }
       if (is_complex(dt) && (op == UnaryOp::Erf || op == UnaryOp::ErfInv))
-        throw ValueError(msg("[", nm, "] Not supported for complex64."));
+        throw ValueError(msg("[", nm(), "] Not supported for complex64."));
       break;
     case UKind::Keep:
       if (dt == bool_ && (op == UnaryOp::Negative))
         throw ValueError("[negative] Not supported for bool, use logical_not instead.");
       if (is_complex(dt) && (op == UnaryOp::Floor || op == UnaryOp::Ceil || op == UnaryOp::Trunc))
-        throw ValueError(msg("[", nm, "] Not supported for complex64."));
+        throw ValueError(msg("[", nm(), "] Not supported for complex64."));
       if (!is_complex(dt) && (op == UnaryOp::Real || op == UnaryOp::Conjugate)) return a;
       if (!is_complex(dt) && op == UnaryOp::Imag) return zeros_like(a, st);
       if (dt == bool_) return a;  // abs, sign, square, round, floor, ... of bool (as MLX)
@@ -130,7 +130,7 @@ array unary(UnaryOp op, const array& a_in, StreamOrDevice s) {
                              dtype_name(dt), "."));
       break;
   }
-  return array(a.shape(), dt, std::make_shared<UnaryPrim>(st, op), {a});
+  return array(a.shape(), dt, make_pooled<UnaryPrim>(st, op), {a});
 }
 
 #define OXMLX_DEF_UNARY(fn, OP) \
@@ -211,7 +211,7 @@ array binary(BinaryOp op, const array& a_in, const array& b_in, StreamOrDevice s
   using O = BinaryOp;
   Stream st = to_stream(s);
   Dtype dt = promote_types(a_in.dtype(), b_in.dtype());
-  const std::string nm = lower_name(op_name(op));
+  auto nm = [op] { return lower_name(op_name(op)); };  // for messages only: built lazily
   Dtype out_dt = dt;
   bool bool_result = false;  // computed in int32, returned as bool (MLX's dtype)
   switch (op) {
@@ -228,12 +228,12 @@ array binary(BinaryOp op, const array& a_in, const array& b_in, StreamOrDevice s
       break;
     case O::BitwiseAnd: case O::BitwiseOr: case O::BitwiseXor: case O::LeftShift: case O::RightShift:
       if (is_inexact(dt))
-        throw ValueError(msg("[", nm, "] Only allowed on integer or boolean types but got types ",
+        throw ValueError(msg("[", nm(), "] Only allowed on integer or boolean types but got types ",
                              dtype_name(a_in.dtype()), " and ", dtype_name(b_in.dtype()), "."));
       if ((op == O::LeftShift || op == O::RightShift) && dt == bool_) dt = out_dt = uint8;
       break;
     case O::Remainder: case O::FloorDivide:
-      if (is_complex(dt)) throw ValueError(msg("[", nm, "] Not supported for complex64."));
+      if (is_complex(dt)) throw ValueError(msg("[", nm(), "] Not supported for complex64."));
       if (dt == bool_) dt = out_dt = int32, bool_result = true;  // no bool division kernel
       break;
     case O::Power: case O::Subtract: case O::Add: case O::Multiply:
@@ -248,7 +248,7 @@ array binary(BinaryOp op, const array& a_in, const array& b_in, StreamOrDevice s
   array b = b_in.dtype() == dt ? b_in : astype(b_in, dt, st);
   if (a.shape() != shape) a = broadcast_to(a, shape, st);
   if (b.shape() != shape) b = broadcast_to(b, shape, st);
-  array r(std::move(shape), out_dt, std::make_shared<BinaryPrim>(st, op), {a, b});
+  array r(std::move(shape), out_dt, make_pooled<BinaryPrim>(st, op), {a, b});
   return bool_result ? astype(r, bool_, st) : r;
 }
 
@@ -351,14 +351,20 @@ bool unary_is_constant(UnaryOp op) {
 std::vector<array> UnaryPrim::vjp(const std::vector<array>& in, const std::vector<array>& cots,
                                   const std::vector<int>&, const std::vector<array>& outs) {
   if (unary_is_constant(op_)) return {zeros_like(in[0])};
-  if (op_ == UnaryOp::Real || op_ == UnaryOp::Imag || op_ == UnaryOp::Conjugate)
-    throw ValueError(msg("[", op_name(op_), "] vjp for complex inputs is not implemented."));
+  // Complex cotangents are dL/dRe + i dL/dIm (MLX's convention); these ops
+  // only see complex inputs (the builders fold them away for real ones).
+  if (op_ == UnaryOp::Real) return {astype(cots[0], complex64)};
+  if (op_ == UnaryOp::Imag)
+    return {multiply(astype(cots[0], complex64), array(complex64_t(0.0f, 1.0f), complex64))};
+  if (op_ == UnaryOp::Conjugate) return {conjugate(cots[0])};
   return {multiply(cots[0], unary_derivative(op_, in[0], outs[0]))};
 }
 
 std::vector<array> UnaryPrim::jvp(const std::vector<array>& in, const std::vector<array>& tans,
                                   const std::vector<int>&) {
   if (unary_is_constant(op_)) return {zeros(in[0].shape(), bool_)};
+  if (op_ == UnaryOp::Real || op_ == UnaryOp::Imag || op_ == UnaryOp::Conjugate)
+    return {unary(op_, tans[0])};  // linear
   array y = unary(op_, in[0]);
   return {multiply(tans[0], unary_derivative(op_, in[0], y))};
 }

@@ -171,4 +171,33 @@ int normalize_axis(int axis, int ndim, const char* op);
 std::vector<int> normalize_axes(const std::vector<int>& axes, int ndim, const char* op);
 std::vector<int> all_axes(int ndim);
 
+// ---- mx.linalg (ops/linalg_ops.cpp, ops/linalg_norm.cpp) ----
+namespace linalg {
+array norm(const array& a, const std::optional<std::vector<int>>& axis = std::nullopt,
+           bool keepdims = false, StreamOrDevice s = {});
+array norm(const array& a, double ord, const std::optional<std::vector<int>>& axis = std::nullopt,
+           bool keepdims = false, StreamOrDevice s = {});
+array norm(const array& a, const std::string& ord,
+           const std::optional<std::vector<int>>& axis = std::nullopt, bool keepdims = false,
+           StreamOrDevice s = {});
+array inv(const array& a, StreamOrDevice s = {});
+array pinv(const array& a, StreamOrDevice s = {});
+array tri_inv(const array& a, bool upper = false, StreamOrDevice s = {});
+array cholesky(const array& a, bool upper = false, StreamOrDevice s = {});
+array cholesky_inv(const array& l, bool upper = false, StreamOrDevice s = {});
+std::vector<array> qr(const array& a, StreamOrDevice s = {});                       // Q, R
+std::vector<array> svd(const array& a, bool compute_uv = true, StreamOrDevice s = {});  // U, S, Vt | S
+std::vector<array> eig(const array& a, StreamOrDevice s = {});                      // w, V
+array eigvals(const array& a, StreamOrDevice s = {});
+std::vector<array> eigh(const array& a, const std::string& uplo = "L", StreamOrDevice s = {});
+array eigvalsh(const array& a, const std::string& uplo = "L", StreamOrDevice s = {});
+std::vector<array> lu(const array& a, StreamOrDevice s = {});         // P (row indices), L, U
+std::vector<array> lu_factor(const array& a, StreamOrDevice s = {});  // LU, pivots
+array solve(const array& a, const array& b, StreamOrDevice s = {});
+array solve_triangular(const array& a, const array& b, bool upper = false, StreamOrDevice s = {});
+array cross(const array& a, const array& b, int axis = -1, StreamOrDevice s = {});
+array det(const array& a, StreamOrDevice s = {});
+std::vector<array> slogdet(const array& a, StreamOrDevice s = {});  // sign, logabsdet
+}  // namespace linalg
+
 }  // namespace oxmlx

@@ -225,6 +225,12 @@ namespace oxmlx {
 class SortPrim : public Primitive {
  public:
   SortPrim(Stream s, int axis, bool arg) : Primitive(s), axis_(axis), arg_(arg) {}
+// Linalg family (ops/linalg_ops.cpp): dense factorizations and solves over
+// the last two axes. The number of outputs selects variants (svd without
+// U/Vt, eigvals, eigvalsh); "upper" variants are built from transposes.
+class LinalgPrim : public Primitive {
+ public:
+  LinalgPrim(Stream s, LinalgOp op) : Primitive(s), op_(op) {}
   void eval(const std::vector<array>& in, std::vector<array>& out) override;
   std::vector<array> vjp(const std::vector<array>&, const std::vector<array>&,
                          const std::vector<int>&, const std::vector<array>&) override;
@@ -298,6 +304,12 @@ class DependsPrim : public Primitive {
 
  private:
   int n_;
+  std::string name() const override;
+  bool is_equivalent(const Primitive& o) const override;
+  LinalgOp op() const { return op_; }
+
+ private:
+  LinalgOp op_;
 };
 
 }  // namespace oxmlx

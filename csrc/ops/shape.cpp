@@ -180,7 +180,7 @@ array broadcast_to(const array& a, const Shape& shape, StreamOrDevice s) {
       broadcast_shapes(a.shape(), shape) != shape)
     throw ValueError(msg("[broadcast_to] Cannot broadcast array of shape ", shape_str(a.shape()),
                          " into shape ", shape_str(shape), "."));
-  return array(shape, a.dtype(), std::make_shared<ViewPrim>(to_stream(s), ViewPrim::Kind::Broadcast),
+  return array(shape, a.dtype(), make_pooled<ViewPrim>(to_stream(s), ViewPrim::Kind::Broadcast),
                {a});
 }
 
@@ -216,12 +216,12 @@ array reshape(const array& a, Shape shape, StreamOrDevice s) {
                          shape_str(shape), "."));
   if (shape == a.shape()) return a;
   return array(std::move(shape), a.dtype(),
-               std::make_shared<ViewPrim>(to_stream(s), ViewPrim::Kind::Reshape), {a});
+               make_pooled<ViewPrim>(to_stream(s), ViewPrim::Kind::Reshape), {a});
 }
 
 array identity_view(const array& a, StreamOrDevice s) {
   return array(a.shape(), a.dtype(),
-               std::make_shared<ViewPrim>(to_stream(s), ViewPrim::Kind::Reshape), {a});
+               make_pooled<ViewPrim>(to_stream(s), ViewPrim::Kind::Reshape), {a});
 }
 
 array flatten(const array& a, int start_axis, int end_axis, StreamOrDevice s) {
@@ -260,7 +260,7 @@ array transpose(const array& a, std::vector<int> axes, StreamOrDevice s) {
   bool identity = true;
   for (int i = 0; i < nd; ++i) identity &= axes[i] == i;
   if (identity) return a;
-  auto p = std::make_shared<ViewPrim>(to_stream(s), ViewPrim::Kind::Transpose);
+  auto p = make_pooled<ViewPrim>(to_stream(s), ViewPrim::Kind::Transpose);
   p->perm = std::move(axes);
   return array(std::move(shape), a.dtype(), std::move(p), {a});
 }
@@ -342,7 +342,7 @@ array slice(const array& a, Shape start, Shape stop, Shape strides, StreamOrDevi
     identity &= start[i] == 0 && st == 1 && shape[i] == a.shape(i);
   }
   if (identity) return a;
-  auto p = std::make_shared<ViewPrim>(to_stream(s), ViewPrim::Kind::Slice);
+  auto p = make_pooled<ViewPrim>(to_stream(s), ViewPrim::Kind::Slice);
   p->start = std::move(start);
   p->stop = std::move(stop);
   p->step = std::move(strides);
@@ -365,7 +365,7 @@ array as_strided(const array& a, Shape shape, Strides strides, int64_t offset, S
                            shape_str(strides), " and offset ", offset,
                            " reach outside an array of size ", a.size(), "."));
   }
-  auto p = std::make_shared<ViewPrim>(to_stream(s), ViewPrim::Kind::AsStrided);
+  auto p = make_pooled<ViewPrim>(to_stream(s), ViewPrim::Kind::AsStrided);
   p->as_strides = std::move(strides);
   p->as_offset = offset;
   return array(std::move(shape), a.dtype(), std::move(p), {a});

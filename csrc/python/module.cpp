@@ -162,6 +162,11 @@ NB_MODULE(_core, m) {
   py::init_transforms(m);
   py::init_io(m);
   py::init_internal(m);
+  py::init_fft(m);
   py::init_sort(m);
   py::init_misc(m);
+  py::init_linalg(m);
+  py::init_conv(m);
+  py::init_quantized(m);
+  py::init_composite(m);
 }

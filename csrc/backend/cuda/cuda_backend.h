@@ -69,6 +69,19 @@ class CudaBackend final : public Backend {
   void fft(const array& in, array& out, const std::vector<int>& axes, bool inverse,
            bool real) override;
   void linalg(LinalgOp op, const std::vector<array>& inputs, std::vector<array>& outputs) override;
+  void quantize(const array& w, std::vector<array>& outputs, int group_size, int bits,
+                QuantMode mode) override;
+  void dequantize(const std::vector<array>& inputs, array& out, int group_size, int bits,
+                  QuantMode mode) override;
+  void quantized_matmul(const std::vector<array>& inputs, array& out, bool transpose,
+                        int group_size, int bits, QuantMode mode) override;
+  void gather_mm(const array& a, const array& b, const array& lhs, const array& rhs,
+                 array& out) override;
+  void segmented_mm(const array& a, const array& b, const array& segments, array& out) override;
+  void conv_weight_grad(const array& in, const array& cot, array& out,
+                        const std::vector<int>& stride, const std::vector<int>& pad_lo,
+                        const std::vector<int>& pad_hi, const std::vector<int>& kernel_dilation,
+                        const std::vector<int>& input_dilation, int groups, bool flip) override;
 
   // A device-resident view of a (uploaded when a lives on the host).
   array on_gpu(const array& a);

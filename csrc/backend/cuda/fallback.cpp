@@ -1,5 +1,6 @@
 // Families without CUDA kernels yet (gather, scatter, sort, partition,
-// random bits, conv, fft, linalg) run on the CPU backend: the inputs are
+// random bits, conv, fft, linalg, quantization, gather_mm, segmented_mm)
+// run on the CPU backend: the inputs are
 // copied to the host (waiting for the GPU), the CPU kernel runs, and its
 // outputs are uploaded. Correct and complete, but synchronizing: these are
 // the next kernels to write (docs/backends.md).
@@ -90,6 +91,53 @@ void CudaBackend::linalg(LinalgOp op, const std::vector<array>& inputs,
   for (auto& o : outputs) ts.push_back(fresh(o));
   cpu().linalg(op, on_host(inputs), ts);
   for (size_t i = 0; i < outputs.size(); ++i) adopt(ts[i], outputs[i]);
+}
+
+void CudaBackend::quantize(const array& w, std::vector<array>& outputs, int group_size, int bits,
+                           QuantMode mode) {
+  std::vector<array> ts;
+  for (auto& o : outputs) ts.push_back(fresh(o));
+  cpu().quantize(host_array(w), ts, group_size, bits, mode);
+  for (size_t i = 0; i < outputs.size(); ++i) adopt(ts[i], outputs[i]);
+}
+
+void CudaBackend::dequantize(const std::vector<array>& inputs, array& out, int group_size,
+                             int bits, QuantMode mode) {
+  array t = fresh(out);
+  cpu().dequantize(on_host(inputs), t, group_size, bits, mode);
+  adopt(t, out);
+}
+
+void CudaBackend::quantized_matmul(const std::vector<array>& inputs, array& out, bool transpose,
+                                   int group_size, int bits, QuantMode mode) {
+  array t = fresh(out);
+  cpu().quantized_matmul(on_host(inputs), t, transpose, group_size, bits, mode);
+  adopt(t, out);
+}
+
+void CudaBackend::gather_mm(const array& a, const array& b, const array& lhs, const array& rhs,
+                            array& out) {
+  array t = fresh(out);
+  cpu().gather_mm(host_array(a), host_array(b), host_array(lhs), host_array(rhs), t);
+  adopt(t, out);
+}
+
+void CudaBackend::segmented_mm(const array& a, const array& b, const array& segments,
+                               array& out) {
+  array t = fresh(out);
+  cpu().segmented_mm(host_array(a), host_array(b), host_array(segments), t);
+  adopt(t, out);
+}
+
+void CudaBackend::conv_weight_grad(const array& in, const array& cot, array& out,
+                                   const std::vector<int>& stride, const std::vector<int>& pad_lo,
+                                   const std::vector<int>& pad_hi,
+                                   const std::vector<int>& kernel_dilation,
+                                   const std::vector<int>& input_dilation, int groups, bool flip) {
+  array t = fresh(out);
+  cpu().conv_weight_grad(host_array(in), host_array(cot), t, stride, pad_lo, pad_hi,
+                         kernel_dilation, input_dilation, groups, flip);
+  adopt(t, out);
 }
 
 }  // namespace oxmlx::cuda

@@ -436,7 +436,9 @@ class MlxBackend final : public Backend {
       auto x = wrap(in);
       mx::Shape n;
       for (int ax : axes) n.push_back(int((real && !inverse) ? in.shape(ax) : out.shape(ax)));
-      const auto nb = mx::fft::FFTNorm::Backward;
+      // The waist's transforms are unnormalized both ways: MLX's "backward"
+      // for forward transforms, "forward" (no 1/n) for inverse ones.
+      const auto nb = inverse ? mx::fft::FFTNorm::Forward : mx::fft::FFTNorm::Backward;
       mx::array r = real ? (inverse ? mx::fft::irfftn(x, n, axes, nb, kCpu)
                                     : mx::fft::rfftn(x, n, axes, nb, kCpu))
                          : (inverse ? mx::fft::ifftn(x, n, axes, nb, kCpu)

@@ -47,4 +47,17 @@ from oxmlx.core._composite import *  # noqa: E402,F401,F403
 from oxmlx.core._composite import divmod  # noqa: E402,F401,A004
 from oxmlx.core._misc import *  # noqa: E402,F401,F403
 from oxmlx.core import random  # noqa: E402,F401
+# The submodule, not the C++ oxmlx._core.fft that the star import brought in.
+import importlib as _importlib  # noqa: E402
+
+fft = _importlib.import_module("oxmlx.core.fft")
+del _importlib
 from oxmlx.core._transforms import grad, value_and_grad, vjp, jvp  # noqa: E402,F401
+
+# mx.linalg: the extension's submodule, importable as oxmlx.core.linalg too.
+import sys as _sys  # noqa: E402
+from oxmlx._core import linalg  # noqa: E402,F401
+
+linalg.__name__ = __name__ + ".linalg"
+_sys.modules[linalg.__name__] = linalg
+del _sys

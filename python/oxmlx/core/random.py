@@ -255,4 +255,30 @@ def permutation(x, axis=0, key=None, stream=None):
 
 
 __all__ = ["key", "seed", "split", "bits", "uniform", "normal", "randint", "bernoulli",
-           "truncated_normal", "gumbel", "laplace", "categorical", "permutation"]
+           "truncated_normal", "gumbel", "laplace", "categorical", "permutation",
+           "multivariate_normal"]
+
+
+def multivariate_normal(mean, cov, shape=[], dtype=c.float32, key=None, stream=None):
+    """Jointly normal samples: ``mean + z @ cov^(1/2)`` with the symmetric
+    square root ``U diag(sqrt(S)) Vt`` of ``cov`` from its SVD (as MLX)."""
+    mean = mean if isinstance(mean, c.array) else c.array(mean)
+    cov = cov if isinstance(cov, c.array) else c.array(cov)
+    if dtype != c.float32:
+        raise ValueError("[multivariate_normal] dtype must be float32.")
+    if mean.ndim < 1:
+        raise ValueError("[multivariate_normal] mean must have at least one dimension.")
+    if cov.ndim < 2:
+        raise ValueError("[multivariate_normal] cov must have at least two dimensions.")
+    if cov.shape[-1] != cov.shape[-2]:
+        raise ValueError("[multivariate_normal] last two dimensions of cov must be equal.")
+    n = mean.shape[-1]
+    if cov.shape[-1] != n:
+        raise ValueError("[multivariate_normal] mean and cov must have compatible shapes.")
+    batch = list(c.broadcast_shapes(tuple(mean.shape[:-1]), tuple(cov.shape[:-2])))
+    out = list(shape) if len(shape) else batch
+    c.broadcast_shapes(tuple(out), tuple(batch))  # raises when incompatible
+    z = normal(out + [n], dtype, key=key)
+    u, s, vt = c.linalg.svd(cov.astype(dtype), stream=stream)
+    std = c.matmul(u * c.expand_dims(c.sqrt(s), -2), vt)
+    return mean.astype(dtype) + c.squeeze(c.matmul(c.expand_dims(z, -2), c.swapaxes(std, -1, -2)), -2)
