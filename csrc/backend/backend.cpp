@@ -21,6 +21,9 @@ void Backend::fft(const array&, array&, const std::vector<int>&, bool, bool) { u
 void Backend::linalg(LinalgOp, const std::vector<array>&, std::vector<array>&) {
   unsupported("linalg");
 }
+void Backend::fast(FastOp, const std::vector<array>&, std::vector<array>&, const FastParams&) {
+  unsupported("fast");
+}
 
 void Backend::quantize(const array&, std::vector<array>&, int, int, QuantMode) {
   unsupported("quantize");
@@ -41,6 +44,9 @@ void Backend::conv_weight_grad(const array&, const array&, array&, const std::ve
                                const std::vector<int>&, const std::vector<int>&,
                                const std::vector<int>&, const std::vector<int>&, int, bool) {
   unsupported("conv_weight_grad");
+}
+void Backend::fused(const FusedProgram&, const std::vector<array>&, std::vector<array>&) {
+  unsupported("fused");
 }
 
 }  // namespace oxmlx

@@ -41,10 +41,32 @@ enum class ArgReduceOp : uint8_t { ArgMax, ArgMin };
 enum class ScanOp : uint8_t { Sum, Prod, Max, Min, LogAddExp };
 enum class QuantMode : uint8_t { Affine, Mxfp4, Mxfp8, Nvfp4 };
 
+// Fused kernels (mx.fast, fused softmax): op codes and parameters are defined
+// in backend/fast.h, included only by the files that build or run them.
+enum class FastOp : uint8_t;
+struct FastParams;
+
 const char* op_name(UnaryOp op);
 const char* op_name(BinaryOp op);
 const char* op_name(ReduceOp op);
 const char* op_name(ScanOp op);
+
+// A fused elementwise program (compile's fusion). Registers 0..inputs-1 hold
+// the inputs, broadcast to the output shape; instruction i writes register
+// inputs + i. Unary/Binary use the op codes above on operands of one dtype;
+// Select is (bool cond, x, y); Cast converts to `dtype`.
+struct FusedInstr {
+  enum class Kind : uint8_t { Unary, Binary, Select, Cast };
+  Kind kind;
+  uint8_t op = 0;  // UnaryOp / BinaryOp value
+  int32_t a = -1, b = -1, c = -1;
+  Dtype dtype;  // of the result
+};
+struct FusedProgram {
+  std::vector<Dtype> input_dtypes;
+  std::vector<FusedInstr> instrs;
+  std::vector<int32_t> outputs;  // registers copied to the outputs, in order
+};
 
 class Backend {
  public:
@@ -109,6 +131,12 @@ class Backend {
                    bool real);
   // Dense factorizations and solves over the last two axes.
   virtual void linalg(LinalgOp op, const std::vector<array>& inputs, std::vector<array>& outputs);
+  // Fused row kernels (norms, rope, softmax, attention); see backend/fast.h.
+  // A backend without a kernel for `op` says so in supports_fast; the node
+  // then evaluates its composition of core ops instead.
+  virtual void fast(FastOp op, const std::vector<array>& inputs, std::vector<array>& outputs,
+                    const FastParams& p);
+  virtual bool supports_fast(FastOp) const { return false; }
 
   // Quantization (MLX's formats): groups of `group_size` along the last axis,
   // elements of `bits` bits packed LSB-first as one bitstream per row into
@@ -138,6 +166,10 @@ class Backend {
                                 const std::vector<int>& pad_hi,
                                 const std::vector<int>& kernel_dilation,
                                 const std::vector<int>& input_dilation, int groups, bool flip);
+  // A fused elementwise program over inputs broadcastable to the outputs'
+  // (common) shape, in one pass over memory.
+  virtual void fused(const FusedProgram& program, const std::vector<array>& inputs,
+                     std::vector<array>& outputs);
 
  protected:
   [[noreturn]] void unsupported(const char* family) const;

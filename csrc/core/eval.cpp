@@ -8,8 +8,38 @@
 #include "backend/backend.h"
 #include "core/host.h"
 #include "core/primitive.h"
+#include "core/transforms.h"
 
 namespace oxmlx {
+
+namespace {
+thread_local std::vector<std::unordered_set<uintptr_t>> no_eval_tracers;
+
+void check_no_tracers(const std::vector<array>& tape, const std::vector<array>& outputs) {
+  auto hit = [](const array& a) {
+    for (auto& s : no_eval_tracers)
+      if (s.count(a.id())) return true;
+    return false;
+  };
+  bool bad = false;
+  for (auto& o : outputs) bad |= hit(o);
+  for (auto& a : tape) {
+    if (bad) break;
+    for (auto& in : a.inputs()) bad |= hit(in);
+  }
+  if (bad)
+    throw ValueError(
+        "[eval] Attempting to eval an array during function transformations like compile or "
+        "vmap is not allowed.");
+}
+}  // namespace
+
+NoEvalScope::NoEvalScope(const std::vector<array>& tracers) {
+  std::unordered_set<uintptr_t> ids;
+  for (auto& t : tracers) ids.insert(t.id());
+  no_eval_tracers.push_back(std::move(ids));
+}
+NoEvalScope::~NoEvalScope() { no_eval_tracers.pop_back(); }
 
 std::vector<array> Primitive::vjp(const std::vector<array>&, const std::vector<array>&,
                                   const std::vector<int>&, const std::vector<array>&) {
@@ -19,11 +49,6 @@ std::vector<array> Primitive::vjp(const std::vector<array>&, const std::vector<a
 std::vector<array> Primitive::jvp(const std::vector<array>&, const std::vector<array>&,
                                   const std::vector<int>&) {
   throw ValueError(msg("[", name(), "] jvp is not implemented."));
-}
-
-std::pair<std::vector<array>, std::vector<int>> Primitive::vmap(const std::vector<array>&,
-                                                                const std::vector<int>&) {
-  throw ValueError(msg("[", name(), "] vmap is not implemented."));
 }
 
 std::vector<Shape> Primitive::output_shapes(const std::vector<array>&) {
@@ -110,6 +135,7 @@ void run_tape(std::vector<array>& tape, std::vector<Stream>& gpu_streams) {
 
 void eval(std::vector<array> outputs) {
   std::vector<array> tape = graph_postorder(outputs, true);
+  if (!no_eval_tracers.empty()) check_no_tracers(tape, outputs);
   std::vector<Stream> gpu_streams;
   run_tape(tape, gpu_streams);
   // eval returns once the values are computed (as in MLX), also on GPUs.
@@ -120,6 +146,7 @@ void async_eval(std::vector<array> outputs) {
   // CPU work runs synchronously at the call; GPU work is queued on the
   // device's stream and not waited for (reading it from the host waits).
   std::vector<array> tape = graph_postorder(outputs, true);
+  if (!no_eval_tracers.empty()) check_no_tracers(tape, outputs);
   std::vector<Stream> gpu_streams;
   run_tape(tape, gpu_streams);
 }

@@ -38,9 +38,7 @@ array gather_qmm(const array& x, const array& wq, const array& scales,
                  const std::optional<array>& rhs_indices, bool transpose, int group_size, int bits,
                  const std::string& mode, bool sorted_indices, StreamOrDevice s = {});
 
-// E4M3 (fn) conversions: float -> uint8 codes and back.
-array to_fp8(const array& x, StreamOrDevice s = {});
-array from_fp8(const array& x, Dtype dtype, StreamOrDevice s = {});
+// E4M3 conversions (to_fp8 / from_fp8) are declared in ops/ops.h.
 
 // ---- matmul variants ----
 array gather_mm(const array& a, const array& b, const std::optional<array>& lhs_indices,

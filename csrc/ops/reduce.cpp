@@ -329,3 +329,64 @@ std::vector<array> ScanPrim::jvp(const std::vector<array>& in, const std::vector
 }
 
 }  // namespace oxmlx
+
+// ------------------------------------------------------- vmap and shape rules
+
+#include "core/transforms.h"
+
+namespace oxmlx {
+
+namespace {
+Shape keep_dims(Shape s, const std::vector<int>& axes) {
+  for (int a : axes) s[a] = 1;
+  return s;
+}
+}  // namespace
+
+std::pair<std::vector<array>, std::vector<int>> ReducePrim::vmap(const std::vector<array>& in,
+                                                                 const std::vector<int>& axes) {
+  array x = vmap_to_front(in[0], axes[0]);
+  std::vector<int> ax;
+  for (int a : axes_) ax.push_back(a + 1);
+  Dtype dt = vmap_unbatched_outputs()[0].dtype();
+  return {{array(keep_dims(x.shape(), ax), dt, std::make_shared<ReducePrim>(stream(), op_, ax), {x})},
+          {0}};
+}
+
+std::vector<Shape> ReducePrim::output_shapes(const std::vector<array>& in) {
+  return {keep_dims(in[0].shape(), axes_)};
+}
+
+std::pair<std::vector<array>, std::vector<int>> ArgReducePrim::vmap(const std::vector<array>& in,
+                                                                    const std::vector<int>& axes) {
+  array x = vmap_to_front(in[0], axes[0]);
+  return {{array(keep_dims(x.shape(), {axis_ + 1}), uint32,
+                 std::make_shared<ArgReducePrim>(stream(), op_, axis_ + 1), {x})},
+          {0}};
+}
+
+std::vector<Shape> ArgReducePrim::output_shapes(const std::vector<array>& in) {
+  return {keep_dims(in[0].shape(), {axis_})};
+}
+
+bool ArgReducePrim::is_equivalent(const Primitive& o) const {
+  auto* p = dynamic_cast<const ArgReducePrim*>(&o);
+  return p && p->op_ == op_ && p->axis_ == axis_;
+}
+
+std::pair<std::vector<array>, std::vector<int>> ScanPrim::vmap(const std::vector<array>& in,
+                                                               const std::vector<int>& axes) {
+  array x = vmap_to_front(in[0], axes[0]);
+  Dtype dt = vmap_unbatched_outputs()[0].dtype();
+  return {{array(x.shape(), dt,
+                 std::make_shared<ScanPrim>(stream(), op_, axis_ + 1, reverse_, inclusive_), {x})},
+          {0}};
+}
+
+bool ScanPrim::is_equivalent(const Primitive& o) const {
+  auto* p = dynamic_cast<const ScanPrim*>(&o);
+  return p && p->op_ == op_ && p->axis_ == axis_ && p->reverse_ == reverse_ &&
+         p->inclusive_ == inclusive_;
+}
+
+}  // namespace oxmlx

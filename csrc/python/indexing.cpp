@@ -32,7 +32,7 @@ array index_array(nb::handle h) {
   if (r.dtype() == bool_) throw ValueError("boolean indices are not yet supported");
   if (!is_integral(r.dtype())) {
     if (r.size() == 0) return astype(r, int32);
-    throw IndexError("[indexing] Arrays used as indices must be of integer type.");
+    throw ValueError("[indexing] Arrays used as indices must be of integer type.");  // as MLX
   }
   return r;
 }

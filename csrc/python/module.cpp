@@ -163,10 +163,12 @@ NB_MODULE(_core, m) {
   py::init_io(m);
   py::init_internal(m);
   py::init_fft(m);
+  py::init_compile(m);
   py::init_sort(m);
   py::init_misc(m);
   py::init_linalg(m);
   py::init_conv(m);
   py::init_quantized(m);
   py::init_composite(m);
+  py::init_fast(m);
 }

@@ -71,11 +71,6 @@ void init_quantized(nb::module_& m) {
         "transpose"_a = true, "group_size"_a.none() = nb::none(), "bits"_a.none() = nb::none(),
         "mode"_a = "affine", "global_scale"_a.none() = nb::none(), nb::kw_only(),
         "sorted_indices"_a = false, "stream"_a.none() = nb::none());
-  m.def("to_fp8", [](const array& x, nb::handle s) { return to_fp8(x, to_sod(s)); }, "x"_a,
-        nb::kw_only(), "stream"_a.none() = nb::none());
-  m.def("from_fp8",
-        [](const array& x, Dtype dtype, nb::handle s) { return from_fp8(x, dtype, to_sod(s)); },
-        "x"_a, "dtype"_a = bfloat16, nb::kw_only(), "stream"_a.none() = nb::none());
   m.def("gather_mm",
         [](nb::handle a, nb::handle b, nb::handle lhs, nb::handle rhs, bool sorted, nb::handle s) {
           return gather_mm(to_array(a), to_array(b), opt_array(lhs), opt_array(rhs), sorted,

@@ -30,6 +30,8 @@ class CpuBackend final : public Backend {
                const array& updates, array& out, const std::vector<int>& axes) override;
   void fft(const array& in, array& out, const std::vector<int>& axes, bool inverse,
            bool real) override;
+  void fused(const FusedProgram& program, const std::vector<array>& inputs,
+             std::vector<array>& outputs) override;
   void sort(const array& in, array& out, int axis, bool arg) override;
   void partition(const array& in, array& out, int axis, int kth, bool arg) override;
   void linalg(LinalgOp op, const std::vector<array>& inputs, std::vector<array>& outputs) override;
@@ -50,6 +52,9 @@ class CpuBackend final : public Backend {
                         const std::vector<int>& stride, const std::vector<int>& pad_lo,
                         const std::vector<int>& pad_hi, const std::vector<int>& kernel_dilation,
                         const std::vector<int>& input_dilation, int groups, bool flip) override;
+  void fast(FastOp op, const std::vector<array>& inputs, std::vector<array>& outputs,
+            const FastParams& p) override;
+  bool supports_fast(FastOp op) const override;  // false with OXMLX_FAST_ISA=none
 };
 
 // Output allocation shared by the elementwise kernels: reuse (donate) an

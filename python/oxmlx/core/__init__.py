@@ -52,6 +52,11 @@ import importlib as _importlib  # noqa: E402
 
 fft = _importlib.import_module("oxmlx.core.fft")
 del _importlib
+import sys as _sys  # noqa: E402
+
+# `import oxmlx.core.fast` / `from oxmlx.core.fast import rms_norm`, as in MLX.
+_sys.modules[__name__ + ".fast"] = fast  # noqa: F405
+del _sys
 from oxmlx.core._transforms import grad, value_and_grad, vjp, jvp  # noqa: E402,F401
 
 # mx.linalg: the extension's submodule, importable as oxmlx.core.linalg too.
@@ -61,3 +66,5 @@ from oxmlx._core import linalg  # noqa: E402,F401
 linalg.__name__ = __name__ + ".linalg"
 _sys.modules[linalg.__name__] = linalg
 del _sys
+from oxmlx.core._transforms import grad, value_and_grad, vjp, jvp, vmap, custom_function, checkpoint  # noqa: E402,F401,E501
+from oxmlx.core._compile import compile, disable_compile, enable_compile  # noqa: E402,F401,A004

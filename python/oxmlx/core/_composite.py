@@ -52,11 +52,24 @@ def _take_range(a, axis, start, stop, step=1):
 
 
 def logsumexp(a, /, axis=None, keepdims=False, *, stream=None):
-    return c._c_logsumexp(a, axis, keepdims, stream)
+    a = _arr(a)
+    if c.issubdtype(a.dtype, c.complexfloating):
+        m = c.stop_gradient(c.max(a, axis=axis, keepdims=True, stream=stream))
+        m = c.where(c.isinf(m), c.zeros_like(m), m)
+        r = c.log(c.sum(c.exp(a - m), axis=axis, keepdims=True, stream=stream)) + m
+        return r if keepdims else c.squeeze(r, axis=tuple(_axes(axis, a.ndim)))
+    # One fused kernel per row (max-shifted, float32 accumulation); vjp in C++.
+    return c._logsumexp(a, axis, keepdims, stream)
 
 
 def softmax(a, /, axis=None, *, precise=False, stream=None):
-    return c._c_softmax(a, axis, precise, stream)
+    a = _arr(a)
+    if c.issubdtype(a.dtype, c.complexfloating):
+        e = c.exp(a - c.stop_gradient(c.max(a, axis=axis, keepdims=True)))
+        return e / c.sum(e, axis=axis, keepdims=True)
+    # One fused kernel (float32 accumulation for every dtype, so precise=True
+    # and False both get the precise result); its vjp/jvp are in C++.
+    return c._softmax(a, axis, precise, stream)
 
 
 def std(a, /, axis=None, keepdims=False, ddof=0, *, stream=None):
@@ -140,7 +153,23 @@ def unstack(x, /, *, axis=0, stream=None):
 
 
 def unflatten(a, /, axis, shape, *, stream=None):
-    return c._c_unflatten(a, axis, list(shape), stream)
+    axis = _axis(axis, a.ndim, "unflatten")
+    shape = [int(s) for s in shape]
+    n = a.shape[axis]
+    # a -1 is inferred from the unflattened axis alone (so it works for empty arrays)
+    if shape.count(-1) > 1:
+        raise ValueError("[Unflatten] Can only infer one dimension.")
+    known = 1
+    for s in shape:
+        known *= s if s != -1 else 1
+    if -1 in shape:
+        if known == 0 or n % known != 0:
+            raise ValueError(f"[Unflatten] Cannot infer the unflattened shape of axis {axis} with size {n}.")
+        shape[shape.index(-1)] = n // known
+    elif known != n:
+        raise ValueError(
+            f"[Unflatten] Cannot unflatten axis {axis} with size {n} into shape ({','.join(map(str, shape))}).")
+    return a.reshape(list(a.shape[:axis]) + shape + list(a.shape[axis + 1:]))
 
 
 def flip(a, /, axis=None, *, stream=None):
