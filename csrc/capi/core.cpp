@@ -1,8 +1,8 @@
 // C ABI: errors, dtypes, devices, streams, arrays, vectors and names.
 #include <cstring>
 
-#include "core/host.h"
 #include "capi/capi.h"
+#include "core/host.h"
 #include "core/primitive.h"
 
 namespace oxmlx::capi {

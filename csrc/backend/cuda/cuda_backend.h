@@ -82,6 +82,8 @@ class CudaBackend final : public Backend {
                         const std::vector<int>& stride, const std::vector<int>& pad_lo,
                         const std::vector<int>& pad_hi, const std::vector<int>& kernel_dilation,
                         const std::vector<int>& input_dilation, int groups, bool flip) override;
+  void fused(const FusedProgram& program, const std::vector<array>& inputs,
+             std::vector<array>& outputs) override;
 
   // A device-resident view of a (uploaded when a lives on the host).
   array on_gpu(const array& a);
