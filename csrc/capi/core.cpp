@@ -2,6 +2,7 @@
 #include <cstring>
 
 #include "capi/capi.h"
+#include "core/host.h"
 #include "core/primitive.h"
 
 namespace oxmlx::capi {
@@ -54,7 +55,7 @@ array dense(const array& a) {
     x = contiguous(x);
     x.eval();
   }
-  return x;
+  return host_array(x);  // callers read the bytes on the host
 }
 
 void no_release(void*) {}

@@ -4,6 +4,7 @@
 #include <memory>
 #include <mutex>
 
+#include "core/host.h"
 #include "capi/capi.h"
 #include "core/io/io.h"
 #include "core/primitive.h"
@@ -68,7 +69,7 @@ array dense(const array& a) {
     x = contiguous(x);
     x.eval();
   }
-  return x;
+  return host_array(x);  // callers read the bytes on the host
 }
 
 array load_record(const io::MappedFile& src, const io::TensorRecord& r) {

@@ -9,6 +9,7 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "core/host.h"
 #include "core/primitive.h"
 #include "ops/ops.h"
 #include "ops/primitives.h"
@@ -157,7 +158,8 @@ void CompiledProgram::simplify() {
     if (c.size() != 1) continue;
     if (!c.is_available()) c.eval();
     std::string key = msg(int(c.dtype().val), ":", shape_str(c.shape()), ":");
-    key.append(static_cast<const char*>(c.raw_ptr()), c.itemsize());
+    array h = host_array(c);  // the constant may live on a GPU
+    key.append(static_cast<const char*>(h.raw_ptr()), h.itemsize());
     auto [it, fresh] = seen.emplace(key, int(i));
     if (!fresh) const_alias[i] = it->second;
   }

@@ -4,6 +4,7 @@
 #include <nanobind/stl/string.h>
 #include <nanobind/stl/vector.h>
 
+#include "core/host.h"
 #include "core/primitive.h"
 #include "python/bindings.h"
 
@@ -39,8 +40,9 @@ const char* buffer_format(Dtype d) {
 
 int getbuffer(PyObject* obj, Py_buffer* view, int flags) {
   try {
-    array& a = nb::cast<array&>(nb::handle(obj));
+    array a = nb::cast<array&>(nb::handle(obj));
     a.eval();
+    a = host_array(a);
     const char* f = buffer_format(a.dtype());
     if (!f) {
       PyErr_SetString(PyExc_ValueError, "'bfloat16' is not a valid PEP 3118 buffer format string");
