@@ -27,6 +27,9 @@ if TEST_BACKEND:
 # docs/backends.md.
 _F64 = "MLX computes float64 exp/sin/cos/erf/erfinv/sigmoid/logaddexp at float32 accuracy"
 MLX_BACKEND_GAPS = {
+    "tests/test_composite.py::test_logcumsumexp_jvp_finite_differences": _F64,
+    "tests/test_capi.py::test_random_matches_python_api":
+        "the C program runs on the native backend; MLX's erfinv differs in the last ulp",
     "tests/test_memory.py": "oxmlx's allocator statistics do not see MLX's allocations",
     "tests/test_graph.py::test_ops_are_lazy_until_eval":
         "MLX's float32 sum of 2^20 elements is 0.5% off (sequential accumulation)",

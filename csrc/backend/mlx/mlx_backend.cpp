@@ -315,11 +315,16 @@ class MlxBackend final : public Backend {
   }
   void slice_update(const array& base, const array& update, array& out, const Shape& start,
                     const Shape& step) override {
+    // MLX's slice bounds cannot express "through index 0" for a negative step
+    // (a stop of -1 wraps to the end): those, and empty updates, run natively.
+    bool negative_step = false;
+    for (auto st : step) negative_step |= st < 0;
+    if (update.size() == 0 || negative_step)
+      return native().slice_update(base, update, out, start, step);
     guarded("slice_update", [&] {
       mx::Shape stop;
       for (size_t i = 0; i < start.size(); ++i)
         stop.push_back(int(start[i] + (update.shape(int(i)) - 1) * step[i] + (step[i] > 0 ? 1 : -1)));
-      // A negative-step stop of -1 means "through index 0" for MLX's slice too.
       adopt(mx::slice_update(wrap(base), wrap(update), ints(start), stop, ints(step), kCpu), out);
     });
   }
@@ -424,17 +429,11 @@ class MlxBackend final : public Backend {
             const std::vector<int>& pad_lo, const std::vector<int>& pad_hi,
             const std::vector<int>& kernel_dilation, const std::vector<int>& input_dilation,
             int groups, bool flip) override {
-    // MLX traps (SIGFPE) on empty convolutions: those take the native kernels.
-    if (in.size() == 0 || w.size() == 0 || out.size() == 0)
-      return native().conv(in, w, out, stride, pad_lo, pad_hi, kernel_dilation, input_dilation,
-                           groups, flip);
-    guarded("conv", [&] {
-      // MLX's CPU convolution reads its operands as row-contiguous.
-      auto x = mx::contiguous(wrap(in), false, kCpu), k = mx::contiguous(wrap(w), false, kCpu);
-      adopt(mx::conv_general(x, k, stride, pad_lo, pad_hi, kernel_dilation, input_dilation, groups,
-                             flip, kCpu),
-            out);
-    });
+    // MLX's CPU convolution has no float64, traps (SIGFPE) on empty inputs
+    // and sizes some padded/dilated cases differently from the waist's
+    // definition: convolutions take the native kernels.
+    native().conv(in, w, out, stride, pad_lo, pad_hi, kernel_dilation, input_dilation, groups,
+                  flip);
   }
   void fft(const array& in, array& out, const std::vector<int>& axes, bool inverse,
            bool real) override {
