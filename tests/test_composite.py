@@ -117,3 +117,98 @@ def test_composites_differentiate():
     x = np.array([1.0, 2.0])
     sm = np.exp(x) / np.exp(x).sum()
     close(g, 2 * x + 8 * x + sm)
+
+
+def _fd_grad(f, x, eps=1e-6):
+    """Central finite differences of sum(f(x) * w) for a fixed random w (float64)."""
+    g = np.zeros_like(x)
+    for i in np.ndindex(*x.shape):
+        d = np.zeros_like(x)
+        d[i] = eps
+        g[i] = (f(x + d) - f(x - d)) / (2 * eps)
+    return g
+
+
+@pytest.mark.parametrize("op", ["cummax", "cummin"])
+@pytest.mark.parametrize("kw", [{"axis": 1}, {"axis": 0, "reverse": True}, {"axis": 1, "inclusive": False},
+                                {"axis": 1, "reverse": True, "inclusive": False}])
+def test_cummax_cummin_vjp_finite_differences(op, kw):
+    x = rng.standard_normal((3, 5))
+    w = rng.standard_normal((3, 5))
+
+    def finite(o):  # exclusive scans start with the identity (+-inf)
+        return mx.where(mx.isinf(o), mx.zeros_like(o), o)
+
+    def loss_np(v):
+        return float(np.sum(np.array(finite(getattr(mx, op)(mx.array(v, mx.float64), **kw))) * w))
+
+    g = mx.grad(lambda v: mx.sum(finite(getattr(mx, op)(v, **kw)) * mx.array(w, mx.float64)))(
+        mx.array(x, mx.float64))
+    assert g.dtype == mx.float64
+    np.testing.assert_allclose(np.array(g), _fd_grad(loss_np, x), rtol=1e-6, atol=1e-6)
+
+
+@pytest.mark.parametrize("kw", [{"axis": 1}, {"axis": 0, "reverse": True}, {"axis": 1, "inclusive": False}])
+def test_logcumsumexp_jvp_finite_differences(kw):
+    x, t = rng.standard_normal((3, 4)), rng.standard_normal((3, 4))
+    f = lambda v: np.array(mx.logcumsumexp(mx.array(v, mx.float64), **kw))  # noqa: E731
+    hi, lo = f(x + 1e-6 * t), f(x - 1e-6 * t)
+    fin = np.isfinite(hi)  # an exclusive scan starts at -inf: tangent 0 there (MLX)
+    want = np.where(fin, (np.where(fin, hi, 0) - np.where(fin, lo, 0)) / 2e-6, 0.0)
+    _, (jt,) = mx.jvp(lambda v: [mx.logcumsumexp(v, **kw)], [mx.array(x, mx.float64)], [mx.array(t, mx.float64)])
+    np.testing.assert_allclose(np.array(jt), want, rtol=1e-6, atol=1e-7)
+    with pytest.raises(RuntimeError, match="jvp is not implemented"):  # as MLX
+        mx.jvp(lambda v: [mx.cumprod(v, axis=0)], [mx.array(x)], [mx.array(t)])
+
+
+@pytest.mark.parametrize("offset", [-1, 0, 2])
+def test_diagonal_and_trace_vjp_finite_differences(offset):
+    x = rng.standard_normal((2, 4, 5))
+    w = rng.standard_normal(np.diagonal(x, offset, 1, 2).shape)
+    loss = lambda v: float(np.sum(np.diagonal(v, offset, 1, 2) * w))  # noqa: E731
+    g = mx.grad(lambda v: mx.sum(mx.diagonal(v, offset, 1, 2) * mx.array(w, mx.float64)))(mx.array(x, mx.float64))
+    np.testing.assert_allclose(np.array(g), _fd_grad(loss, x), rtol=1e-6, atol=1e-6)
+    gt = mx.grad(lambda v: mx.trace(v, offset))(mx.array(x[0], mx.float64))
+    np.testing.assert_allclose(np.array(gt), np.eye(4, 5, offset))
+
+
+@pytest.mark.parametrize("mode", ["reflect", "symmetric", "edge"])
+def test_pad_modes_match_numpy(mode):
+    x = np.arange(12, dtype=np.float32).reshape(3, 4)
+    for widths in ([(1, 2), (3, 0)], [(5, 4), (7, 6)], 2):
+        close(mx.pad(mx.array(x), widths, mode=mode), np.pad(x, widths, mode=mode))
+    close(mx.pad(mx.array([5.0]), 3, mode=mode), np.pad(np.array([5.0]), 3, mode=mode))
+    with pytest.raises(ValueError, match="empty axis"):
+        mx.pad(mx.zeros((0, 2)), 1, mode=mode)
+
+
+def test_conformance_findings():
+    """Behaviours the conformance harness aligned with MLX."""
+    assert mx.sign(mx.array([np.nan, -2.0, 0.0])).tolist() == [0.0, -1.0, 0.0]
+    assert mx.sum(mx.array(3, mx.int8)).dtype == mx.int8
+    assert mx.sum(mx.ones((2, 3), mx.bool_), axis=[]).dtype == mx.bool_
+    assert mx.all(mx.array([[1, 0]]), axis=[]).dtype == mx.bool_
+    assert mx.isclose(mx.array([1.0, np.inf, np.inf, -np.inf]), mx.array([np.inf, np.inf, 1.0, np.inf])).tolist() == [
+        False, True, False, False]
+    with pytest.raises(ValueError, match="empty"):
+        mx.logsumexp(mx.zeros((0, 3)))
+    with pytest.raises(ValueError, match="non-empty axes"):
+        mx.logsumexp(mx.array(1.0), axis=0)
+    assert mx.softmax(mx.zeros((0, 3)), axis=-1).shape == (0, 3)
+    assert mx.roll(mx.arange(6).reshape(2, 3), [1, 2], axis=[0]).tolist() == [[3, 4, 5], [0, 1, 2]]
+    with pytest.raises(ValueError, match="shift"):
+        mx.roll(mx.arange(6).reshape(2, 3), [1], axis=[0, 1])
+
+
+@pytest.mark.parametrize("kw", [{"axis": 1}, {"axis": 1, "reverse": True}, {"axis": 0, "inclusive": False},
+                                {"axis": 1, "reverse": True, "inclusive": False}])
+@pytest.mark.parametrize("zeros", [(), ((0, 2),), ((0, 1), (0, 3), (2, 4))])
+def test_cumprod_vjp_finite_differences_with_zeros(kw, zeros):
+    x = rng.uniform(0.5, 1.5, (3, 5)) * rng.choice([-1.0, 1.0], (3, 5))
+    for z in zeros:
+        x[z] = 0.0
+    w = rng.standard_normal((3, 5))
+    loss = lambda v: float(np.sum(np.array(mx.cumprod(mx.array(v, mx.float64), **kw)) * w))  # noqa: E731
+    g = mx.grad(lambda v: mx.sum(mx.cumprod(v, **kw) * mx.array(w, mx.float64)))(mx.array(x, mx.float64))
+    np.testing.assert_allclose(np.array(g), _fd_grad(loss, x), rtol=1e-6, atol=1e-6)
+    assert np.isfinite(np.array(g)).all()

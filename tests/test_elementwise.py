@@ -122,6 +122,8 @@ def test_unary_special_values(name):
     ref = UNARY[name][0]
     with np.errstate(all="ignore"):
         want = ref(SPECIAL.astype(np.float64)).astype(np.float32)
+    if name == "sign":
+        want[np.isnan(SPECIAL)] = 0  # MLX (unlike numpy): sign(nan) == 0
     np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6, equal_nan=True)
     # signs of zeros and infinities agree too
     finite = np.isfinite(want) & (want == 0)

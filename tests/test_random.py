@@ -148,3 +148,24 @@ def test_global_key_sequence_matches_mlx(mlx):
     for _ in range(3):
         np.testing.assert_array_equal(np.array(mx.random.uniform(shape=(4,))),
                                       np.array(mlx.random.uniform(shape=(4,))))
+def test_shape_and_dtype_rules_match_mlx():
+    """Found by the conformance harness: parameters must broadcast to `shape`
+    (the output shape), distributions of real numbers need a real dtype, and
+    categorical's `shape` broadcasts with the batch shape."""
+    k = mx.random.key(0)
+    lo, hi = mx.zeros((3, 1)), mx.ones((1, 4))
+    assert mx.random.uniform(lo, hi, shape=(2, 3, 4), key=k).shape == (2, 3, 4)
+    with pytest.raises(ValueError, match=r"shape \(\) from broadcasted shape \(3,4\)"):
+        mx.random.uniform(lo, hi, key=k)
+    with pytest.raises(ValueError, match="broadcasted shape"):
+        mx.random.randint(mx.zeros((3,), mx.int32), 5, key=k)
+    with pytest.raises(ValueError, match="broadcast"):
+        mx.random.bernoulli(mx.full((3,), 0.5), shape=(2,), key=k)
+    assert mx.random.bernoulli(mx.full((3,), 0.5), shape=(2, 3), key=k).shape == (2, 3)
+    for fn in (lambda: mx.random.uniform(shape=(2,), dtype=mx.int32, key=k),
+               lambda: mx.random.normal((2,), dtype=mx.int32, key=k)):
+        with pytest.raises(ValueError, match="floating point"):
+            fn()
+    s = mx.random.categorical(mx.zeros((3, 5)), shape=(2, 3), key=k)
+    assert s.shape == (2, 3) and s.dtype == mx.uint32
+    assert mx.random.categorical(mx.zeros((3, 5)), num_samples=4, key=k).shape == (3, 4)

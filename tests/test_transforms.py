@@ -154,3 +154,52 @@ def test_mlp_cross_entropy_gradients_match_mlx():
     assert la.item() == pytest.approx(lb.item(), rel=1e-6)
     for k in P:
         np.testing.assert_allclose(np.array(ga[k]), np.array(gb[k]), atol=1e-5)
+
+
+@pytest.mark.parametrize("op", ["cumprod", "cummax", "cummin"])
+@pytest.mark.parametrize("reverse", [False, True])
+@pytest.mark.parametrize("axis", [0, 1])
+def test_scan_gradients_match_mlx(mlx, op, reverse, axis):
+    rng = np.random.default_rng(4)
+    # Small integers: zeros (cumprod) and ties (cummax/cummin) are common.
+    x = rng.integers(-2, 3, (4, 5)).astype(np.float32)
+    w = rng.standard_normal((4, 5)).astype(np.float32)
+    f = lambda m: (lambda v: m.sum(getattr(m, op)(v, axis=axis, reverse=reverse) * m.array(w)))  # noqa: E731
+    got = mx.grad(f(mx))(mx.array(x))
+    ref = mlx.grad(f(mlx))(mlx.array(x))
+    np.testing.assert_allclose(np.array(got), np.array(ref), rtol=1e-5, atol=1e-5)
+
+
+def test_cumprod_gradient_finite_differences():
+    x = np.random.default_rng(5).uniform(0.5, 2.0, (3, 4))
+    f = lambda v: mx.sum(mx.cumprod(v, axis=1) * mx.arange(1, 5, dtype=mx.float64))  # noqa: E731
+    g = mx.grad(f)(mx.array(x, mx.float64))
+    ng = numeric_grad(lambda v: f(mx.array(v, mx.float64)).item(), x)
+    np.testing.assert_allclose(np.array(g), ng, rtol=1e-6, atol=1e-7)
+
+
+def test_integer_outputs_carry_zero_derivatives(mlx):
+    x = [1.0, 3.0, 2.0]
+    for m in (mx, mlx):
+        g = m.grad(lambda v: m.sum(v * (m.argmax(v) == m.arange(3))))(m.array(x))
+        assert g.tolist() == [0.0, 1.0, 0.0]
+        g = m.grad(lambda v: m.sum(m.argmax(v) * v))(m.array(x))
+        assert g.tolist() == [1.0, 1.0, 1.0]
+    _, (t,) = mx.jvp(lambda v: mx.argmin(v), [mx.array(x)], [mx.ones(3)])
+    assert t.item() == 0
+
+
+@pytest.mark.parametrize("reverse", [False, True])
+def test_logcumsumexp_jvp_matches_mlx_and_vjp(mlx, reverse):
+    x = np.random.default_rng(6).uniform(-3, 3, (3, 5))
+    t = np.random.default_rng(7).standard_normal((3, 5))
+    f = lambda m: (lambda v: m.logcumsumexp(v, axis=1, reverse=reverse))  # noqa: E731
+    _, (jv,) = mx.jvp(f(mx), [mx.array(x, mx.float64)], [mx.array(t, mx.float64)])
+    _, (ref,) = mlx.jvp(f(mlx), [mlx.array(x.astype(np.float32))], [mlx.array(t.astype(np.float32))])
+    np.testing.assert_allclose(np.array(jv), np.array(ref), rtol=1e-4, atol=1e-5)
+    # <J t, c> == <t, J^T c>
+    c = np.random.default_rng(8).standard_normal((3, 5))
+    _, (vj,) = mx.vjp(f(mx), [mx.array(x, mx.float64)], [mx.array(c, mx.float64)])
+    assert np.sum(np.array(jv) * c) == pytest.approx(np.sum(t * np.array(vj)), rel=1e-10)
+    with pytest.raises(RuntimeError, match="cumulative prod/min/max"):
+        mx.jvp(mx.cumprod, [mx.array([1.0, 2.0])], [mx.array([1.0, 1.0])])

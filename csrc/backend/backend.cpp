@@ -21,5 +21,32 @@ void Backend::fft(const array&, array&, const std::vector<int>&, bool, bool) { u
 void Backend::linalg(LinalgOp, const std::vector<array>&, std::vector<array>&) {
   unsupported("linalg");
 }
+void Backend::fast(FastOp, const std::vector<array>&, std::vector<array>&, const FastParams&) {
+  unsupported("fast");
+}
+
+void Backend::quantize(const array&, std::vector<array>&, int, int, QuantMode) {
+  unsupported("quantize");
+}
+void Backend::dequantize(const std::vector<array>&, array&, int, int, QuantMode) {
+  unsupported("dequantize");
+}
+void Backend::quantized_matmul(const std::vector<array>&, array&, bool, int, int, QuantMode) {
+  unsupported("quantized_matmul");
+}
+void Backend::gather_mm(const array&, const array&, const array&, const array&, array&) {
+  unsupported("gather_mm");
+}
+void Backend::segmented_mm(const array&, const array&, const array&, array&) {
+  unsupported("segmented_mm");
+}
+void Backend::conv_weight_grad(const array&, const array&, array&, const std::vector<int>&,
+                               const std::vector<int>&, const std::vector<int>&,
+                               const std::vector<int>&, const std::vector<int>&, int, bool) {
+  unsupported("conv_weight_grad");
+}
+void Backend::fused(const FusedProgram&, const std::vector<array>&, std::vector<array>&) {
+  unsupported("fused");
+}
 
 }  // namespace oxmlx

@@ -39,11 +39,34 @@ enum class LinalgOp : uint8_t {
 enum class ReduceOp : uint8_t { Sum, Prod, Max, Min, And, Or };
 enum class ArgReduceOp : uint8_t { ArgMax, ArgMin };
 enum class ScanOp : uint8_t { Sum, Prod, Max, Min, LogAddExp };
+enum class QuantMode : uint8_t { Affine, Mxfp4, Mxfp8, Nvfp4 };
+
+// Fused kernels (mx.fast, fused softmax): op codes and parameters are defined
+// in backend/fast.h, included only by the files that build or run them.
+enum class FastOp : uint8_t;
+struct FastParams;
 
 const char* op_name(UnaryOp op);
 const char* op_name(BinaryOp op);
 const char* op_name(ReduceOp op);
 const char* op_name(ScanOp op);
+
+// A fused elementwise program (compile's fusion). Registers 0..inputs-1 hold
+// the inputs, broadcast to the output shape; instruction i writes register
+// inputs + i. Unary/Binary use the op codes above on operands of one dtype;
+// Select is (bool cond, x, y); Cast converts to `dtype`.
+struct FusedInstr {
+  enum class Kind : uint8_t { Unary, Binary, Select, Cast };
+  Kind kind;
+  uint8_t op = 0;  // UnaryOp / BinaryOp value
+  int32_t a = -1, b = -1, c = -1;
+  Dtype dtype;  // of the result
+};
+struct FusedProgram {
+  std::vector<Dtype> input_dtypes;
+  std::vector<FusedInstr> instrs;
+  std::vector<int32_t> outputs;  // registers copied to the outputs, in order
+};
 
 class Backend {
  public:
@@ -101,11 +124,52 @@ class Backend {
                     const std::vector<int>& kernel_dilation, const std::vector<int>& input_dilation,
                     int groups, bool flip);
   // Discrete Fourier transforms over `axes` (complex in/out, or real in /
-  // half-spectrum out and back when `real`).
+  // half-spectrum out and back when `real`). Unnormalized in both directions
+  // (the op layer applies the norm); real: axes.back() is the real axis and
+  // an inverse's output length along it is out.shape(axes.back()).
   virtual void fft(const array& in, array& out, const std::vector<int>& axes, bool inverse,
                    bool real);
   // Dense factorizations and solves over the last two axes.
   virtual void linalg(LinalgOp op, const std::vector<array>& inputs, std::vector<array>& outputs);
+  // Fused row kernels (norms, rope, softmax, attention); see backend/fast.h.
+  // A backend without a kernel for `op` says so in supports_fast; the node
+  // then evaluates its composition of core ops instead.
+  virtual void fast(FastOp op, const std::vector<array>& inputs, std::vector<array>& outputs,
+                    const FastParams& p);
+  virtual bool supports_fast(FastOp) const { return false; }
+
+  // Quantization (MLX's formats): groups of `group_size` along the last axis,
+  // elements of `bits` bits packed LSB-first as one bitstream per row into
+  // uint32 words. quantize: w -> {w_q, scales, biases (affine only)};
+  // dequantize: {w_q, scales[, biases]} -> out (out's dtype).
+  virtual void quantize(const array& w, std::vector<array>& outputs, int group_size, int bits,
+                        QuantMode mode);
+  virtual void dequantize(const std::vector<array>& inputs, array& out, int group_size, int bits,
+                          QuantMode mode);
+  // inputs {x, w_q, scales, biases, lhs, rhs}: out[b] = x[lhs[b]] @ W[rhs[b]]^T
+  // (W without ^T when !transpose), W[i] the i-th dequantized matrix; x is
+  // (B_x, M, K), w_q (B_w, rows, packed); lhs/rhs uint32 of out's batch shape.
+  virtual void quantized_matmul(const std::vector<array>& inputs, array& out, bool transpose,
+                                int group_size, int bits, QuantMode mode);
+  // out[b] = a[lhs[b]] @ b[rhs[b]]; a (B_a, M, K), b (B_b, K, N), lhs/rhs
+  // uint32 of out's batch shape.
+  virtual void gather_mm(const array& a, const array& b, const array& lhs, const array& rhs,
+                         array& out);
+  // out[..., :, :] = a[:, k0:k1] @ b[k0:k1, :] for each (k0, k1) of segments
+  // (int32/uint32, shape (..., 2)); a (M, K), b (K, N).
+  virtual void segmented_mm(const array& a, const array& b, const array& segments, array& out);
+  // Weight gradient of `conv` with the same parameters: out (O, K..., C/groups)
+  // = sum over the batch and output positions of cot (N, Y..., O) times the
+  // patches of in (N, X..., C) that each output position reads.
+  virtual void conv_weight_grad(const array& in, const array& cot, array& out,
+                                const std::vector<int>& stride, const std::vector<int>& pad_lo,
+                                const std::vector<int>& pad_hi,
+                                const std::vector<int>& kernel_dilation,
+                                const std::vector<int>& input_dilation, int groups, bool flip);
+  // A fused elementwise program over inputs broadcastable to the outputs'
+  // (common) shape, in one pass over memory.
+  virtual void fused(const FusedProgram& program, const std::vector<array>& inputs,
+                     std::vector<array>& outputs);
 
  protected:
   [[noreturn]] void unsupported(const char* family) const;

@@ -30,6 +30,10 @@ class Allocator {
   virtual ~Allocator() = default;
   virtual void* malloc(size_t bytes, size_t* capacity) = 0;
   virtual void free(void* p, size_t capacity) = 0;
+  // Device memory (a GPU backend's allocator): host code must not touch it
+  // and reads it through copy_to_host (see core/host.h).
+  virtual bool is_device() const { return false; }
+  virtual void copy_to_host(void* dst, const void* src, size_t bytes);
 };
 
 namespace allocator {

@@ -1,4 +1,5 @@
 #include "core/array.h"
+#include "core/host.h"
 
 #include <algorithm>
 #include <cstring>
@@ -225,9 +226,10 @@ T array::item() {
     throw ValueError(msg("item() can only be called on arrays of size 1, got shape ",
                          shape_str(shape()), "."));
   eval();
+  array h = host_array(*this);
   return dispatch_dtype(dtype(), [&](auto t) -> T {
     using U = decltype(t);
-    U v = *data<U>();
+    U v = *h.data<U>();
     if constexpr (std::is_same_v<U, complex64_t>) {
       if constexpr (std::is_same_v<T, complex64_t>) return v;
       else return static_cast<T>(v.real());

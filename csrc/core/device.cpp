@@ -45,6 +45,22 @@ void check_available(Registry& r, const Device& d) {
                          " backend is available in this build of oxmlx."));
 }
 
+// The GPU device's backend ships as the "cuda" plugin: asking for the GPU
+// loads it once (it registers itself only when a usable device is found).
+// Must be called without holding the registry lock.
+void ensure_device_backend(const Device& d) {
+  if (d.type != Device::gpu) return;
+  static std::once_flag once;
+  std::call_once(once, [] {
+    try {
+      load_backend_plugin("cuda");
+    } catch (const std::exception&) {
+      // Not usable here (no driver or device): the GPU stays unavailable and
+      // asking for it explicitly (new_stream(..., "cuda")) gives the reason.
+    }
+  });
+}
+
 }  // namespace
 
 int register_backend(Backend* b) {
@@ -112,6 +128,7 @@ std::string default_backend_name(Device::DeviceType t) {
 const Device& default_device() { return reg().default_device; }
 
 void set_default_device(const Device& d) {
+  ensure_device_backend(d);
   auto& r = reg();
   std::lock_guard<std::mutex> lk(r.mu);
   check_available(r, d);
@@ -119,18 +136,21 @@ void set_default_device(const Device& d) {
 }
 
 bool is_available(const Device& d) {
+  ensure_device_backend(d);
   auto& r = reg();
   std::lock_guard<std::mutex> lk(r.mu);
   return d.index == 0 && r.default_backend.count(int(d.type));
 }
 
 int device_count(Device::DeviceType t) {
+  ensure_device_backend(Device(t, 0));
   auto& r = reg();
   std::lock_guard<std::mutex> lk(r.mu);
   return r.default_backend.count(int(t)) ? 1 : 0;
 }
 
 Stream default_stream(const Device& d) {
+  ensure_device_backend(d);
   auto& r = reg();
   std::lock_guard<std::mutex> lk(r.mu);
   check_available(r, d);
@@ -145,6 +165,7 @@ void set_default_stream(const Stream& s) {
 }
 
 Stream new_stream(const Device& d) {
+  ensure_device_backend(d);
   auto& r = reg();
   std::lock_guard<std::mutex> lk(r.mu);
   check_available(r, d);

@@ -1,12 +1,45 @@
 // Graph evaluation: an iterative depth-first walk builds the tape, then each
 // node runs on its stream's backend and is detached so that intermediate
 // buffers are released as soon as their last consumer has run.
+#include <algorithm>
 #include <atomic>
 #include <unordered_set>
 
+#include "backend/backend.h"
+#include "core/host.h"
 #include "core/primitive.h"
+#include "core/transforms.h"
 
 namespace oxmlx {
+
+namespace {
+thread_local std::vector<std::unordered_set<uintptr_t>> no_eval_tracers;
+
+void check_no_tracers(const std::vector<array>& tape, const std::vector<array>& outputs) {
+  auto hit = [](const array& a) {
+    for (auto& s : no_eval_tracers)
+      if (s.count(a.id())) return true;
+    return false;
+  };
+  bool bad = false;
+  for (auto& o : outputs) bad |= hit(o);
+  for (auto& a : tape) {
+    if (bad) break;
+    for (auto& in : a.inputs()) bad |= hit(in);
+  }
+  if (bad)
+    throw ValueError(
+        "[eval] Attempting to eval an array during function transformations like compile or "
+        "vmap is not allowed.");
+}
+}  // namespace
+
+NoEvalScope::NoEvalScope(const std::vector<array>& tracers) {
+  std::unordered_set<uintptr_t> ids;
+  for (auto& t : tracers) ids.insert(t.id());
+  no_eval_tracers.push_back(std::move(ids));
+}
+NoEvalScope::~NoEvalScope() { no_eval_tracers.pop_back(); }
 
 std::vector<array> Primitive::vjp(const std::vector<array>&, const std::vector<array>&,
                                   const std::vector<int>&, const std::vector<array>&) {
@@ -16,11 +49,6 @@ std::vector<array> Primitive::vjp(const std::vector<array>&, const std::vector<a
 std::vector<array> Primitive::jvp(const std::vector<array>&, const std::vector<array>&,
                                   const std::vector<int>&) {
   throw ValueError(msg("[", name(), "] jvp is not implemented."));
-}
-
-std::pair<std::vector<array>, std::vector<int>> Primitive::vmap(const std::vector<array>&,
-                                                                const std::vector<int>&) {
-  throw ValueError(msg("[", name(), "] vmap is not implemented."));
 }
 
 std::vector<Shape> Primitive::output_shapes(const std::vector<array>&) {
@@ -73,8 +101,10 @@ std::vector<array> graph_postorder(const std::vector<array>& outputs, bool only_
   return tape;
 }
 
-void eval(std::vector<array> outputs) {
-  std::vector<array> tape = graph_postorder(outputs, true);
+namespace {
+
+// Runs the tape; GPU streams that got work are returned so eval can wait.
+void run_tape(std::vector<array>& tape, std::vector<Stream>& gpu_streams) {
   for (auto& slot : tape) {
     // Take the array out of the tape so that, once consumers detach, nothing
     // keeps its buffer alive but the user's own handles.
@@ -83,6 +113,15 @@ void eval(std::vector<array> outputs) {
     std::vector<array> outs = a.outputs();
     {
       auto node = a.node();  // keep the node alive while it runs
+      const Stream& s = node->primitive->stream();
+      if (s.device.type == Device::cpu) {
+        // Host kernels read inputs a GPU backend left in device memory
+        // through host copies.
+        for (auto& in : node->inputs)
+          if (on_device(in)) in = host_array(in);
+      } else if (std::find(gpu_streams.begin(), gpu_streams.end(), s) == gpu_streams.end()) {
+        gpu_streams.push_back(s);
+      }
       node->primitive->eval(node->inputs, outs);
     }
     for (auto& o : outs) {
@@ -92,10 +131,24 @@ void eval(std::vector<array> outputs) {
   }
 }
 
+}  // namespace
+
+void eval(std::vector<array> outputs) {
+  std::vector<array> tape = graph_postorder(outputs, true);
+  if (!no_eval_tracers.empty()) check_no_tracers(tape, outputs);
+  std::vector<Stream> gpu_streams;
+  run_tape(tape, gpu_streams);
+  // eval returns once the values are computed (as in MLX), also on GPUs.
+  for (auto& s : gpu_streams) synchronize(s);
+}
+
 void async_eval(std::vector<array> outputs) {
-  // CPU work runs synchronously at the call: the arrays are ready on return,
-  // which satisfies async_eval's contract.
-  eval(std::move(outputs));
+  // CPU work runs synchronously at the call; GPU work is queued on the
+  // device's stream and not waited for (reading it from the host waits).
+  std::vector<array> tape = graph_postorder(outputs, true);
+  if (!no_eval_tracers.empty()) check_no_tracers(tape, outputs);
+  std::vector<Stream> gpu_streams;
+  run_tape(tape, gpu_streams);
 }
 
 }  // namespace oxmlx

@@ -14,6 +14,14 @@ std::pair<std::vector<array>, std::vector<array>> vjp_traced(const std::vector<a
 
 namespace {
 
+// Integer and bool outputs carry no derivative: a primitive that has no rule
+// but only such outputs (argmax, random bits, ...) contributes zeros.
+bool all_outputs_discrete(const std::vector<array>& outs) {
+  for (auto& o : outs)
+    if (is_inexact(o.dtype())) return false;
+  return true;
+}
+
 // Tracers: identity views of the primals, so each traced graph starts at
 // distinct nodes while an enclosing trace (grad of grad) still sees through
 // them to the primals.
@@ -32,6 +40,7 @@ std::vector<array> trace_tape(const std::vector<array>& outputs,
                               std::unordered_set<uintptr_t>& depends) {
   std::vector<array> tape;
   for (auto& a : graph_postorder(outputs, false)) {
+    if (a.primitive().name() == "StopGradient") continue;  // no derivative flows through
     bool dep = false;
     for (auto& in : a.inputs()) dep |= tracer_ids.count(in.id()) || depends.count(in.id());
     if (!dep) continue;
@@ -101,7 +110,13 @@ std::pair<std::vector<array>, std::vector<array>> vjp_traced(const std::vector<a
     std::vector<int> argnums;
     for (int k = 0; k < int(ins.size()); ++k)
       if (tracer_ids.count(ins[k].id()) || depends.count(ins[k].id())) argnums.push_back(k);
-    std::vector<array> grads = a.primitive().vjp(ins, cots, argnums, outs);
+    std::vector<array> grads;
+    try {
+      grads = a.primitive().vjp(ins, cots, argnums, outs);
+    } catch (const std::exception&) {
+      if (!all_outputs_discrete(outs)) throw;
+      for (int k : argnums) grads.push_back(zeros_like(ins[k]));
+    }
     for (size_t k = 0; k < argnums.size(); ++k) {
       const array& in = ins[argnums[k]];
       array g = grads[k];
@@ -150,7 +165,13 @@ std::pair<std::vector<array>, std::vector<array>> jvp(const ArrayFn& fun,
     }
     if (argnums.empty()) continue;
     std::vector<array> outs = a.outputs();
-    std::vector<array> out_t = a.primitive().jvp(ins, ts, argnums);
+    std::vector<array> out_t;
+    try {
+      out_t = a.primitive().jvp(ins, ts, argnums);
+    } catch (const std::exception&) {
+      if (!all_outputs_discrete(outs)) throw;
+      for (auto& o : outs) out_t.push_back(zeros_like(o));
+    }
     for (size_t k = 0; k < outs.size() && k < out_t.size(); ++k) {
       array t = out_t[k];
       // Rules may return the tangent before the node's own reshape/broadcast.

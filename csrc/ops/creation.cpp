@@ -114,3 +114,28 @@ std::vector<array> CopyPrim::jvp(const std::vector<array>&, const std::vector<ar
 }
 
 }  // namespace oxmlx
+
+// ------------------------------------------------------- vmap rules
+
+#include "core/transforms.h"
+
+namespace oxmlx {
+
+std::pair<std::vector<array>, std::vector<int>> CopyPrim::vmap(const std::vector<array>& in,
+                                                               const std::vector<int>& axes) {
+  Dtype dt = vmap_unbatched_outputs()[0].dtype();
+  return {{array(in[0].shape(), dt, std::make_shared<CopyPrim>(stream()), {in[0]})}, {axes[0]}};
+}
+
+// An arange has no inputs, so it is never batched.
+std::pair<std::vector<array>, std::vector<int>> ArangePrim::vmap(const std::vector<array>&,
+                                                                 const std::vector<int>&) {
+  return {{vmap_unbatched_outputs()[0]}, {-1}};
+}
+
+bool ArangePrim::is_equivalent(const Primitive& o) const {
+  auto* p = dynamic_cast<const ArangePrim*>(&o);
+  return p && p->start_ == start_ && p->step_ == step_;
+}
+
+}  // namespace oxmlx

@@ -178,8 +178,6 @@ OXMLX_DEF_UNARY(imag, Imag)
 OXMLX_DEF_UNARY(conjugate, Conjugate)
 #undef OXMLX_DEF_UNARY
 
-array stop_gradient(const array& a, StreamOrDevice) { return a; }
-
 // Integers rounded to a negative number of decimals, exactly and half to even:
 // q = a // 10^-d, r = a - q * 10^-d, then q rounds up when r is past the half.
 array round_integer(const array& a, int decimals, Stream st) {
@@ -351,14 +349,20 @@ bool unary_is_constant(UnaryOp op) {
 std::vector<array> UnaryPrim::vjp(const std::vector<array>& in, const std::vector<array>& cots,
                                   const std::vector<int>&, const std::vector<array>& outs) {
   if (unary_is_constant(op_)) return {zeros_like(in[0])};
-  if (op_ == UnaryOp::Real || op_ == UnaryOp::Imag || op_ == UnaryOp::Conjugate)
-    throw ValueError(msg("[", op_name(op_), "] vjp for complex inputs is not implemented."));
+  // Complex cotangents are dL/dRe + i dL/dIm (MLX's convention); these ops
+  // only see complex inputs (the builders fold them away for real ones).
+  if (op_ == UnaryOp::Real) return {astype(cots[0], complex64)};
+  if (op_ == UnaryOp::Imag)
+    return {multiply(astype(cots[0], complex64), array(complex64_t(0.0f, 1.0f), complex64))};
+  if (op_ == UnaryOp::Conjugate) return {conjugate(cots[0])};
   return {multiply(cots[0], unary_derivative(op_, in[0], outs[0]))};
 }
 
 std::vector<array> UnaryPrim::jvp(const std::vector<array>& in, const std::vector<array>& tans,
                                   const std::vector<int>&) {
   if (unary_is_constant(op_)) return {zeros(in[0].shape(), bool_)};
+  if (op_ == UnaryOp::Real || op_ == UnaryOp::Imag || op_ == UnaryOp::Conjugate)
+    return {unary(op_, tans[0])};  // linear
   array y = unary(op_, in[0]);
   return {multiply(tans[0], unary_derivative(op_, in[0], y))};
 }
@@ -383,11 +387,12 @@ std::pair<array, array> binary_partials(BinaryOp op, const array& a, const array
       return {da, multiply(y, la)};
     }
     case O::Maximum: {
-      array m = astype(greater_equal(a, b), dt);
+      // ties go to the second argument, as in MLX (relu'(0) = 0)
+      array m = astype(greater(a, b), dt);
       return {m, subtract(c(1.0), m)};
     }
     case O::Minimum: {
-      array m = astype(less_equal(a, b), dt);
+      array m = astype(less(a, b), dt);
       return {m, subtract(c(1.0), m)};
     }
     case O::LogAddExp:
@@ -446,6 +451,34 @@ std::vector<array> SelectPrim::jvp(const std::vector<array>& in, const std::vect
     if (argnums[i] == 2) ty = tans[i];
   }
   return {where(in[0], tx, ty)};
+}
+
+}  // namespace oxmlx
+
+// ------------------------------------------------------- vmap rules
+
+#include "core/transforms.h"
+
+namespace oxmlx {
+
+// Batched operands go to axis 0; unbatched ones have the element shape, a
+// suffix of the batched shape, so the builder broadcasts them.
+std::pair<std::vector<array>, std::vector<int>> UnaryPrim::vmap(const std::vector<array>& in,
+                                                                const std::vector<int>& axes) {
+  return {{unary(op_, in[0], stream())}, {axes[0]}};
+}
+
+std::pair<std::vector<array>, std::vector<int>> BinaryPrim::vmap(const std::vector<array>& in,
+                                                                 const std::vector<int>& axes) {
+  if (axes[0] >= 0 && axes[0] == axes[1]) return {{binary(op_, in[0], in[1], stream())}, {axes[0]}};
+  return {{binary(op_, vmap_to_front(in[0], axes[0]), vmap_to_front(in[1], axes[1]), stream())}, {0}};
+}
+
+std::pair<std::vector<array>, std::vector<int>> SelectPrim::vmap(const std::vector<array>& in,
+                                                                 const std::vector<int>& axes) {
+  return {{where(vmap_to_front(in[0], axes[0]), vmap_to_front(in[1], axes[1]),
+                 vmap_to_front(in[2], axes[2]), stream())},
+          {0}};
 }
 
 }  // namespace oxmlx

@@ -286,3 +286,82 @@ std::vector<array> ScatterPrim::jvp(const std::vector<array>& in, const std::vec
 }
 
 }  // namespace oxmlx
+
+// ------------------------------------------------------- vmap rules
+
+#include "core/transforms.h"
+
+namespace oxmlx {
+
+namespace {
+
+// arange(B) shaped (B, 1, ..., 1) (nid ones): the index of the batch axis.
+array batch_index(int64_t B, int nid, Dtype dt, Stream st) {
+  Shape s(nid + 1, 1);
+  s[0] = B;
+  return reshape(arange(0, double(B), 1, is_integral(dt) && dt != bool_ ? dt : int32, st), s, st);
+}
+
+}  // namespace
+
+std::pair<std::vector<array>, std::vector<int>> GatherPrim::vmap(const std::vector<array>& in,
+                                                                 const std::vector<int>& axes) {
+  const int64_t B = vmap_batch_size(in, axes);
+  const int nid = vmap_unbatched_outputs()[0].ndim() - int(slice_sizes_.size());
+  bool idx_batched = false;
+  for (size_t k = 1; k < in.size(); ++k) idx_batched |= axes[k] >= 0;
+  std::vector<array> idx;
+  if (axes[0] < 0) {
+    // Only the indices are batched: the batch becomes a leading index dim.
+    for (size_t k = 1; k < in.size(); ++k) idx.push_back(vmap_batched_front(in[k], axes[k], B));
+    return {{gather(in[0], idx, axes_, slice_sizes_, stream())}, {0}};
+  }
+  array src = vmap_to_front(in[0], axes[0]);
+  std::vector<int> ax;
+  for (int a : axes_) ax.push_back(a + 1);
+  Shape ss = slice_sizes_;
+  if (!idx_batched) {
+    // The whole batch axis is part of every slice: out = idx + (B,) + slice.
+    idx.assign(in.begin() + 1, in.end());
+    ss.insert(ss.begin(), B);
+    return {{gather(src, idx, ax, ss, stream())}, {nid}};
+  }
+  // Both batched: index the batch axis with arange(B) too.
+  idx.push_back(batch_index(B, nid, in[1].dtype(), stream()));
+  for (size_t k = 1; k < in.size(); ++k) idx.push_back(vmap_batched_front(in[k], axes[k], B));
+  ax.insert(ax.begin(), 0);
+  ss.insert(ss.begin(), 1);
+  array g = gather(src, idx, ax, ss, stream());
+  Shape out = vmap_unbatched_outputs()[0].shape();
+  out.insert(out.begin(), B);
+  return {{reshape(g, out, stream())}, {0}};
+}
+
+std::pair<std::vector<array>, std::vector<int>> ScatterPrim::vmap(const std::vector<array>& in,
+                                                                  const std::vector<int>& axes) {
+  const int64_t B = vmap_batch_size(in, axes);
+  const size_t nupd = in.size() - 1;
+  const int base_nd = in[0].ndim() - (axes[0] >= 0);
+  const int upd_nd = in[nupd].ndim() - (axes[nupd] >= 0);
+  const int nid = upd_nd - base_nd;
+  bool idx_batched = false;
+  for (size_t k = 1; k < nupd; ++k) idx_batched |= axes[k] >= 0;
+  array base = vmap_batched_front(in[0], axes[0], B);
+  array upd = vmap_batched_front(in[nupd], axes[nupd], B);  // (B,) + idx + slice
+  std::vector<int> ax;
+  for (int a : axes_) ax.push_back(a + 1);
+  std::vector<array> idx;
+  if (!idx_batched) {
+    // The batch axis is a full-size slice dimension: updates idx + (B,) + slice.
+    idx.assign(in.begin() + 1, in.begin() + nupd);
+    return {{scatter(op_, base, idx, moveaxis(upd, 0, nid, stream()), ax, stream())}, {0}};
+  }
+  idx.push_back(batch_index(B, nid, in[1].dtype(), stream()));
+  for (size_t k = 1; k < nupd; ++k) idx.push_back(vmap_batched_front(in[k], axes[k], B));
+  ax.insert(ax.begin(), 0);
+  Shape us = upd.shape();
+  us.insert(us.begin() + 1 + nid, 1);
+  return {{scatter(op_, base, idx, reshape(upd, us, stream()), ax, stream())}, {0}};
+}
+
+}  // namespace oxmlx

@@ -67,3 +67,24 @@ std::vector<array> MatmulPrim::jvp(const std::vector<array>& in, const std::vect
 }
 
 }  // namespace oxmlx
+
+// ------------------------------------------------------- vmap and shape rules
+
+#include "core/transforms.h"
+
+namespace oxmlx {
+
+// The batch axis becomes a leading batch dimension of the product (an
+// unbatched operand broadcasts over it).
+std::pair<std::vector<array>, std::vector<int>> MatmulPrim::vmap(const std::vector<array>& in,
+                                                                 const std::vector<int>& axes) {
+  return {{matmul(vmap_to_front(in[0], axes[0]), vmap_to_front(in[1], axes[1]), stream())}, {0}};
+}
+
+std::vector<Shape> MatmulPrim::output_shapes(const std::vector<array>& in) {
+  Shape s = in[0].shape();
+  s.back() = in[1].shape().back();
+  return {s};
+}
+
+}  // namespace oxmlx

@@ -8,10 +8,16 @@
 
 namespace oxmlx {
 
+// The vmap rule of a family (core/transforms.h has the helpers it uses).
+#define OXMLX_VMAP_RULE                                                              \
+  std::pair<std::vector<array>, std::vector<int>> vmap(const std::vector<array>&,    \
+                                                       const std::vector<int>&) override;
+
 class UnaryPrim : public Primitive {
  public:
   UnaryPrim(Stream s, UnaryOp op) : Primitive(s), op_(op) {}
   void eval(const std::vector<array>& in, std::vector<array>& out) override;
+  OXMLX_VMAP_RULE
   std::vector<array> vjp(const std::vector<array>&, const std::vector<array>&,
                          const std::vector<int>&, const std::vector<array>&) override;
   std::vector<array> jvp(const std::vector<array>&, const std::vector<array>&,
@@ -29,6 +35,7 @@ class BinaryPrim : public Primitive {
  public:
   BinaryPrim(Stream s, BinaryOp op) : Primitive(s), op_(op) {}
   void eval(const std::vector<array>& in, std::vector<array>& out) override;
+  OXMLX_VMAP_RULE
   std::vector<array> vjp(const std::vector<array>&, const std::vector<array>&,
                          const std::vector<int>&, const std::vector<array>&) override;
   std::vector<array> jvp(const std::vector<array>&, const std::vector<array>&,
@@ -46,10 +53,12 @@ class SelectPrim : public Primitive {
  public:
   explicit SelectPrim(Stream s) : Primitive(s) {}
   void eval(const std::vector<array>& in, std::vector<array>& out) override;
+  OXMLX_VMAP_RULE
   std::vector<array> vjp(const std::vector<array>&, const std::vector<array>&,
                          const std::vector<int>&, const std::vector<array>&) override;
   std::vector<array> jvp(const std::vector<array>&, const std::vector<array>&,
                          const std::vector<int>&) override;
+  std::vector<Shape> output_shapes(const std::vector<array>& in) override { return {in[0].shape()}; }
   std::string name() const override { return "Select"; }
   bool is_equivalent(const Primitive& o) const override { return dynamic_cast<const SelectPrim*>(&o); }
 };
@@ -59,10 +68,12 @@ class CopyPrim : public Primitive {
  public:
   explicit CopyPrim(Stream s) : Primitive(s) {}
   void eval(const std::vector<array>& in, std::vector<array>& out) override;
+  OXMLX_VMAP_RULE
   std::vector<array> vjp(const std::vector<array>&, const std::vector<array>&,
                          const std::vector<int>&, const std::vector<array>&) override;
   std::vector<array> jvp(const std::vector<array>&, const std::vector<array>&,
                          const std::vector<int>&) override;
+  std::vector<Shape> output_shapes(const std::vector<array>& in) override { return {in[0].shape()}; }
   std::string name() const override { return "Copy"; }
   bool is_equivalent(const Primitive& o) const override { return dynamic_cast<const CopyPrim*>(&o); }
 };
@@ -71,7 +82,9 @@ class ArangePrim : public Primitive {
  public:
   ArangePrim(Stream s, double start, double step) : Primitive(s), start_(start), step_(step) {}
   void eval(const std::vector<array>& in, std::vector<array>& out) override;
+  OXMLX_VMAP_RULE
   std::string name() const override { return "Arange"; }
+  bool is_equivalent(const Primitive& o) const override;
 
  private:
   double start_, step_;
@@ -84,10 +97,12 @@ class ViewPrim : public Primitive {
   ViewPrim(Stream s, Kind k) : Primitive(s), kind_(k) {}
   Kind kind() const { return kind_; }
   void eval(const std::vector<array>& in, std::vector<array>& out) override;
+  OXMLX_VMAP_RULE
   std::vector<array> vjp(const std::vector<array>&, const std::vector<array>&,
                          const std::vector<int>&, const std::vector<array>&) override;
   std::vector<array> jvp(const std::vector<array>&, const std::vector<array>&,
                          const std::vector<int>&) override;
+  std::vector<Shape> output_shapes(const std::vector<array>& in) override;
   std::string name() const override;
   bool is_equivalent(const Primitive& o) const override;
 
@@ -106,10 +121,12 @@ class ReducePrim : public Primitive {
  public:
   ReducePrim(Stream s, ReduceOp op, std::vector<int> axes) : Primitive(s), op_(op), axes_(std::move(axes)) {}
   void eval(const std::vector<array>& in, std::vector<array>& out) override;
+  OXMLX_VMAP_RULE
   std::vector<array> vjp(const std::vector<array>&, const std::vector<array>&,
                          const std::vector<int>&, const std::vector<array>&) override;
   std::vector<array> jvp(const std::vector<array>&, const std::vector<array>&,
                          const std::vector<int>&) override;
+  std::vector<Shape> output_shapes(const std::vector<array>& in) override;
   std::string name() const override { return op_name(op_); }
   bool is_equivalent(const Primitive& o) const override;
   ReduceOp op() const { return op_; }
@@ -124,7 +141,10 @@ class ArgReducePrim : public Primitive {
  public:
   ArgReducePrim(Stream s, ArgReduceOp op, int axis) : Primitive(s), op_(op), axis_(axis) {}
   void eval(const std::vector<array>& in, std::vector<array>& out) override;
+  OXMLX_VMAP_RULE
+  std::vector<Shape> output_shapes(const std::vector<array>& in) override;
   std::string name() const override { return op_ == ArgReduceOp::ArgMax ? "ArgMax" : "ArgMin"; }
+  bool is_equivalent(const Primitive& o) const override;
 
  private:
   ArgReduceOp op_;
@@ -136,11 +156,14 @@ class ScanPrim : public Primitive {
   ScanPrim(Stream s, ScanOp op, int axis, bool reverse, bool inclusive)
       : Primitive(s), op_(op), axis_(axis), reverse_(reverse), inclusive_(inclusive) {}
   void eval(const std::vector<array>& in, std::vector<array>& out) override;
+  OXMLX_VMAP_RULE
   std::vector<array> vjp(const std::vector<array>&, const std::vector<array>&,
                          const std::vector<int>&, const std::vector<array>&) override;
   std::vector<array> jvp(const std::vector<array>&, const std::vector<array>&,
                          const std::vector<int>&) override;
+  std::vector<Shape> output_shapes(const std::vector<array>& in) override { return {in[0].shape()}; }
   std::string name() const override { return op_name(op_); }
+  bool is_equivalent(const Primitive& o) const override;
 
  private:
   ScanOp op_;
@@ -152,10 +175,12 @@ class MatmulPrim : public Primitive {
  public:
   explicit MatmulPrim(Stream s) : Primitive(s) {}
   void eval(const std::vector<array>& in, std::vector<array>& out) override;
+  OXMLX_VMAP_RULE
   std::vector<array> vjp(const std::vector<array>&, const std::vector<array>&,
                          const std::vector<int>&, const std::vector<array>&) override;
   std::vector<array> jvp(const std::vector<array>&, const std::vector<array>&,
                          const std::vector<int>&) override;
+  std::vector<Shape> output_shapes(const std::vector<array>& in) override;
   std::string name() const override { return "Matmul"; }
   bool is_equivalent(const Primitive& o) const override { return dynamic_cast<const MatmulPrim*>(&o); }
 };
@@ -166,11 +191,14 @@ class SliceUpdatePrim : public Primitive {
   SliceUpdatePrim(Stream s, Shape start, Shape step)
       : Primitive(s), start_(std::move(start)), step_(std::move(step)) {}
   void eval(const std::vector<array>& in, std::vector<array>& out) override;
+  OXMLX_VMAP_RULE
   std::vector<array> vjp(const std::vector<array>&, const std::vector<array>&,
                          const std::vector<int>&, const std::vector<array>&) override;
   std::vector<array> jvp(const std::vector<array>&, const std::vector<array>&,
                          const std::vector<int>&) override;
+  std::vector<Shape> output_shapes(const std::vector<array>& in) override { return {in[0].shape()}; }
   std::string name() const override { return "SliceUpdate"; }
+  bool is_equivalent(const Primitive& o) const override;
 
  private:
   Shape start_, step_;
@@ -186,6 +214,7 @@ class GatherPrim : public Primitive {
   GatherPrim(Stream s, std::vector<int> axes, Shape slice_sizes)
       : Primitive(s), axes_(std::move(axes)), slice_sizes_(std::move(slice_sizes)) {}
   void eval(const std::vector<array>& in, std::vector<array>& out) override;
+  OXMLX_VMAP_RULE
   std::vector<array> vjp(const std::vector<array>&, const std::vector<array>&,
                          const std::vector<int>&, const std::vector<array>&) override;
   std::vector<array> jvp(const std::vector<array>&, const std::vector<array>&,
@@ -204,6 +233,7 @@ class ScatterPrim : public Primitive {
   ScatterPrim(Stream s, ScatterOp op, std::vector<int> axes)
       : Primitive(s), op_(op), axes_(std::move(axes)) {}
   void eval(const std::vector<array>& in, std::vector<array>& out) override;
+  OXMLX_VMAP_RULE
   std::vector<array> vjp(const std::vector<array>&, const std::vector<array>&,
                          const std::vector<int>&, const std::vector<array>&) override;
   std::vector<array> jvp(const std::vector<array>&, const std::vector<array>&,

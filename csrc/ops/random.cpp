@@ -1,6 +1,7 @@
 // Random family builder: bits(shape, key) as a RandomBits node; everything
 // else in mx.random is built from it (python/oxmlx/core/random.py).
 #include "ops/ops.h"
+#include "core/transforms.h"
 #include "ops/primitives.h"
 
 namespace oxmlx {
@@ -14,6 +15,11 @@ class RandomBitsPrim : public Primitive {
     backend_for(stream()).random_bits(in[0], out[0]);
   }
   std::string name() const override { return "RandomBits"; }
+  // The kernel takes one key: a batch of keys runs one node per key.
+  std::pair<std::vector<array>, std::vector<int>> vmap(const std::vector<array>& in,
+                                                       const std::vector<int>& axes) override {
+    return vmap_fallback(in, axes);
+  }
   bool is_equivalent(const Primitive& o) const override {
     return dynamic_cast<const RandomBitsPrim*>(&o) != nullptr;
   }

@@ -1,4 +1,5 @@
 // Reduction, arg-reduction and scan builders (output dtypes follow MLX).
+#include "ops/composite.h"
 #include "ops/ops.h"
 #include "ops/primitives.h"
 
@@ -63,6 +64,9 @@ array reduce(ReduceOp op, const array& a, const std::vector<int>& axes_in, bool 
   }
   Shape kept = a.shape();
   for (int ax : axes) kept[ax] = 1;
+  // Nothing to reduce: MLX returns the input (all/any: as bool), so a
+  // sum over no axes keeps an int8 or bool dtype.
+  if (axes.empty()) out_dt = (op == ReduceOp::And || op == ReduceOp::Or) ? bool_ : a.dtype();
   array r = axes.empty() ? (out_dt == a.dtype() ? a : astype(a, out_dt, st))
                          : array(kept, out_dt, std::make_shared<ReducePrim>(st, op, axes), {a});
   if (keepdims || axes.empty()) return r;
@@ -227,6 +231,71 @@ std::vector<array> ReducePrim::jvp(const std::vector<array>& in, const std::vect
   }
 }
 
+namespace {
+
+// An exclusive scan's output i is the inclusive output i - 1: its cotangent,
+// moved one step back (the last inclusive output feeds nothing).
+array shift_cotangent(const array& cot, int ax, int64_t n) {
+  Shape b(cot.ndim(), 0), e = cot.shape(), k(cot.ndim(), 1);
+  b[ax] = std::min<int64_t>(1, n);
+  Shape zs = cot.shape();
+  zs[ax] = std::min<int64_t>(1, n);
+  return concatenate({slice(cot, b, e, k), zeros(zs, cot.dtype())}, ax);
+}
+
+// cummax / cummin: each output is one of the inputs, the last running
+// extremum at or before it, so the cotangents of a run of outputs that share
+// an extremum add up at that input. In forward inclusive form, with
+// R = reverse cumsum of the cotangent, the input j that starts a run (x_j is
+// the running extremum) gets R_j - R_next(j).
+array cummax_vjp(ScanOp op, int ax, bool reverse, bool inclusive, const array& x_in,
+                 const array& cot_in) {
+  int64_t n = x_in.shape(ax);
+  array x = reverse ? flip(x_in, {ax}) : x_in;
+  array cot = reverse ? flip(cot_in, {ax}) : cot_in;
+  if (!inclusive) cot = shift_cotangent(cot, ax, n);
+  array out = scan(op, x, ax, false, true);
+  array starts = equal(x, out);
+  Shape idx_shape(x.ndim(), 1);
+  idx_shape[ax] = n;
+  array idx = broadcast_to(reshape(arange(0, double(n), 1, int32), idx_shape), x.shape());
+  array cand = where(starts, idx, array(int32_t(n), int32));
+  array next = minimum(scan(ScanOp::Min, cand, ax, true, false), array(int32_t(n), int32));
+  array r = scan(ScanOp::Sum, cot, ax, true, true);
+  Shape zs = x.shape();
+  zs[ax] = 1;
+  array r_pad = concatenate({r, zeros(zs, r.dtype())}, ax);
+  array g = where(starts, subtract(r, take_along_axis(r_pad, next, ax)), zeros_like(r));
+  return reverse ? flip(g, {ax}) : g;
+}
+
+// cumprod without dividing by zero. With z the first zero along the axis
+// (forward inclusive form): inputs before z get
+// reverse_cumsum(cot * out)[j] / x_j over the outputs before z; the input
+// at z gets prod(x before z) * sum_{i >= z} cot_i * prod(x_(z, i]); inputs
+// after z get nothing (every product through them holds x_z = 0).
+array cumprod_vjp(int ax, bool reverse, bool inclusive, const array& x_in, const array& cot_in) {
+  int64_t n = x_in.shape(ax);
+  array x = reverse ? flip(x_in, {ax}) : x_in;
+  array cot = reverse ? flip(cot_in, {ax}) : cot_in;
+  if (!inclusive) cot = shift_cotangent(cot, ax, n);
+  array zero = zeros_like(x);
+  array is_zero = equal(x, zero);
+  array nz = scan(ScanOp::Sum, astype(is_zero, int32), ax, false, true);
+  array before = equal(nz, zeros_like(nz));                       // i < z
+  array at = logical_and(is_zero, equal(nz, ones_like(nz)));       // i == z
+  array out = scan(ScanOp::Prod, x, ax, false, true);
+  array safe_x = where(is_zero, ones_like(x), x);
+  array part1 = divide(scan(ScanOp::Sum, where(before, multiply(cot, out), zero), ax, true, true), safe_x);
+  array p = scan(ScanOp::Prod, where(logical_or(before, at), ones_like(x), x), ax, false, true);
+  array tail = sum(where(before, zero, multiply(cot, p)), {ax}, true);
+  array pre = scan(ScanOp::Prod, x, ax, false, false);
+  array g = where(before, part1, where(at, multiply(pre, tail), zero));
+  return reverse ? flip(g, {ax}) : g;
+}
+
+}  // namespace
+
 std::vector<array> ScanPrim::vjp(const std::vector<array>& in, const std::vector<array>& cots,
                                  const std::vector<int>&, const std::vector<array>& outs) {
   if (op_ == ScanOp::Sum) return {scan(ScanOp::Sum, cots[0], axis_, !reverse_, inclusive_)};
@@ -235,14 +304,89 @@ std::vector<array> ScanPrim::vjp(const std::vector<array>& in, const std::vector
     array g = scan(ScanOp::Sum, multiply(cots[0], exp(negative(outs[0]))), axis_, !reverse_, inclusive_);
     return {multiply(g, exp(in[0]))};
   }
+  if (op_ == ScanOp::Max || op_ == ScanOp::Min) return {cummax_vjp(op_, axis_, reverse_, inclusive_, in[0], cots[0])};
+  if (op_ == ScanOp::Prod) return {cumprod_vjp(axis_, reverse_, inclusive_, in[0], cots[0])};
   throw ValueError(msg("[", op_name(op_), "] vjp is not implemented."));
 }
 
 std::vector<array> ScanPrim::jvp(const std::vector<array>& in, const std::vector<array>& tans,
                                  const std::vector<int>&) {
   if (op_ == ScanOp::Sum) return {scan(ScanOp::Sum, tans[0], axis_, reverse_, inclusive_)};
-  (void)in;
-  throw ValueError(msg("[", op_name(op_), "] jvp is not implemented."));
+  if (op_ == ScanOp::LogAddExp) {
+    // d out_j = sum over the prefix of j of exp(x_i - out_j) t_i, shifted by
+    // the axis maximum c to keep the exponentials in range.
+    const array& x = in[0];
+    array c = stop_gradient(max(x, {axis_}, true));
+    c = where(isinf(c), zeros_like(c), c);
+    array out = scan(ScanOp::LogAddExp, x, axis_, reverse_, inclusive_);
+    array acc = scan(ScanOp::Sum, multiply(tans[0], exp(subtract(x, c))), axis_, reverse_, inclusive_);
+    // An exclusive scan starts at log(0) = -inf, which has no tangent.
+    array r = multiply(acc, exp(subtract(c, out)));
+    return {where(isneginf(out), zeros_like(r), r)};
+  }
+  // As MLX: no forward-mode rule for cumulative prod / max / min.
+  throw RuntimeError(msg("[", op_name(op_), "] jvp is not implemented for cumulative prod/min/max."));
+}
+
+}  // namespace oxmlx
+
+// ------------------------------------------------------- vmap and shape rules
+
+#include "core/transforms.h"
+
+namespace oxmlx {
+
+namespace {
+Shape keep_dims(Shape s, const std::vector<int>& axes) {
+  for (int a : axes) s[a] = 1;
+  return s;
+}
+}  // namespace
+
+std::pair<std::vector<array>, std::vector<int>> ReducePrim::vmap(const std::vector<array>& in,
+                                                                 const std::vector<int>& axes) {
+  array x = vmap_to_front(in[0], axes[0]);
+  std::vector<int> ax;
+  for (int a : axes_) ax.push_back(a + 1);
+  Dtype dt = vmap_unbatched_outputs()[0].dtype();
+  return {{array(keep_dims(x.shape(), ax), dt, std::make_shared<ReducePrim>(stream(), op_, ax), {x})},
+          {0}};
+}
+
+std::vector<Shape> ReducePrim::output_shapes(const std::vector<array>& in) {
+  return {keep_dims(in[0].shape(), axes_)};
+}
+
+std::pair<std::vector<array>, std::vector<int>> ArgReducePrim::vmap(const std::vector<array>& in,
+                                                                    const std::vector<int>& axes) {
+  array x = vmap_to_front(in[0], axes[0]);
+  return {{array(keep_dims(x.shape(), {axis_ + 1}), uint32,
+                 std::make_shared<ArgReducePrim>(stream(), op_, axis_ + 1), {x})},
+          {0}};
+}
+
+std::vector<Shape> ArgReducePrim::output_shapes(const std::vector<array>& in) {
+  return {keep_dims(in[0].shape(), {axis_})};
+}
+
+bool ArgReducePrim::is_equivalent(const Primitive& o) const {
+  auto* p = dynamic_cast<const ArgReducePrim*>(&o);
+  return p && p->op_ == op_ && p->axis_ == axis_;
+}
+
+std::pair<std::vector<array>, std::vector<int>> ScanPrim::vmap(const std::vector<array>& in,
+                                                               const std::vector<int>& axes) {
+  array x = vmap_to_front(in[0], axes[0]);
+  Dtype dt = vmap_unbatched_outputs()[0].dtype();
+  return {{array(x.shape(), dt,
+                 std::make_shared<ScanPrim>(stream(), op_, axis_ + 1, reverse_, inclusive_), {x})},
+          {0}};
+}
+
+bool ScanPrim::is_equivalent(const Primitive& o) const {
+  auto* p = dynamic_cast<const ScanPrim*>(&o);
+  return p && p->op_ == op_ && p->axis_ == axis_ && p->reverse_ == reverse_ &&
+         p->inclusive_ == inclusive_;
 }
 
 }  // namespace oxmlx

@@ -470,3 +470,77 @@ std::vector<array> ViewPrim::jvp(const std::vector<array>& in, const std::vector
 }
 
 }  // namespace oxmlx
+
+// ------------------------------------------------------- vmap and shape rules
+
+#include "core/transforms.h"
+
+namespace oxmlx {
+
+std::pair<std::vector<array>, std::vector<int>> ViewPrim::vmap(const std::vector<array>& in,
+                                                               const std::vector<int>& axes) {
+  const array& o = vmap_unbatched_outputs()[0];
+  array x = vmap_to_front(in[0], axes[0]);
+  const int64_t B = x.shape(0);
+  Shape bs = o.shape();
+  bs.insert(bs.begin(), B);
+  switch (kind_) {
+    case Kind::Reshape:
+      return {{reshape(x, bs, stream())}, {0}};
+    case Kind::Transpose: {
+      auto p = std::make_shared<ViewPrim>(stream(), Kind::Transpose);
+      p->perm.push_back(0);
+      for (int q : perm) p->perm.push_back(q + 1);
+      return {{array(bs, o.dtype(), p, {x})}, {0}};
+    }
+    case Kind::Broadcast: {
+      Shape s(1, B);
+      s.insert(s.end(), o.ndim() - (x.ndim() - 1), 1);
+      s.insert(s.end(), x.shape().begin() + 1, x.shape().end());
+      return {{broadcast_to(reshape(x, s, stream()), bs, stream())}, {0}};
+    }
+    case Kind::Slice: {
+      Shape st = start, sp = stop, sd = step;
+      st.insert(st.begin(), 0);
+      sp.insert(sp.begin(), B);
+      sd.insert(sd.begin(), 1);
+      return {{slice(x, st, sp, sd, stream())}, {0}};
+    }
+    case Kind::AsStrided: {
+      Strides st = as_strides;
+      st.insert(st.begin(), x.size() / std::max<int64_t>(B, 1));
+      return {{as_strided(x, bs, st, as_offset, stream())}, {0}};
+    }
+  }
+  return vmap_fallback(in, axes);
+}
+
+std::vector<Shape> ViewPrim::output_shapes(const std::vector<array>& in) {
+  const Shape& s = in[0].shape();
+  if (kind_ == Kind::Transpose) {
+    Shape r;
+    for (int p : perm) r.push_back(s[p]);
+    return {r};
+  }
+  throw ValueError(msg("[", name(), "] cannot infer output shapes (shapeless compile)."));
+}
+
+std::pair<std::vector<array>, std::vector<int>> SliceUpdatePrim::vmap(const std::vector<array>& in,
+                                                                      const std::vector<int>& axes) {
+  int64_t B = vmap_batch_size(in, axes);
+  array base = vmap_batched_front(in[0], axes[0], B);
+  array upd = vmap_batched_front(in[1], axes[1], B);
+  Shape st = start_, sd = step_;
+  st.insert(st.begin(), 0);
+  sd.insert(sd.begin(), 1);
+  Shape sp(st.size());
+  for (size_t i = 0; i < sp.size(); ++i) sp[i] = st[i] + upd.shape(int(i)) * sd[i];
+  return {{slice_update(base, upd, st, sp, sd, stream())}, {0}};
+}
+
+bool SliceUpdatePrim::is_equivalent(const Primitive& o) const {
+  auto* p = dynamic_cast<const SliceUpdatePrim*>(&o);
+  return p && p->start_ == start_ && p->step_ == step_;
+}
+
+}  // namespace oxmlx

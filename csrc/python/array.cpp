@@ -4,6 +4,7 @@
 #include <nanobind/stl/string.h>
 #include <nanobind/stl/vector.h>
 
+#include "core/host.h"
 #include "core/primitive.h"
 #include "python/bindings.h"
 
@@ -39,8 +40,9 @@ const char* buffer_format(Dtype d) {
 
 int getbuffer(PyObject* obj, Py_buffer* view, int flags) {
   try {
-    array& a = nb::cast<array&>(nb::handle(obj));
+    array a = nb::cast<array&>(nb::handle(obj));
     a.eval();
+    a = host_array(a);
     const char* f = buffer_format(a.dtype());
     if (!f) {
       PyErr_SetString(PyExc_ValueError, "'bfloat16' is not a valid PEP 3118 buffer format string");
@@ -110,7 +112,7 @@ void init_array_at(nb::module_& m) {
   nb::class_<ArrayAt>(m, "ArrayAt")
       .def("__getitem__", [](const ArrayAt& at, nb::handle idx) {
         return ArrayAt{at.a, nb::borrow(idx)};
-      })
+      }, "indices"_a.none())
       .def("add", upd(ScatterOp::Sum, 0), "value"_a)
       .def("subtract", upd(ScatterOp::Sum, 1), "value"_a)
       .def("multiply", upd(ScatterOp::Prod, 0), "value"_a)
@@ -163,7 +165,8 @@ void init_array(nb::module_& m) {
       .def("__int__", [](array& a) { return nb::int_(to_scalar(a)); })
       .def("__float__", [](array& a) { return nb::float_(to_scalar(a)); })
       .def("__index__", [](array& a) {
-        if (!is_integral(a.dtype())) throw TypeError("only integer arrays can be used as an index.");
+        if (a.ndim() != 0 || !is_integral(a.dtype()))
+          throw TypeError("Only 0-dimensional integer arrays can be converted to an index.");
         return nb::int_(to_scalar(a));
       })
       .def("__hash__", [](const array& a) { return nb::hash(nb::int_(a.id())); })
@@ -177,7 +180,18 @@ void init_array(nb::module_& m) {
            },
            "dtype"_a.none() = nb::none(), "copy"_a.none() = nb::none())
       .def("__dlpack__",
-           [](array& a, nb::kwargs kw) { return to_numpy(a).attr("__dlpack__")(**kw); })
+           [](array& a, nb::handle stream, nb::handle max_version, nb::handle dl_device,
+              nb::handle copy) {
+             // Through numpy's capsule; only the arguments given are passed on.
+             nb::dict kw;
+             if (!stream.is_none()) kw["stream"] = stream;
+             if (!max_version.is_none()) kw["max_version"] = max_version;
+             if (!dl_device.is_none()) kw["dl_device"] = dl_device;
+             if (!copy.is_none()) kw["copy"] = copy;
+             return to_numpy(a).attr("__dlpack__")(**kw);
+           },
+           nb::kw_only(), "stream"_a.none() = nb::none(), "max_version"_a.none() = nb::none(),
+           "dl_device"_a.none() = nb::none(), "copy"_a.none() = nb::none())
       .def("__dlpack_device__", [](const array&) { return nb::make_tuple(1, 0); })
       .def("__copy__", [](const array& a) { return copy(a); })
       .def("__deepcopy__", [](const array& a, nb::handle) { return copy(a); }, "memo"_a)
@@ -211,11 +225,11 @@ void init_array(nb::module_& m) {
   auto def_bin = [&](const char* name, const char* rname, array (*f)(const array&, const array&, StreamOrDevice)) {
     cls.def(name, [f](nb::handle a, nb::handle b) {
       return binop(a, b, [f](const array& x, const array& y) { return f(x, y, {}); });
-    });
+    }, "other"_a);
     if (rname)
       cls.def(rname, [f](nb::handle a, nb::handle b) {
         return binop(a, b, [f](const array& x, const array& y) { return f(y, x, {}); });
-      });
+      }, "other"_a);
   };
   def_bin("__add__", "__radd__", &add);
   def_bin("__sub__", "__rsub__", &subtract);
@@ -241,10 +255,12 @@ void init_array(nb::module_& m) {
   auto def_ibin = [&](const char* name, array (*f)(const array&, const array&, StreamOrDevice)) {
     cls.def(name, [f](nb::handle a, nb::handle b) -> nb::object {
       auto [x, y] = to_arrays(a, b);
+      if (f == &divide && !is_inexact(x.dtype()))
+        throw ValueError("In place division cannot cast to non-floating point type.");
       array r = f(x, y, {});
       nb::cast<array&>(a) = r;
       return nb::borrow(a);
-    });
+    }, "other"_a);
   };
   def_ibin("__iadd__", &add);
   def_ibin("__isub__", &subtract);

@@ -17,9 +17,15 @@ void init_memory(nb::module_& m);
 void init_transforms(nb::module_& m);
 void init_io(nb::module_& m);
 void init_internal(nb::module_& m);
+void init_fft(nb::module_& m);
+void init_compile(nb::module_& m);
 void init_sort(nb::module_& m);
 void init_misc(nb::module_& m);
 void init_linalg(nb::module_& m);
+void init_conv(nb::module_& m);
+void init_quantized(nb::module_& m);
+void init_composite(nb::module_& m);
+void init_fast(nb::module_& m);
 
 std::string array_repr(array& a);
 // Decimals printed for inexact values (< 0: shortest form, as %g); mx.set_printoptions.

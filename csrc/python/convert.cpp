@@ -1,3 +1,4 @@
+#include "core/host.h"
 #include "python/convert.h"
 
 #include <nanobind/ndarray.h>
@@ -225,12 +226,13 @@ array list_to_array(nb::handle o, std::optional<Dtype> dtype) {
       if (p.dtype() != dt) p = astype(p, dt);
     }
     eval(parts);
-    array out = zeros(info.shape, dt);
-    out.eval();
+    array out(allocator::malloc(size_t(shape_size(info.shape)) * dt.size), info.shape, dt,
+              row_major_strides(info.shape), 0);
     char* dst = static_cast<char*>(out.raw_ptr());
     for (auto& p : parts) {
       array c = contiguous(p);
       c.eval();
+      c = host_array(c);
       std::memcpy(dst, c.raw_ptr(), c.nbytes());
       dst += c.nbytes();
     }
@@ -429,18 +431,20 @@ nb::object to_scalar(array& a) {
   if (a.size() != 1)
     throw ValueError("[convert] Only length-1 arrays can be converted to Python scalars.");
   a.eval();
+  array h = host_array(a);
   return dispatch_dtype(a.dtype(), [&](auto t) {
     using T = decltype(t);
-    return py_value(*a.data<T>());
+    return py_value(*h.data<T>());
   });
 }
 
 nb::object tolist(array& a) {
   a.eval();
   if (a.ndim() == 0) return to_scalar(a);
+  array h = host_array(a);
   return dispatch_dtype(a.dtype(), [&](auto t) -> nb::object {
     using T = decltype(t);
-    const T* base = a.data<T>();
+    const T* base = h.data<T>();
     const Shape& shape = a.shape();
     const Strides& strides = a.strides();
     // Iterative construction: a stack of (list, dim, offset, index).
@@ -473,9 +477,9 @@ nb::object to_numpy(array& a) {
     case Dtype::Kind::c: dt.code = uint8_t(nb::dlpack::dtype_code::Complex); break;
     default: dt.code = uint8_t(nb::dlpack::dtype_code::Float); break;
   }
-  auto* keep = new array(a);
+  auto* keep = new array(host_array(a));
   nb::capsule owner(keep, [](void* p) noexcept { delete static_cast<array*>(p); });
-  nb::ndarray<nb::numpy> nd(a.raw_ptr(), a.ndim(), shape.data(), owner, strides.data(), dt);
+  nb::ndarray<nb::numpy> nd(keep->raw_ptr(), a.ndim(), shape.data(), owner, strides.data(), dt);
   return nd.cast();
 }
 

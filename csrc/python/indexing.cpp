@@ -32,7 +32,7 @@ array index_array(nb::handle h) {
   if (r.dtype() == bool_) throw ValueError("boolean indices are not yet supported");
   if (!is_integral(r.dtype())) {
     if (r.size() == 0) return astype(r, int32);
-    throw IndexError("[indexing] Arrays used as indices must be of integer type.");
+    throw ValueError("[indexing] Arrays used as indices must be of integer type.");  // as MLX
   }
   return r;
 }
@@ -214,9 +214,10 @@ array basic_get_item(const array& a, nb::handle index) {
                            nb::cast<std::string>(nb::str(h.type().attr("__name__"))), "."));
     ++consumed;
   }
-  if (ellipses > 1) throw IndexError("[indexing] An index can only have a single ellipsis (...).");
+  // MLX raises ValueError for these two (not numpy's IndexError).
+  if (ellipses > 1) throw ValueError("[indexing] An index can only have a single ellipsis (...).");
   if (consumed > a.ndim())
-    throw IndexError(msg("[indexing] Too many indices for array with ", a.ndim(), " dimensions."));
+    throw ValueError(msg("[indexing] Too many indices for array with ", a.ndim(), " dimensions."));
 
   int nd = a.ndim();
   Shape start(nd, 0), stop = a.shape(), step(nd, 1);

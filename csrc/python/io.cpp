@@ -12,6 +12,7 @@
 #include <utility>
 #include <vector>
 
+#include "core/host.h"
 #include "core/io/io.h"
 #include "core/primitive.h"
 #include "python/bindings.h"
@@ -307,11 +308,13 @@ void evaluate_dense(std::vector<array>& arrs, bool allow_col = false) {
     arrs[i] = contiguous(arrs[i]);
     fix.push_back(i);
   }
-  if (fix.empty()) return;
-  std::vector<array> pending;
-  for (size_t i : fix) pending.push_back(arrs[i]);
-  nb::gil_scoped_release nogil;
-  eval(pending);
+  if (!fix.empty()) {
+    std::vector<array> pending;
+    for (size_t i : fix) pending.push_back(arrs[i]);
+    nb::gil_scoped_release nogil;
+    eval(pending);
+  }
+  for (auto& a : arrs) a = host_array(a);  // the writers read host memory
 }
 
 std::vector<int64_t> dims(const array& a) { return {a.shape().begin(), a.shape().end()}; }

@@ -59,7 +59,7 @@ void init_dtype(nb::module_& m) {
     if (is_d(a)) return issubdtype(nb::cast<Dtype>(a), nb::cast<DtypeCategory>(b));
     if (is_d(b)) return issubdtype(nb::cast<DtypeCategory>(a), nb::cast<Dtype>(b));
     return issubdtype(nb::cast<DtypeCategory>(a), nb::cast<DtypeCategory>(b));
-  });
+  }, "arg1"_a, "arg2"_a);
   m.def("promote_types", [](Dtype a, Dtype b) { return promote_types(a, b); });
 }
 
@@ -122,10 +122,13 @@ void init_device(nb::module_& m) {
              if (s.device != c.saved_device) set_default_device(s.device);
              set_default_stream(s);
            })
-      .def("__exit__", [](StreamContext& c, nb::args) {
-        if (c.saved_stream) set_default_stream(*c.saved_stream);
-        set_default_device(c.saved_device);
-      });
+      .def("__exit__",
+           [](StreamContext& c, nb::handle, nb::handle, nb::handle) {
+             if (c.saved_stream) set_default_stream(*c.saved_stream);
+             set_default_device(c.saved_device);
+           },
+           "exc_type"_a.none() = nb::none(), "exc_value"_a.none() = nb::none(),
+           "traceback"_a.none() = nb::none());
   m.def("stream", [](nb::handle s) { return StreamContext{to_sod(s), Device(), std::nullopt}; },
         "s"_a);
 }
@@ -162,7 +165,13 @@ NB_MODULE(_core, m) {
   py::init_transforms(m);
   py::init_io(m);
   py::init_internal(m);
+  py::init_fft(m);
+  py::init_compile(m);
   py::init_sort(m);
   py::init_misc(m);
   py::init_linalg(m);
+  py::init_conv(m);
+  py::init_quantized(m);
+  py::init_composite(m);
+  py::init_fast(m);
 }

@@ -1,4 +1,6 @@
 // Op functions of oxmlx.core: argument conversion only.
+#include <set>
+
 #include <nanobind/stl/optional.h>
 #include <nanobind/stl/string.h>
 #include <nanobind/stl/vector.h>
@@ -71,9 +73,23 @@ void init_ops(nb::module_& m) {
       {"conj", &conjugate}, {"stop_gradient", &stop_gradient},
       {"asin", &arcsin}, {"acos", &arccos}, {"atan", &arctan}, {"asinh", &arcsinh},
       {"acosh", &arccosh}, {"atanh", &arctanh}};
+  // MLX's signatures show stream as positional for some ops and keyword-only
+  // for others; where positional, it is accepted positionally here too.
+  auto positional_stream = [](const std::string& n) {
+    static const std::set<std::string> names = {
+        "bitwise_invert", "isnan", "isinf", "isfinite", "isposinf", "isneginf",
+        "add", "subtract", "multiply", "divide", "remainder", "floor_divide", "equal",
+        "not_equal", "less", "less_equal", "greater", "greater_equal", "bitwise_and",
+        "bitwise_or", "bitwise_xor", "left_shift", "right_shift", "bitwise_left_shift",
+        "bitwise_right_shift"};
+    return names.count(n) > 0;
+  };
   for (auto& [name, f] : unaries) {
-    m.def(name, [f](nb::handle a, nb::handle s) { return f(to_array(a), to_sod(s)); }, "a"_a,
-          nb::kw_only(), "stream"_a.none() = nb::none());
+    auto fn = [f](nb::handle a, nb::handle s) { return f(to_array(a), to_sod(s)); };
+    if (positional_stream(name))
+      m.def(name, fn, "a"_a, "stream"_a.none() = nb::none());
+    else
+      m.def(name, fn, "a"_a, nb::kw_only(), "stream"_a.none() = nb::none());
   }
   const std::pair<const char*, BinaryFn> binaries[] = {
       {"add", &add}, {"subtract", &subtract}, {"multiply", &multiply}, {"divide", &divide},
@@ -88,16 +104,18 @@ void init_ops(nb::module_& m) {
       {"bitwise_right_shift", &right_shift}, {"arctan2", &arctan2}, {"atan2", &arctan2},
       {"logaddexp", &logaddexp}};
   for (auto& [name, f] : binaries) {
-    m.def(name,
-          [f](nb::handle a, nb::handle b, nb::handle s) {
-            auto [x, y] = to_arrays(a, b);
-            return f(x, y, to_sod(s));
-          },
-          "a"_a, "b"_a, nb::kw_only(), "stream"_a.none() = nb::none());
+    auto fn = [f](nb::handle a, nb::handle b, nb::handle s) {
+      auto [x, y] = to_arrays(a, b);
+      return f(x, y, to_sod(s));
+    };
+    if (positional_stream(name))
+      m.def(name, fn, "a"_a, "b"_a, "stream"_a.none() = nb::none());
+    else
+      m.def(name, fn, "a"_a, "b"_a, nb::kw_only(), "stream"_a.none() = nb::none());
   }
   m.def("round",
         [](nb::handle a, int decimals, nb::handle s) { return round(to_array(a), decimals, to_sod(s)); },
-        "a"_a, "decimals"_a = 0, nb::kw_only(), "stream"_a.none() = nb::none());
+        "a"_a, "decimals"_a = 0, "stream"_a.none() = nb::none());
   m.def("where",
         [](nb::handle c, nb::handle x, nb::handle y, nb::handle s) {
           auto [xa, ya] = to_arrays(x, y);
@@ -123,10 +141,16 @@ void init_ops(nb::module_& m) {
           return full(to_shape(shape), v, S(s));
         },
         "shape"_a, "vals"_a, "dtype"_a.none() = nb::none(), nb::kw_only(), "stream"_a.none() = nb::none());
-  m.def("zeros_like", [S](const array& a, nb::handle s) { return zeros_like(a, S(s)); }, "a"_a,
-        nb::kw_only(), "stream"_a.none() = nb::none());
-  m.def("ones_like", [S](const array& a, nb::handle s) { return ones_like(a, S(s)); }, "a"_a,
-        nb::kw_only(), "stream"_a.none() = nb::none());
+  for (bool one : {false, true}) {
+    std::string name = one ? "ones_like" : "zeros_like";
+    m.def(name.c_str(),
+          [S, one](const array& a, nb::handle dtype, nb::handle s) {
+            if (dtype.is_none()) return one ? ones_like(a, S(s)) : zeros_like(a, S(s));
+            Dtype d = nb::cast<Dtype>(dtype);
+            return one ? ones(a.shape(), d, S(s)) : zeros(a.shape(), d, S(s));
+          },
+          "a"_a, "dtype"_a.none() = nb::none(), nb::kw_only(), "stream"_a.none() = nb::none());
+  }
   m.def("full_like",
         [S](const array& a, nb::handle vals, nb::handle dtype, nb::handle s) {
           Dtype d = dtype_or(dtype, a.dtype());
@@ -141,13 +165,15 @@ void init_ops(nb::module_& m) {
           Dtype def = all_ints({a0, a1, a2}) ? int32 : float32;
           return arange(start, stop, step, dtype_or(dtype, def), S(s));
         },
-        "start"_a, "stop"_a.none() = nb::none(), "step"_a.none() = nb::none(), nb::kw_only(),
-        "dtype"_a.none() = nb::none(), "stream"_a.none() = nb::none());
+        "start"_a, "stop"_a.none() = nb::none(), "step"_a.none() = nb::none(),
+        "dtype"_a.none() = nb::none(), nb::kw_only(), "stream"_a.none() = nb::none());
   m.def("linspace",
-        [S](double start, double stop, int64_t num, nb::handle dtype, nb::handle s) {
+        [S](double start, double stop, int64_t num, bool endpoint, nb::handle dtype, nb::handle s) {
+          // Without the endpoint: num points of step (stop - start) / num from start.
+          if (!endpoint && num > 1) stop = start + (stop - start) * double(num - 1) / double(num);
           return linspace(start, stop, num, dtype_or(dtype, float32), S(s));
         },
-        "start"_a, "stop"_a, "num"_a = 50, "dtype"_a = float32, nb::kw_only(),
+        "start"_a, "stop"_a, "num"_a = 50, "endpoint"_a = true, "dtype"_a = float32,
         "stream"_a.none() = nb::none());
   m.def("eye",
         [S](int64_t n, std::optional<int64_t> mm, int k, nb::handle dtype, nb::handle s) {
@@ -164,7 +190,7 @@ void init_ops(nb::module_& m) {
         [S](int64_t n, std::optional<int64_t> mm, int k, nb::handle dtype, nb::handle s) {
           return tri(n, mm.value_or(n), k, dtype_or(dtype, float32), S(s));
         },
-        "n"_a, "m"_a.none() = nb::none(), "k"_a = 0, "dtype"_a = float32, nb::kw_only(),
+        "n"_a, "m"_a.none() = nb::none(), "k"_a = 0, "dtype"_a.none() = nb::none(), nb::kw_only(),
         "stream"_a.none() = nb::none());
   m.def("astype", [S](const array& a, Dtype d, nb::handle s) { return astype(a, d, S(s)); },
         "a"_a, "dtype"_a, nb::kw_only(), "stream"_a.none() = nb::none());
@@ -320,7 +346,7 @@ void init_ops(nb::module_& m) {
         [opt_axis](nb::handle a, nb::handle idx, nb::handle axis, nb::handle s) {
           return take_along_axis(to_array(a), to_array(idx), opt_axis(axis), to_sod(s));
         },
-        "a"_a, "indices"_a, "axis"_a.none() = nb::none(), nb::kw_only(), "stream"_a.none() = nb::none());
+        "a"_a, "indices"_a, "axis"_a.none() = -1, nb::kw_only(), "stream"_a.none() = nb::none());
   m.def("put_along_axis",
         [opt_axis](nb::handle a, nb::handle idx, nb::handle v, nb::handle axis, nb::handle s) {
           array x = to_array(a);

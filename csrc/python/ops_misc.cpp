@@ -81,7 +81,7 @@ void init_misc(nb::module_& m) {
     nb::list l;
     for (auto& p : path) l.append(nb::tuple(nb::cast(p)));
     return nb::make_tuple(l, info);
-  });
+  }, "subscripts"_a, "operands"_a);
 
   m.def("get_array_buffer_size", [](nb::args args) {
     std::vector<array> arrs;

@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <sstream>
 
+#include "core/host.h"
 #include "python/bindings.h"
 
 namespace oxmlx::py {
@@ -90,11 +91,12 @@ void print_dim(std::ostringstream& os, const T* base, const Shape& shape, const 
 
 std::string array_repr(array& a) {
   a.eval();
+  array h = host_array(a);
   std::ostringstream os;
   os << "array(";
   dispatch_dtype(a.dtype(), [&](auto t) {
     using T = decltype(t);
-    const T* base = a.data<T>();
+    const T* base = h.data<T>();
     if (a.ndim() == 0) {
       os << fmt(base[0]);
     } else {

@@ -69,9 +69,13 @@ def tree_unflatten(tree):
     for key, value in items:
         head, _, rest = key.partition(".")
         children[head].append((rest, value))
-    if all(k.isdigit() for k in children):
-        keys = sorted(children, key=int)
-        return [tree_unflatten(children[k]) for k in keys]
+    if children and all(k.isdigit() for k in children) and len({int(k) for k in children}) == len(children):
+        # a list; missing indices (e.g. parameter-less modules) become empty dicts
+        out = []
+        for k in sorted(children, key=int):
+            out.extend({} for _ in range(int(k) - len(out)))
+            out.append(tree_unflatten(children[k]))
+        return out
     return {k: tree_unflatten(v) for k, v in children.items()}
 
 
@@ -84,3 +88,30 @@ def tree_reduce(fn, tree, initializer=None, is_leaf=None):
     for child in children:
         acc = tree_reduce(fn, child, acc, is_leaf)
     return acc
+
+
+def tree_merge(tree_a, tree_b, merge_fn=None):
+    """Deep union of two trees; empty containers count as empty subtrees and leaves
+    present in both are combined with ``merge_fn`` (required then)."""
+
+    def empty(t):
+        return _is_node(t) and len(t) == 0
+
+    if empty(tree_a) and empty(tree_b):
+        if type(tree_a) is not type(tree_b):
+            raise ValueError(f"Cannot merge {type(tree_a).__name__} with {type(tree_b).__name__}")
+        return type(tree_a)()
+    a = None if empty(tree_a) else tree_a
+    b = None if empty(tree_b) else tree_b
+    if a is None or b is None:
+        return b if a is None else a
+    if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
+        n = max(len(a), len(b))
+        parts = [tree_merge(a[i] if i < len(a) else None, b[i] if i < len(b) else None, merge_fn)
+                 for i in range(n)]
+        return type(a)(*parts) if hasattr(a, "_fields") else type(a)(parts)
+    if isinstance(a, dict) and isinstance(b, dict):
+        return {k: tree_merge(a.get(k), b.get(k), merge_fn) for k in set(a) | set(b)}
+    if merge_fn is None:
+        raise ValueError("Trees contain elements at the same locations but no merge function was provided")
+    return merge_fn(a, b)

@@ -28,9 +28,33 @@ class CpuBackend final : public Backend {
               const std::vector<int>& axes, const Shape& slice_sizes) override;
   void scatter(ScatterOp op, const array& base, const std::vector<array>& indices,
                const array& updates, array& out, const std::vector<int>& axes) override;
+  void fft(const array& in, array& out, const std::vector<int>& axes, bool inverse,
+           bool real) override;
+  void fused(const FusedProgram& program, const std::vector<array>& inputs,
+             std::vector<array>& outputs) override;
   void sort(const array& in, array& out, int axis, bool arg) override;
   void partition(const array& in, array& out, int axis, int kth, bool arg) override;
   void linalg(LinalgOp op, const std::vector<array>& inputs, std::vector<array>& outputs) override;
+  void conv(const array& in, const array& w, array& out, const std::vector<int>& stride,
+            const std::vector<int>& pad_lo, const std::vector<int>& pad_hi,
+            const std::vector<int>& kernel_dilation, const std::vector<int>& input_dilation,
+            int groups, bool flip) override;
+  void quantize(const array& w, std::vector<array>& outputs, int group_size, int bits,
+                QuantMode mode) override;
+  void dequantize(const std::vector<array>& inputs, array& out, int group_size, int bits,
+                  QuantMode mode) override;
+  void quantized_matmul(const std::vector<array>& inputs, array& out, bool transpose,
+                        int group_size, int bits, QuantMode mode) override;
+  void gather_mm(const array& a, const array& b, const array& lhs, const array& rhs,
+                 array& out) override;
+  void segmented_mm(const array& a, const array& b, const array& segments, array& out) override;
+  void conv_weight_grad(const array& in, const array& cot, array& out,
+                        const std::vector<int>& stride, const std::vector<int>& pad_lo,
+                        const std::vector<int>& pad_hi, const std::vector<int>& kernel_dilation,
+                        const std::vector<int>& input_dilation, int groups, bool flip) override;
+  void fast(FastOp op, const std::vector<array>& inputs, std::vector<array>& outputs,
+            const FastParams& p) override;
+  bool supports_fast(FastOp op) const override;  // false with OXMLX_FAST_ISA=none
 };
 
 // Output allocation shared by the elementwise kernels: reuse (donate) an

@@ -6,6 +6,7 @@
 
 #include "backend/cpu/convert.h"
 #include "backend/cpu/cpu_backend.h"
+#include "backend/cpu/fast_isa.h"
 #include "backend/cpu/strided.h"
 #include "ops/ops.h"
 
@@ -51,6 +52,16 @@ struct ROp {
 // sum's error then grows with log(n) instead of n.
 constexpr int64_t kPairwiseBlock = 2048;
 
+template <typename T>
+constexpr bool is_float_storage_v =
+    std::is_same_v<T, float> || std::is_same_v<T, float16_t> || std::is_same_v<T, bfloat16_t>;
+
+// Float rows (f32/f16/bf16 accumulated in f32) go to the SIMD row kernels of
+// the fused family (fast_isa.h) for sum, max and min.
+template <ReduceOp op, typename T, typename A>
+constexpr bool simd_row_v = std::is_same_v<A, float> && is_float_storage_v<T> &&
+                            (op == ReduceOp::Sum || op == ReduceOp::Max || op == ReduceOp::Min);
+
 // Row reduction of n contiguous elements with several independent
 // accumulators so the compiler can vectorize and the sum error stays small.
 template <ReduceOp op, typename T, typename A>
@@ -59,6 +70,12 @@ A reduce_row(const T* p, int64_t n) {
   if (n > kPairwiseBlock) {
     int64_t h = (n / 2) & ~int64_t(15);
     return R::apply(reduce_row<op, T, A>(p, h), reduce_row<op, T, A>(p + h, n - h));
+  }
+  if constexpr (simd_row_v<op, T, A>) {
+    const auto& f = fast_detail::fns_for<T, float>(fast_detail::fast_isa());
+    if constexpr (op == ReduceOp::Sum) return f.row_sum(p, n);
+    else if constexpr (op == ReduceOp::Max) return f.row_max(p, n);
+    else return f.row_min(p, n);
   }
   constexpr int K = 16;
   A acc[K];
@@ -86,6 +103,11 @@ void reduce_cols(const T* src, int64_t stride, int64_t r0, int64_t r1, int64_t m
     return;
   }
   for (int64_t j = 0; j < m; ++j) acc[j] = R::init();
+  if constexpr (op == ReduceOp::Sum && std::is_same_v<T, float> && std::is_same_v<A, float>) {
+    auto add_row = fast_detail::fast_isa().add_row_f32;
+    for (int64_t i = r0; i < r1; ++i) add_row(src + i * stride, acc, m);
+    return;
+  }
   for (int64_t i = r0; i < r1; ++i) {
     const T* row = src + i * stride;
     for (int64_t j = 0; j < m; ++j) acc[j] = R::apply(acc[j], convert<A>(row[j]));
@@ -142,7 +164,7 @@ void run_reduce(const array& in, array& out, const std::vector<int>& axes) {
   if (rowc && leading) {
     // out[j] = reduce_i in[i * n_out + j]: stream whole rows, vectorized over j.
     const T* src = in.data<T>();
-    parallel_for(n_out, 1 << 12, [&](int64_t b, int64_t e) {
+    parallel_for(n_out, 256, [&](int64_t b, int64_t e) {
       std::unique_ptr<A[]> acc(new A[e - b]);
       reduce_cols<op, T, A>(src + b, n_out, 0, rsize, e - b, acc.get());
       for (int64_t j = b; j < e; ++j) dst[j] = convert<O>(A(acc[j - b]));

@@ -135,7 +135,7 @@ inline typename UnaryOut<op, T>::type unary_scalar(T in) {
     } else if constexpr (std::is_unsigned_v<T>) {
       return R(x != 0);
     } else {
-      return R(std::isnan(double(x)) ? x : C((x > C(0)) - (x < C(0))));
+      return R(C((x > C(0)) - (x < C(0))));  // MLX: sign(nan) == 0
     }
   } else if constexpr (op == O::Floor) {
     if constexpr (std::is_integral_v<T>) return in; else return R(std::floor(x));

@@ -315,11 +315,16 @@ class MlxBackend final : public Backend {
   }
   void slice_update(const array& base, const array& update, array& out, const Shape& start,
                     const Shape& step) override {
+    // MLX's slice bounds cannot express "through index 0" for a negative step
+    // (a stop of -1 wraps to the end): those, and empty updates, run natively.
+    bool negative_step = false;
+    for (auto st : step) negative_step |= st < 0;
+    if (update.size() == 0 || negative_step)
+      return native().slice_update(base, update, out, start, step);
     guarded("slice_update", [&] {
       mx::Shape stop;
       for (size_t i = 0; i < start.size(); ++i)
         stop.push_back(int(start[i] + (update.shape(int(i)) - 1) * step[i] + (step[i] > 0 ? 1 : -1)));
-      // A negative-step stop of -1 means "through index 0" for MLX's slice too.
       adopt(mx::slice_update(wrap(base), wrap(update), ints(start), stop, ints(step), kCpu), out);
     });
   }
@@ -424,11 +429,11 @@ class MlxBackend final : public Backend {
             const std::vector<int>& pad_lo, const std::vector<int>& pad_hi,
             const std::vector<int>& kernel_dilation, const std::vector<int>& input_dilation,
             int groups, bool flip) override {
-    guarded("conv", [&] {
-      adopt(mx::conv_general(wrap(in), wrap(w), stride, pad_lo, pad_hi, kernel_dilation,
-                             input_dilation, groups, flip, kCpu),
-            out);
-    });
+    // MLX's CPU convolution has no float64, traps (SIGFPE) on empty inputs
+    // and sizes some padded/dilated cases differently from the waist's
+    // definition: convolutions take the native kernels.
+    native().conv(in, w, out, stride, pad_lo, pad_hi, kernel_dilation, input_dilation, groups,
+                  flip);
   }
   void fft(const array& in, array& out, const std::vector<int>& axes, bool inverse,
            bool real) override {
@@ -436,7 +441,9 @@ class MlxBackend final : public Backend {
       auto x = wrap(in);
       mx::Shape n;
       for (int ax : axes) n.push_back(int((real && !inverse) ? in.shape(ax) : out.shape(ax)));
-      const auto nb = mx::fft::FFTNorm::Backward;
+      // The waist's transforms are unnormalized both ways: MLX's "backward"
+      // for forward transforms, "forward" (no 1/n) for inverse ones.
+      const auto nb = inverse ? mx::fft::FFTNorm::Forward : mx::fft::FFTNorm::Backward;
       mx::array r = real ? (inverse ? mx::fft::irfftn(x, n, axes, nb, kCpu)
                                     : mx::fft::rfftn(x, n, axes, nb, kCpu))
                          : (inverse ? mx::fft::ifftn(x, n, axes, nb, kCpu)
@@ -450,41 +457,44 @@ class MlxBackend final : public Backend {
       adopt(mx::random::bits(to_mlx_shape(out.shape()), int(out.itemsize()), wrap(keys), kCpu), out);
     });
   }
-  void linalg(LinalgOp op, const std::vector<array>& inputs, std::vector<array>& outputs) override;
-};
+  // Families without an MLX mapping here run on the native CPU kernels (the
+  // waist's semantics are the same; docs/backends.md lists them).
+  void linalg(LinalgOp op, const std::vector<array>& inputs, std::vector<array>& outputs) override {
+    native().linalg(op, inputs, outputs);
+  }
+  void quantize(const array& w, std::vector<array>& outputs, int group_size, int bits,
+                QuantMode mode) override {
+    native().quantize(w, outputs, group_size, bits, mode);
+  }
+  void dequantize(const std::vector<array>& inputs, array& out, int group_size, int bits,
+                  QuantMode mode) override {
+    native().dequantize(inputs, out, group_size, bits, mode);
+  }
+  void quantized_matmul(const std::vector<array>& inputs, array& out, bool transpose,
+                        int group_size, int bits, QuantMode mode) override {
+    native().quantized_matmul(inputs, out, transpose, group_size, bits, mode);
+  }
+  void gather_mm(const array& a, const array& b, const array& lhs, const array& rhs,
+                 array& out) override {
+    native().gather_mm(a, b, lhs, rhs, out);
+  }
+  void segmented_mm(const array& a, const array& b, const array& segments, array& out) override {
+    native().segmented_mm(a, b, segments, out);
+  }
+  void conv_weight_grad(const array& in, const array& cot, array& out,
+                        const std::vector<int>& stride, const std::vector<int>& pad_lo,
+                        const std::vector<int>& pad_hi, const std::vector<int>& kernel_dilation,
+                        const std::vector<int>& input_dilation, int groups, bool flip) override {
+    native().conv_weight_grad(in, cot, out, stride, pad_lo, pad_hi, kernel_dilation,
+                              input_dilation, groups, flip);
+  }
 
-void MlxBackend::linalg(LinalgOp op, const std::vector<array>& inputs, std::vector<array>& outputs) {
-  guarded("linalg", [&] {
-    auto a = wrap(inputs.at(0));
-    switch (op) {
-      case LinalgOp::Inv: return adopt(mx::linalg::inv(a, kCpu), outputs.at(0));
-      case LinalgOp::Cholesky: return adopt(mx::linalg::cholesky(a, false, kCpu), outputs.at(0));
-      case LinalgOp::Qr: {
-        auto [q, r] = mx::linalg::qr(a, kCpu);
-        return adopt_all({q, r}, outputs);
-      }
-      case LinalgOp::Svd: return adopt_all(mx::linalg::svd(a, outputs.size() > 1, kCpu), outputs);
-      case LinalgOp::Eigh: {
-        auto [w, v] = mx::linalg::eigh(a, "L", kCpu);
-        return adopt_all({w, v}, outputs);
-      }
-      case LinalgOp::Eig: {
-        auto [w, v] = mx::linalg::eig(a, kCpu);
-        return adopt_all({w, v}, outputs);
-      }
-      case LinalgOp::Lu: return adopt_all(mx::linalg::lu(a, kCpu), outputs);
-      case LinalgOp::LuFactor: {
-        auto [lu, piv] = mx::linalg::lu_factor(a, kCpu);
-        return adopt_all({lu, piv}, outputs);
-      }
-      case LinalgOp::Solve: return adopt(mx::linalg::solve(a, wrap(inputs.at(1)), kCpu), outputs.at(0));
-      case LinalgOp::TriInv:
-      case LinalgOp::SolveTriangular:
-        break;
-    }
-    throw ValueError("[mlx backend] this linalg op needs its parameters (upper/lower); not mapped");
-  });
-}
+ private:
+  static Backend& native() {
+    static Backend& b = backend(find_backend("cpu"));
+    return b;
+  }
+};
 
 std::string load_error;
 

@@ -14,39 +14,22 @@ euler_gamma = 0.5772156649015329
 newaxis = None
 
 
-def _attach_array_methods():
-    """Methods of ``array`` that forward to the op of the same name (as in MLX)."""
-    import oxmlx._core as _c
-
-    def fwd(name):
-        fn = getattr(_c, name)
-
-        def method(self, *args, **kwargs):
-            return fn(self, *args, **kwargs)
-
-        method.__name__ = name
-        method.__doc__ = f"See :func:`{name}`."
-        return method
-
-    names = [
-        "abs", "all", "any", "argmax", "argmin", "conj", "cos", "cummax", "cummin",
-        "cumprod", "cumsum", "exp", "flatten", "log", "log10", "log1p", "log2",
-        "logcumsumexp", "max", "mean", "min", "moveaxis", "prod", "reciprocal",
-        "round", "rsqrt", "sin", "sqrt", "square", "squeeze", "sum", "swapaxes",
-        "var", "expand_dims", "maximum", "minimum", "logsumexp", "std", "diag", "diagonal", "split", "transpose" ,
-    ]
-    for n in names:
-        if hasattr(_c, n) and not hasattr(array, n):
-            setattr(array, n, fwd(n))
-
-
-_attach_array_methods()
-del _attach_array_methods
-
 from oxmlx.core._composite import *  # noqa: E402,F401,F403
 from oxmlx.core._composite import divmod  # noqa: E402,F401,A004
 from oxmlx.core._misc import *  # noqa: E402,F401,F403
+# array methods forwarding to ops, some of which are the compositions above.
+from oxmlx.core import _array_methods  # noqa: E402,F401
 from oxmlx.core import random  # noqa: E402,F401
+# The submodule, not the C++ oxmlx._core.fft that the star import brought in.
+import importlib as _importlib  # noqa: E402
+
+fft = _importlib.import_module("oxmlx.core.fft")
+del _importlib
+import sys as _sys  # noqa: E402
+
+# `import oxmlx.core.fast` / `from oxmlx.core.fast import rms_norm`, as in MLX.
+_sys.modules[__name__ + ".fast"] = fast  # noqa: F405
+del _sys
 from oxmlx.core._transforms import grad, value_and_grad, vjp, jvp  # noqa: E402,F401
 
 # mx.linalg: the extension's submodule, importable as oxmlx.core.linalg too.
@@ -56,3 +39,5 @@ from oxmlx._core import linalg  # noqa: E402,F401
 linalg.__name__ = __name__ + ".linalg"
 _sys.modules[linalg.__name__] = linalg
 del _sys
+from oxmlx.core._transforms import grad, value_and_grad, vjp, jvp, vmap, custom_function, checkpoint  # noqa: E402,F401,E501
+from oxmlx.core._compile import compile, disable_compile, enable_compile  # noqa: E402,F401,A004

@@ -65,8 +65,9 @@ def _check_shape(op, shape, *arrs):
     for a in arrs:
         out = c.broadcast_shapes(out, tuple(a.shape))
     if tuple(out) != tuple(shape):
-        raise ValueError(f"[{op}] Cannot generate random values of shape {tuple(shape)} "
-                         f"from broadcasted shape {tuple(out)}.")
+        fmt = lambda sh: "(" + ",".join(str(int(d)) for d in sh) + ")"  # noqa: E731 (MLX's format)
+        raise ValueError(f"[{op}] Cannot generate random values of shape {fmt(shape)} "
+                         f"from broadcasted shape {fmt(out)}.")
 
 
 _BELOW_ONE = {
@@ -100,7 +101,8 @@ def uniform(low=0, high=1, shape=(), dtype=c.float32, key=None, stream=None):
     return c.add(c.multiply(rng, u, stream=stream), lo, stream=stream)
 
 
-_LOW = math.nextafter(-1.0, 0.0)
+# MLX's lower bound of the symmetric uniform draw: the float32 just above -1.
+_LOW = -(1.0 - 2.0**-24)
 
 
 def normal(shape=(), dtype=c.float32, loc=None, scale=None, key=None, stream=None):
@@ -256,7 +258,7 @@ def permutation(x, axis=0, key=None, stream=None):
 
 __all__ = ["key", "seed", "split", "bits", "uniform", "normal", "randint", "bernoulli",
            "truncated_normal", "gumbel", "laplace", "categorical", "permutation",
-           "multivariate_normal"]
+           "multivariate_normal", "state"]
 
 
 def multivariate_normal(mean, cov, shape=[], dtype=c.float32, key=None, stream=None):
@@ -282,3 +284,34 @@ def multivariate_normal(mean, cov, shape=[], dtype=c.float32, key=None, stream=N
     u, s, vt = c.linalg.svd(cov.astype(dtype), stream=stream)
     std = c.matmul(u * c.expand_dims(c.sqrt(s), -2), vt)
     return mean.astype(dtype) + c.squeeze(c.matmul(c.expand_dims(z, -2), c.swapaxes(std, -1, -2)), -2)
+
+
+class _KeyState(list):
+    """``mx.random.state``: a one-element list view of the global key, so that
+    compile can capture it (``mx.compile(f, inputs=mx.random.state,
+    outputs=mx.random.state)``) as in MLX."""
+
+    def __init__(self):
+        super().__init__([None])
+
+    def __getitem__(self, i):
+        if i not in (0, -1):
+            raise IndexError("list index out of range")
+        return _State.key
+
+    def __setitem__(self, i, value):
+        if i not in (0, -1):
+            raise IndexError("list assignment index out of range")
+        _State.key = value
+
+    def __iter__(self):
+        yield _State.key
+
+    def __len__(self):
+        return 1
+
+    def __repr__(self):
+        return repr([_State.key])
+
+
+state = _KeyState()

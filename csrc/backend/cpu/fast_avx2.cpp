@@ -1,0 +1,202 @@
+// AVX2 + FMA + F16C row kernels of the fused family (x86-64 CPUs without
+// AVX-512): the 8-lane float trait for fast_kernels.inc, with the same
+// polynomial exp as fast_avx512.cpp (2^n applied in two exponent steps so
+// overflow and gradual underflow come out right without vscalefps). Tails go
+// through a small stack buffer. Compiled for AVX2 by a target pragma only;
+// fast_avx2() (baseline code) checks the CPU.
+#include <cmath>
+#include <cstdint>
+#include <limits>
+#include <type_traits>
+
+#include "backend/cpu/fast_isa.h"
+
+#if (defined(__x86_64__) || defined(_M_X64)) && (defined(__GNUC__) || defined(__clang__))
+#define OXMLX_HAVE_AVX2_FAST 1
+#include <immintrin.h>
+
+#if defined(__clang__)
+#pragma clang attribute push(__attribute__((target("avx2,fma,f16c"))), apply_to = function)
+#else
+#pragma GCC push_options
+#pragma GCC target("avx2,fma,f16c")
+#endif
+
+namespace oxmlx::cpu::fast_detail {
+namespace {
+
+struct Tr {
+  using A = float;
+  using V = __m256;
+  static constexpr int W = 8;
+  static V zero() { return _mm256_setzero_ps(); }
+  static V set1(float a) { return _mm256_set1_ps(a); }
+
+  static V load(const float* p) { return _mm256_loadu_ps(p); }
+  static V load(const float16_t* p) {
+    return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+  }
+  static V load(const bfloat16_t* p) {
+    __m256i w = _mm256_cvtepu16_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+    return _mm256_castsi256_ps(_mm256_slli_epi32(w, 16));
+  }
+  template <typename T>
+  static V load_n(const T* p, int n, float fill) {
+    alignas(32) float buf[8];
+    for (int i = 0; i < 8; ++i) buf[i] = i < n ? float(p[i]) : fill;
+    return _mm256_load_ps(buf);
+  }
+  static __m128i to_f16(V v) { return _mm256_cvtps_ph(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC); }
+  static __m128i to_bf16(V v) {
+    __m256i u = _mm256_castps_si256(v);
+    __m256i hi = _mm256_srli_epi32(u, 16);
+    __m256i r = _mm256_add_epi32(u, _mm256_add_epi32(_mm256_set1_epi32(0x7fff),
+                                                     _mm256_and_si256(hi, _mm256_set1_epi32(1))));
+    r = _mm256_srli_epi32(r, 16);
+    __m256i nan = _mm256_castps_si256(_mm256_cmp_ps(v, v, _CMP_UNORD_Q));
+    r = _mm256_blendv_epi8(r, _mm256_or_si256(hi, _mm256_set1_epi32(0x40)), nan);
+    __m256i packed = _mm256_permute4x64_epi64(_mm256_packus_epi32(r, r), 0x08);
+    return _mm256_castsi256_si128(packed);
+  }
+  static void store(float* p, V v) { _mm256_storeu_ps(p, v); }
+  static void store(float16_t* p, V v) { _mm_storeu_si128(reinterpret_cast<__m128i*>(p), to_f16(v)); }
+  static void store(bfloat16_t* p, V v) { _mm_storeu_si128(reinterpret_cast<__m128i*>(p), to_bf16(v)); }
+  template <typename T>
+  static void store_n(T* p, V v, int n) {
+    alignas(32) float buf[8];
+    _mm256_store_ps(buf, v);
+    for (int i = 0; i < n; ++i) p[i] = T(buf[i]);
+  }
+  template <typename T>
+  static V round(V v) {
+    if constexpr (std::is_same_v<T, float16_t>) return _mm256_cvtph_ps(to_f16(v));
+    else if constexpr (std::is_same_v<T, bfloat16_t>)
+      return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(to_bf16(v)), 16));
+    else return v;
+  }
+
+  static V add(V a, V b) { return _mm256_add_ps(a, b); }
+  static V sub(V a, V b) { return _mm256_sub_ps(a, b); }
+  static V mul(V a, V b) { return _mm256_mul_ps(a, b); }
+  static V fmadd(V a, V b, V c) { return _mm256_fmadd_ps(a, b, c); }
+  static V max(V a, V b) {
+    return _mm256_blendv_ps(_mm256_max_ps(a, b), a, _mm256_cmp_ps(a, a, _CMP_UNORD_Q));
+  }
+  static V min(V a, V b) {
+    return _mm256_blendv_ps(_mm256_min_ps(a, b), a, _mm256_cmp_ps(a, a, _CMP_UNORD_Q));
+  }
+  static float hsum(V v) {
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+  }
+  static bool any_nan(V v) { return _mm256_movemask_ps(_mm256_cmp_ps(v, v, _CMP_UNORD_Q)) != 0; }
+  static float hmax(V v) {
+    if (any_nan(v)) return std::numeric_limits<float>::quiet_NaN();
+    __m128 s = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_max_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_max_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+  }
+  static float hmin(V v) {
+    if (any_nan(v)) return std::numeric_limits<float>::quiet_NaN();
+    __m128 s = _mm_min_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_min_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_min_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+  }
+
+  // As fast_avx512.cpp; 2^n = 2^(n/2) * 2^(n - n/2), both factors normal
+  // for the clamped n in [-150, 128].
+  static V exp(V x) {
+    x = _mm256_min_ps(set1(89.0f), _mm256_max_ps(set1(-104.0f), x));
+    V n = _mm256_round_ps(_mm256_mul_ps(x, set1(1.44269504088896341f)),
+                          _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    V r = _mm256_fnmadd_ps(n, set1(0.693359375f), x);
+    r = _mm256_fnmadd_ps(n, set1(-2.12194440e-4f), r);
+    V p = set1(1.0f / 5040);
+    p = _mm256_fmadd_ps(p, r, set1(1.0f / 720));
+    p = _mm256_fmadd_ps(p, r, set1(1.0f / 120));
+    p = _mm256_fmadd_ps(p, r, set1(1.0f / 24));
+    p = _mm256_fmadd_ps(p, r, set1(1.0f / 6));
+    p = _mm256_fmadd_ps(p, r, set1(0.5f));
+    p = _mm256_fmadd_ps(p, r, set1(1.0f));
+    p = _mm256_fmadd_ps(p, r, set1(1.0f));
+    __m256i ni = _mm256_cvtps_epi32(n);
+    __m256i n1 = _mm256_srai_epi32(ni, 1);
+    __m256i n2 = _mm256_sub_epi32(ni, n1);
+    __m256i bias = _mm256_set1_epi32(127);
+    V s1 = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(n1, bias), 23));
+    V s2 = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(n2, bias), 23));
+    return _mm256_mul_ps(_mm256_mul_ps(p, s1), s2);
+  }
+};
+
+#include "backend/cpu/fast_kernels.inc"
+
+void exp_rows(const float* x, float* y, int64_t n) {
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) Tr::store(y + i, Tr::exp(Tr::load(x + i)));
+  if (i < n) Tr::store_n(y + i, Tr::exp(Tr::load_n(x + i, int(n - i), 0.0f)), int(n - i));
+}
+
+void add_row(const float* x, float* acc, int64_t n) {
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8)
+    _mm256_storeu_ps(acc + i, _mm256_add_ps(_mm256_loadu_ps(acc + i), _mm256_loadu_ps(x + i)));
+  for (; i < n; ++i) acc[i] += x[i];
+}
+
+template <typename T>
+RowFns<T, float> row_fns() {
+  RowFns<T, float> f;
+  f.softmax = &k_softmax<T>;
+  f.logsumexp = &k_logsumexp<T>;
+  f.rms_norm = &k_rms_norm<T>;
+  f.layer_norm = &k_layer_norm<T>;
+  f.row_max = &k_row_max<T>;
+  f.row_min = &k_row_min<T>;
+  f.row_sum = &k_sum<T>;
+  f.exp_sum = &k_exp_sum<T>;
+  f.rms_norm_vjp = &k_rms_norm_vjp<T>;
+  f.layer_norm_vjp = &k_layer_norm_vjp<T>;
+  f.rope_row = &k_rope_row<T>;
+  return f;
+}
+
+}  // namespace
+}  // namespace oxmlx::cpu::fast_detail
+
+#if defined(__clang__)
+#pragma clang attribute pop
+#else
+#pragma GCC pop_options
+#endif
+#endif
+
+namespace oxmlx::cpu::fast_detail {
+
+const FastIsa* fast_avx2() {
+#if defined(OXMLX_HAVE_AVX2_FAST)
+  __builtin_cpu_init();
+  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
+      __builtin_cpu_supports("f16c")) {
+    static const FastIsa isa = [] {
+      FastIsa k;
+      k.name = "avx2";
+      k.f32 = row_fns<float>();
+      k.f16 = row_fns<float16_t>();
+      k.bf16 = row_fns<bfloat16_t>();
+      k.f64 = fast_generic()->f64;
+      k.exp_f32 = &exp_rows;
+      k.add_row_f32 = &add_row;
+      return k;
+    }();
+    return &isa;
+  }
+#endif
+  return nullptr;
+}
+
+}  // namespace oxmlx::cpu::fast_detail

@@ -1,0 +1,152 @@
+// Families without CUDA kernels yet (gather, scatter, sort, partition,
+// random bits, conv, fft, linalg, quantization, gather_mm, segmented_mm, compile's fused programs)
+// run on the CPU backend: the inputs are
+// copied to the host (waiting for the GPU), the CPU kernel runs, and its
+// outputs are uploaded. Correct and complete, but synchronizing: these are
+// the next kernels to write (docs/backends.md).
+#include "backend/cuda/cuda_backend.h"
+#include "core/host.h"
+
+namespace oxmlx::cuda {
+
+namespace {
+
+Backend& cpu() {
+  static Backend& b = backend(find_backend("cpu"));
+  return b;
+}
+
+std::vector<array> on_host(const std::vector<array>& v) {
+  std::vector<array> out;
+  for (auto& a : v) out.push_back(host_array(a));
+  return out;
+}
+
+array fresh(const array& like) { return array(std::make_shared<ArrayDesc>(like.shape(), like.dtype())); }
+
+}  // namespace
+
+void CudaBackend::adopt(array& host_result, array& out) {
+  host_result.set_status(Status::available);
+  array dev = on_gpu(host_result);
+  if (dev.size() == 0 || !dev.data_shared_ptr()) {
+    alloc_out(out);
+    return;
+  }
+  out.copy_shared_buffer(dev);
+}
+
+void CudaBackend::gather(const array& src, const std::vector<array>& indices, array& out,
+                         const std::vector<int>& axes, const Shape& slice_sizes) {
+  array t = fresh(out);
+  cpu().gather(host_array(src), on_host(indices), t, axes, slice_sizes);
+  adopt(t, out);
+}
+
+void CudaBackend::scatter(ScatterOp op, const array& base, const std::vector<array>& indices,
+                          const array& updates, array& out, const std::vector<int>& axes) {
+  array t = fresh(out);
+  cpu().scatter(op, host_array(base), on_host(indices), host_array(updates), t, axes);
+  adopt(t, out);
+}
+
+void CudaBackend::sort(const array& in, array& out, int axis, bool arg) {
+  array t = fresh(out);
+  cpu().sort(host_array(in), t, axis, arg);
+  adopt(t, out);
+}
+
+void CudaBackend::partition(const array& in, array& out, int axis, int kth, bool arg) {
+  array t = fresh(out);
+  cpu().partition(host_array(in), t, axis, kth, arg);
+  adopt(t, out);
+}
+
+void CudaBackend::random_bits(const array& keys, array& out) {
+  array t = fresh(out);
+  cpu().random_bits(host_array(keys), t);
+  adopt(t, out);
+}
+
+void CudaBackend::conv(const array& in, const array& w, array& out, const std::vector<int>& stride,
+                       const std::vector<int>& pad_lo, const std::vector<int>& pad_hi,
+                       const std::vector<int>& kernel_dilation,
+                       const std::vector<int>& input_dilation, int groups, bool flip) {
+  array t = fresh(out);
+  cpu().conv(host_array(in), host_array(w), t, stride, pad_lo, pad_hi, kernel_dilation,
+             input_dilation, groups, flip);
+  adopt(t, out);
+}
+
+void CudaBackend::fft(const array& in, array& out, const std::vector<int>& axes, bool inverse,
+                      bool real) {
+  array t = fresh(out);
+  cpu().fft(host_array(in), t, axes, inverse, real);
+  adopt(t, out);
+}
+
+void CudaBackend::linalg(LinalgOp op, const std::vector<array>& inputs,
+                         std::vector<array>& outputs) {
+  std::vector<array> ts;
+  for (auto& o : outputs) ts.push_back(fresh(o));
+  cpu().linalg(op, on_host(inputs), ts);
+  for (size_t i = 0; i < outputs.size(); ++i) adopt(ts[i], outputs[i]);
+}
+
+void CudaBackend::quantize(const array& w, std::vector<array>& outputs, int group_size, int bits,
+                           QuantMode mode) {
+  std::vector<array> ts;
+  for (auto& o : outputs) ts.push_back(fresh(o));
+  cpu().quantize(host_array(w), ts, group_size, bits, mode);
+  for (size_t i = 0; i < outputs.size(); ++i) adopt(ts[i], outputs[i]);
+}
+
+void CudaBackend::dequantize(const std::vector<array>& inputs, array& out, int group_size,
+                             int bits, QuantMode mode) {
+  array t = fresh(out);
+  cpu().dequantize(on_host(inputs), t, group_size, bits, mode);
+  adopt(t, out);
+}
+
+void CudaBackend::quantized_matmul(const std::vector<array>& inputs, array& out, bool transpose,
+                                   int group_size, int bits, QuantMode mode) {
+  array t = fresh(out);
+  cpu().quantized_matmul(on_host(inputs), t, transpose, group_size, bits, mode);
+  adopt(t, out);
+}
+
+void CudaBackend::gather_mm(const array& a, const array& b, const array& lhs, const array& rhs,
+                            array& out) {
+  array t = fresh(out);
+  cpu().gather_mm(host_array(a), host_array(b), host_array(lhs), host_array(rhs), t);
+  adopt(t, out);
+}
+
+void CudaBackend::segmented_mm(const array& a, const array& b, const array& segments,
+                               array& out) {
+  array t = fresh(out);
+  cpu().segmented_mm(host_array(a), host_array(b), host_array(segments), t);
+  adopt(t, out);
+}
+
+void CudaBackend::conv_weight_grad(const array& in, const array& cot, array& out,
+                                   const std::vector<int>& stride, const std::vector<int>& pad_lo,
+                                   const std::vector<int>& pad_hi,
+                                   const std::vector<int>& kernel_dilation,
+                                   const std::vector<int>& input_dilation, int groups, bool flip) {
+  array t = fresh(out);
+  cpu().conv_weight_grad(host_array(in), host_array(cot), t, stride, pad_lo, pad_hi,
+                         kernel_dilation, input_dilation, groups, flip);
+  adopt(t, out);
+}
+
+// compile's fused elementwise programs (a CUDA code generator is future work).
+void CudaBackend::fused(const FusedProgram& program, const std::vector<array>& inputs,
+                        std::vector<array>& outputs) {
+  std::vector<array> ts;
+  for (auto& o : outputs) ts.push_back(fresh(o));
+  cpu().fused(program, on_host(inputs), ts);
+  for (size_t i = 0; i < outputs.size(); ++i) adopt(ts[i], outputs[i]);
+}
+
+}  // namespace oxmlx::cuda

@@ -1,0 +1,239 @@
+// Matrix products through cuBLASLt, loaded with dlopen the first time a GPU
+// matmul runs (no cuBLAS headers or link-time dependency: the handful of C
+// entry points and constants used are declared here, from the cuBLASLt API
+// reference). The library is found as libcublasLt.so.13 on the loader path,
+// through $OXMLX_CUBLASLT, or in the nvidia-cublas wheel next to oxmlx.
+#include <dlfcn.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <mutex>
+#include <string>
+
+#include "backend/cuda/cuda_backend.h"
+
+namespace oxmlx::cuda {
+
+namespace {
+
+using Status = int;
+using Handle = void*;
+using Desc = void*;
+using Layout = void*;
+using Pref = void*;
+struct Algo {
+  uint64_t data[8];
+};
+struct Heuristic {
+  Algo algo;
+  size_t workspace_size;
+  Status state;
+  float waves;
+  int reserved[4];
+};
+
+// cublasComputeType_t, cudaDataType_t, attribute codes.
+constexpr int kCompute32F = 68, kCompute64F = 70;
+constexpr int kR16F = 2, kR32F = 0, kR64F = 1, kR16BF = 14;
+constexpr int kDescTransA = 3, kDescTransB = 4;
+constexpr int kLayoutBatchCount = 5, kLayoutBatchStride = 6;
+constexpr int kPrefMaxWorkspace = 1;
+constexpr int kOpN = 0, kOpT = 1;
+
+struct Lt {
+  Status (*create)(Handle*);
+  Status (*desc_create)(Desc*, int, int);
+  Status (*desc_destroy)(Desc);
+  Status (*desc_set)(Desc, int, const void*, size_t);
+  Status (*layout_create)(Layout*, int, uint64_t, uint64_t, int64_t);
+  Status (*layout_destroy)(Layout);
+  Status (*layout_set)(Layout, int, const void*, size_t);
+  Status (*pref_create)(Pref*);
+  Status (*pref_destroy)(Pref);
+  Status (*pref_set)(Pref, int, const void*, size_t);
+  Status (*heuristic)(Handle, Desc, Layout, Layout, Layout, Layout, Pref, int, Heuristic*, int*);
+  Status (*matmul)(Handle, Desc, const void*, const void*, Layout, const void*, Layout,
+                   const void*, const void*, Layout, void*, Layout, const Algo*, void*, size_t,
+                   cudaStream_t);
+  Handle handle = nullptr;
+  std::string error;
+};
+
+std::string plugin_dir() {
+  Dl_info info{};
+  if (!dladdr(reinterpret_cast<void*>(&plugin_dir), &info) || !info.dli_fname) return ".";
+  std::string p = info.dli_fname;
+  auto slash = p.rfind('/');
+  return slash == std::string::npos ? "." : p.substr(0, slash);
+}
+
+void* open_cublaslt() {
+  std::vector<std::string> tries;
+  if (const char* e = std::getenv("OXMLX_CUBLASLT")) tries.push_back(e);
+  tries.push_back("libcublasLt.so.13");
+  // site-packages/oxmlx/lib -> site-packages/nvidia/{cu13,cublas}/lib
+  std::string d = plugin_dir();
+  for (const char* sub : {"/../../nvidia/cu13/lib/", "/../../nvidia/cublas/lib/",
+                          "/../nvidia/cu13/lib/", "/../nvidia/cublas/lib/"})
+    tries.push_back(d + sub + "libcublasLt.so.13");
+  tries.push_back("libcublasLt.so");
+  for (auto& t : tries)
+    if (void* h = dlopen(t.c_str(), RTLD_NOW | RTLD_LOCAL)) return h;
+  return nullptr;
+}
+
+Lt& lt() {
+  static Lt* l = [] {
+    auto* l = new Lt();
+    void* h = open_cublaslt();
+    if (!h) {
+      l->error = "libcublasLt.so.13 was not found (install nvidia-cublas or set OXMLX_CUBLASLT)";
+      return l;
+    }
+    auto sym = [&](auto& fn, const char* name) {
+      fn = reinterpret_cast<std::remove_reference_t<decltype(fn)>>(dlsym(h, name));
+      if (!fn && l->error.empty()) l->error = std::string("cuBLASLt has no ") + name;
+    };
+    sym(l->create, "cublasLtCreate");
+    sym(l->desc_create, "cublasLtMatmulDescCreate");
+    sym(l->desc_destroy, "cublasLtMatmulDescDestroy");
+    sym(l->desc_set, "cublasLtMatmulDescSetAttribute");
+    sym(l->layout_create, "cublasLtMatrixLayoutCreate");
+    sym(l->layout_destroy, "cublasLtMatrixLayoutDestroy");
+    sym(l->layout_set, "cublasLtMatrixLayoutSetAttribute");
+    sym(l->pref_create, "cublasLtMatmulPreferenceCreate");
+    sym(l->pref_destroy, "cublasLtMatmulPreferenceDestroy");
+    sym(l->pref_set, "cublasLtMatmulPreferenceSetAttribute");
+    sym(l->heuristic, "cublasLtMatmulAlgoGetHeuristic");
+    sym(l->matmul, "cublasLtMatmul");
+    if (l->error.empty() && l->create(&l->handle) != 0) l->error = "cublasLtCreate failed";
+    return l;
+  }();
+  if (!l->error.empty()) throw RuntimeError(msg("[cuda] matmul: ", l->error, "."));
+  return *l;
+}
+
+void ok(Status s, const char* what) {
+  if (s != 0) throw RuntimeError(msg("[cuda] matmul: ", what, " failed (cuBLAS status ", s, ")."));
+}
+
+// How one operand's matrices are laid out: row-major (ld = row stride) or
+// transposed (column-major, ld = column stride), plus one batch stride.
+struct Operand {
+  bool trans = false;  // stored column-major
+  int64_t ld = 0, batch_stride = 0;
+};
+
+// Whether a's last two dims are a plain (row- or column-major) matrix and
+// its batch dims collapse to one stride.
+bool describe(const array& a, int64_t batch, Operand& op) {
+  int n = a.ndim();
+  int64_t r = a.shape(n - 2), c = a.shape(n - 1), sr = a.strides(n - 2), sc = a.strides(n - 1);
+  if (c == 1 || sc == 1) {
+    op.trans = false;
+    op.ld = r == 1 ? std::max<int64_t>(c, 1) : sr;
+    if (op.ld < c) return false;
+  } else if (r == 1 || sr == 1) {
+    op.trans = true;
+    op.ld = c == 1 ? std::max<int64_t>(r, 1) : sc;
+    if (op.ld < r) return false;
+  } else {
+    return false;
+  }
+  if (op.ld <= 0) return false;
+  // Batch: the dims before the matrix must step uniformly.
+  int64_t stride = -1, expect = -1;
+  for (int i = n - 3; i >= 0; --i) {
+    if (a.shape(i) == 1) continue;
+    if (stride < 0) {
+      stride = a.strides(i);
+      expect = stride * a.shape(i);
+    } else {
+      if (a.strides(i) != expect) return false;
+      expect *= a.shape(i);
+    }
+  }
+  op.batch_stride = stride < 0 ? 0 : stride;
+  // A broadcast batch (stride 0) is materialized.
+  if (batch > 1 && op.batch_stride <= 0) return false;
+  return true;
+}
+
+}  // namespace
+
+CudaBackend::CudaBackend() {
+  check(cudaSetDevice(0), "cudaSetDevice");
+  check(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking), "cudaStreamCreate");
+  alloc_.set_stream(stream_);
+}
+
+void CudaBackend::matmul(const array& a_h, const array& b_h, array& out) {
+  Dtype t = out.dtype();
+  int dtype, compute;
+  if (t == float32) dtype = kR32F, compute = kCompute32F;
+  else if (t == float16) dtype = kR16F, compute = kCompute32F;
+  else if (t == bfloat16) dtype = kR16BF, compute = kCompute32F;
+  else if (t == float64) dtype = kR64F, compute = kCompute64F;
+  else
+    throw ValueError(msg("[cuda] matmul of ", dtype_name(t), " is not supported by the cuda backend."));
+  int n = out.ndim();
+  int64_t M = out.shape(n - 2), N = out.shape(n - 1), K = a_h.shape(n - 1);
+  int64_t batch = out.size() / std::max<int64_t>(M * N, 1);
+  alloc_out(out);
+  if (out.size() == 0) return;
+  if (K == 0) {
+    check(cudaMemsetAsync(out.raw_ptr(), 0, out.nbytes(), stream_), "cudaMemset");
+    return;
+  }
+  array a = on_gpu(a_h), b = on_gpu(b_h);
+  Operand oa, ob;
+  if (!describe(a, batch, oa)) { a = contiguous(a); describe(a, batch, oa); }
+  if (!describe(b, batch, ob)) { b = contiguous(b); describe(b, batch, ob); }
+  Lt& l = lt();
+  if (!workspace_) {
+    workspace_size_ = 32u << 20;
+    workspace_ = allocate(workspace_size_);
+  }
+  // Row-major C (M x N) = A B is column-major C^T (N x M) = B^T A^T: pass B
+  // as the first operand. A row-major matrix read column-major is its
+  // transpose, so a row-major operand needs no transpose flag.
+  Desc desc;
+  ok(l.desc_create(&desc, compute, compute == kCompute64F ? kR64F : kR32F), "MatmulDescCreate");
+  int ta = ob.trans ? kOpT : kOpN, tb = oa.trans ? kOpT : kOpN;
+  l.desc_set(desc, kDescTransA, &ta, sizeof(ta));
+  l.desc_set(desc, kDescTransB, &tb, sizeof(tb));
+  Layout la, lb, lc;
+  // First operand: op(X) is N x K; stored as (N x K) when not transposed.
+  ok(l.layout_create(&la, dtype, ob.trans ? K : N, ob.trans ? N : K, ob.ld), "layout");
+  ok(l.layout_create(&lb, dtype, oa.trans ? M : K, oa.trans ? K : M, oa.ld), "layout");
+  ok(l.layout_create(&lc, dtype, N, M, N), "layout");
+  int32_t bc = int32_t(batch);
+  int64_t sa = ob.batch_stride, sb = oa.batch_stride, sc = M * N;
+  for (auto [lay, s] : {std::pair{la, sa}, std::pair{lb, sb}, std::pair{lc, sc}}) {
+    l.layout_set(lay, kLayoutBatchCount, &bc, sizeof(bc));
+    l.layout_set(lay, kLayoutBatchStride, &s, sizeof(s));
+  }
+  Pref pref;
+  ok(l.pref_create(&pref), "PreferenceCreate");
+  uint64_t ws = workspace_size_;
+  l.pref_set(pref, kPrefMaxWorkspace, &ws, sizeof(ws));
+  Heuristic h{};
+  int found = 0;
+  Status st = l.heuristic(l.handle, desc, la, lb, lc, lc, pref, 1, &h, &found);
+  double one_d = 1.0, zero_d = 0.0;
+  float one_f = 1.0f, zero_f = 0.0f;
+  const void* alpha = compute == kCompute64F ? (const void*)&one_d : (const void*)&one_f;
+  const void* beta = compute == kCompute64F ? (const void*)&zero_d : (const void*)&zero_f;
+  if (st == 0 && found > 0)
+    st = l.matmul(l.handle, desc, alpha, b.raw_ptr(), la, a.raw_ptr(), lb, beta, out.raw_ptr(), lc,
+                  out.raw_ptr(), lc, &h.algo, workspace_->ptr, workspace_size_, stream_);
+  l.pref_destroy(pref);
+  l.layout_destroy(la);
+  l.layout_destroy(lb);
+  l.layout_destroy(lc);
+  l.desc_destroy(desc);
+  if (found == 0 && st == 0) st = -1;
+  ok(st, "cublasLtMatmul");
+}
+
+}  // namespace oxmlx::cuda
