@@ -2,6 +2,8 @@
 against the CPU backend / numpy. Skipped where no GPU is usable (CI); run on
 an NVIDIA machine with `pytest tests/test_cuda.py`."""
 
+import contextlib
+
 import numpy as np
 import pytest
 
@@ -300,21 +302,317 @@ def test_slice_update_and_views():
 
 @gpu_only
 def test_cpu_fallback_families():
-    # Families without CUDA kernels run on the CPU backend through host copies.
+    # Families without CUDA kernels run on the CPU backend through host copies;
+    # their results live on the GPU and feed GPU kernels.
     x = rand((6, 8), "float32", seed=18)
-    idx = mx.array([0, 5, 2, -1])
-    same(mx.take(x, idx, axis=0, stream=G), mx.take(x, idx, axis=0, stream=C))
-    same(mx.sort(x, axis=1, stream=G), mx.sort(x, axis=1, stream=C))
-    same(mx.argsort(x, axis=0, stream=G), mx.argsort(x, axis=0, stream=C))
-    k = mx.random.key(3)
-    same(mx.random.uniform(shape=(100,), key=k, stream=G), mx.random.uniform(shape=(100,), key=k, stream=C))
-    # The result lives on the GPU and feeds GPU kernels.
-    t = mx.take(x, idx, axis=0, stream=G)
-    same(mx.sum(t * 2, axis=1, stream=G), mx.sum(mx.take(x, idx, axis=0) * 2, axis=1, stream=C))
+    f = mx.fft.rfft(x, stream=G)
+    same(mx.abs(f, stream=C), mx.abs(mx.fft.rfft(x, stream=C), stream=C))
+    q = mx.linalg.inv(x[:, :6] + 6 * mx.eye(6), stream=G)
+    same(mx.sum(q * 2, axis=1, stream=G), mx.sum(mx.linalg.inv(x[:, :6] + 6 * mx.eye(6), stream=C) * 2, axis=1, stream=C), rtol=1e-4)
+
+
+@contextlib.contextmanager
+def on_gpu():
+    old = mx.default_device()
+    mx.set_default_device(mx.gpu)
+    try:
+        yield
+    finally:
+        mx.set_default_device(old)
+
+
+def both(fn):
+    """fn() evaluated with the GPU, then with the CPU, as the default device."""
+    with on_gpu():
+        g = fn()
+        mx.eval(g)
+    c = fn()
+    return g, c
+
+
+IDX_DTYPES = ["int32", "int64", "uint32", "int8", "uint8", "int16", "uint64"]
 
 
 @gpu_only
-def test_fallback_index_error():
+@pytest.mark.parametrize("dtype", ALL)
+def test_gather_take(dtype):
+    x = rand((9, 7, 5), dtype, seed=20)
+    idx = mx.array([0, 8, 3, -1, 3, -9])
+    for ax in [0, 1, 2]:
+        i = mx.array([0, 4, -1, 2, 2]) if ax else idx
+        same(mx.take(x, i, axis=ax, stream=G), mx.take(x, i, axis=ax, stream=C))
+        same(mx.take(x.T, i % 5, axis=ax, stream=G), mx.take(x.T, i % 5, axis=ax, stream=C))
+    flat = mx.array([[0, 314], [-1, 17]])
+    same(mx.take(x, flat, stream=G), mx.take(x, flat, stream=C))
+    same(mx.take(x[::2, ::-1], flat % 60, stream=G), mx.take(x[::2, ::-1], flat % 60, stream=C))
+
+
+@gpu_only
+@pytest.mark.parametrize("idt", IDX_DTYPES)
+def test_gather_index_dtypes_and_advanced(idt):
+    x = rand((6, 5, 4, 3), "float32", seed=21)
+    i = mx.array(np.array([5, 0, 2, 2, 1], NP_OF[idt]))
+    j = mx.array(np.array([[1], [4], [0]], NP_OF[idt]))
+    i5 = mx.array(np.array([4, 0, 2, 2, 1], NP_OF[idt]))
+    cases = [lambda: x[i], lambda: x[:, i5], lambda: x[i, :, j % 4], lambda: x[j, i5],
+             lambda: x[..., j % 3], lambda: x[i, 1:3, ::-2], lambda: x[j, j, i % 4, i % 3]]
+    for fn in cases:
+        g, c = both(fn)
+        same(g, c)
+    a = rand((7, 9), "float32", seed=22)
+    ii = mx.array(np.random.default_rng(3).integers(0, 9, (7, 4)).astype(NP_OF[idt]))
+    same(mx.take_along_axis(a, ii, axis=1, stream=G), mx.take_along_axis(a, ii, axis=1, stream=C))
+
+
+@gpu_only
+def test_gather_large_and_empty():
+    x = rand((3000, 257), "float32", seed=23)
+    i = mx.array(np.random.default_rng(4).integers(-3000, 3000, 5000).astype(np.int32))
+    same(mx.take(x, i, axis=0, stream=G), mx.take(x, i, axis=0, stream=C))  # rows
+    same(mx.take(x, i % 257, axis=1, stream=G), mx.take(x, i % 257, axis=1, stream=C))  # columns
+    e = mx.take(x, mx.array(np.zeros((0,), np.int32)), axis=0, stream=G)
+    assert e.shape == (0, 257)
+    with on_gpu():
+        # computed (device-resident) indices
+        k = mx.argmax(x, axis=1)
+        same(mx.take_along_axis(x, k[:, None], axis=1), mx.max(x, axis=1, keepdims=True))
+
+
+@gpu_only
+def test_gather_index_error():
     x = rand((6, 8), "float32", seed=19)
-    with pytest.raises(IndexError):
+    with pytest.raises(IndexError, match="out of bounds for axis 0 with size 6"):
         mx.eval(mx.take(x, mx.array([10]), axis=0, stream=G))
+    with pytest.raises(IndexError, match="Index -9"):
+        mx.eval(mx.take(x, mx.array([1, -9, 2]), axis=0, stream=G))
+    # Indices computed on the GPU: the kernel records the bad index, the next
+    # synchronization raises.
+    with pytest.raises(IndexError):
+        mx.eval(mx.take(x, mx.arange(5, 9, stream=G), axis=0, stream=G))
+    with pytest.raises(IndexError):
+        y = mx.array(x)
+        with on_gpu():
+            y[mx.arange(3, 8)] = 1.0
+        mx.eval(y)
+    # The GPU keeps working afterwards.
+    same(mx.take(x, mx.array([5, 0]), axis=0, stream=G), mx.take(x, mx.array([5, 0]), axis=0, stream=C))
+
+
+SCATTER_DTYPES = ["float32", "float16", "bfloat16", "float64", "int8", "uint8", "int16",
+                  "uint16", "int32", "uint32", "int64", "uint64", "bool_"]
+
+
+@gpu_only
+@pytest.mark.parametrize("dtype", SCATTER_DTYPES)
+@pytest.mark.parametrize("mode", ["set", "add", "multiply", "maximum", "minimum"])
+def test_scatter_modes_duplicates(mode, dtype):
+    lo, hi = (0.5, 1.5) if mode == "multiply" else (-3, 3)
+    x = rand((10, 6), dtype, lo, hi, seed=30)
+    u = rand((12, 6), dtype, lo, hi, seed=31)
+    idx = mx.array([3, 1, 3, 0, 9, 3, -1, 1, 5, 5, 5, 3])  # repeated rows
+    u1 = rand((12,), dtype, lo, hi, seed=32)
+    col = mx.array([0, 5, 5, 2, 0, 0, 1, 5, 5, 4, 3, 0])
+
+    def run():
+        a = mx.array(x)
+        if mode == "set":
+            a[idx] = u
+            b = mx.array(x)
+            b[idx, col] = u1
+            return a, b
+        a = getattr(a.at[idx], mode)(u)
+        b = getattr(mx.array(x).at[idx, col], mode)(u1)
+        return a, b
+
+    (ga, gb), (ca, cb) = both(run)
+    r = 3e-2 if dtype in ("float16", "bfloat16") else None
+    same(ga, ca, rtol=r)
+    same(gb, cb, rtol=r)
+
+
+@gpu_only
+def test_scatter_last_write_wins_many():
+    # Thousands of writes to a few positions: the last one in index order wins.
+    rng = np.random.default_rng(33)
+    idx = rng.integers(0, 17, 20000).astype(np.int32)
+    vals = np.arange(20000, dtype=np.float32)
+    ref = np.zeros(17, np.float32)
+    ref[idx] = vals  # numpy: last write wins
+    with on_gpu():
+        a = mx.zeros((17,))
+        a[mx.array(idx)] = mx.array(vals)
+        np.testing.assert_array_equal(np.array(a), ref)
+        s = mx.zeros((17,)).at[mx.array(idx)].add(mx.ones((20000,)))
+        np.testing.assert_array_equal(np.array(s), np.bincount(idx, minlength=17).astype(np.float32))
+        ii = mx.zeros((17,), mx.int64).at[mx.array(idx)].add(mx.array(idx.astype(np.int64)))
+        np.testing.assert_array_equal(np.array(ii), np.bincount(idx, weights=idx, minlength=17).astype(np.int64))
+
+
+@gpu_only
+def test_scatter_slices_and_put_along_axis():
+    x = rand((5, 7, 4), "float32", seed=34)
+    u = rand((3, 5, 4), "float32", seed=35)
+    i = mx.array([6, 0, 6])
+
+    def run():
+        a = mx.array(x)
+        a[:, i] = mx.swapaxes(u, 0, 1)
+        b = mx.array(x).at[:, i].add(mx.swapaxes(u, 0, 1))
+        idx = mx.array(np.random.default_rng(5).integers(0, 7, (5, 2, 4)))
+        c = mx.put_along_axis(mx.array(x), idx, mx.ones((5, 2, 4)), axis=1)
+        return a, b, c
+
+    g, c = both(run)
+    for p, q in zip(g, c):
+        same(p, q)
+
+
+SORT_DTYPES = ["float32", "float16", "bfloat16", "float64", "int8", "uint8", "int16",
+               "uint16", "int32", "uint32", "int64", "uint64", "bool_"]
+
+
+def sort_input(shape, dtype, seed):
+    r = np.random.default_rng(seed)
+    if dtype == "bool_":
+        return mx.array(r.integers(0, 2, shape).astype(np.bool_))
+    if dtype in INTS:
+        info = np.iinfo(NP_OF[dtype])
+        lo, hi = max(info.min, -20), min(info.max, 20)
+        return mx.array(r.integers(lo, hi, shape, endpoint=True).astype(NP_OF[dtype]))
+    # Few distinct values (ties), signed zeros and NaNs.
+    v = r.integers(-8, 8, shape).astype(np.float32) / 4
+    v[r.random(shape) < 0.05] = np.nan
+    v[r.random(shape) < 0.05] = -0.0
+    return mx.array(v).astype(dt(dtype))
+
+
+def bits_equal(g, c):
+    assert g.shape == c.shape and g.dtype == c.dtype
+    gn, cn = to_np(g), to_np(c)
+    if gn.dtype.kind == "f":
+        np.testing.assert_array_equal(np.isnan(gn), np.isnan(cn))
+        np.testing.assert_array_equal(np.where(np.isnan(gn), 0, gn), np.where(np.isnan(cn), 0, cn))
+        np.testing.assert_array_equal(np.signbit(gn), np.signbit(cn))  # -0 / +0 in stable order
+    else:
+        np.testing.assert_array_equal(gn, cn)
+
+
+@gpu_only
+@pytest.mark.parametrize("dtype", SORT_DTYPES)
+def test_sort_argsort_match_cpu(dtype):
+    # Block path (lines <= 4096) at odd lengths, and the device-wide path.
+    for shape, axis in [((5, 1), 1), ((7, 33), 1), ((33, 7), 0), ((3, 96, 2), 1), ((2, 4096), 1),
+                        ((3, 4097), 1), ((1, 20000), 1), ((9000, 2), 0), ((4, 3, 5), -1)]:
+        x = sort_input(shape, dtype, seed=len(shape) * 100 + shape[-1])
+        bits_equal(mx.sort(x, axis=axis, stream=G), mx.sort(x, axis=axis, stream=C))
+        bits_equal(mx.argsort(x, axis=axis, stream=G), mx.argsort(x, axis=axis, stream=C))
+    x = sort_input((6, 50), dtype, seed=7)
+    bits_equal(mx.sort(x.T, axis=0, stream=G), mx.sort(x.T, axis=0, stream=C))  # strided lines
+    bits_equal(mx.argsort(x[:, ::-3], axis=1, stream=G), mx.argsort(x[:, ::-3], axis=1, stream=C))
+    bits_equal(mx.sort(x, axis=None, stream=G), mx.sort(x, axis=None, stream=C))
+
+
+@gpu_only
+def test_sort_large_many_lines():
+    x = sort_input((40, 7000), "float32", seed=40)
+    bits_equal(mx.argsort(x, axis=1, stream=G), mx.argsort(x, axis=1, stream=C))
+    bits_equal(mx.sort(x, axis=0, stream=G), mx.sort(x, axis=0, stream=C))
+    e = mx.zeros((3, 0))
+    assert mx.sort(e, axis=1, stream=G).shape == (3, 0)
+
+
+@gpu_only
+@pytest.mark.parametrize("dtype", ["float32", "float16", "int32", "uint8", "float64"])
+def test_partition_property(dtype):
+    for shape, kth in [((6, 31), 7), ((3, 5000), 2500), ((2, 9), 0), ((2, 9), 8)]:
+        x = sort_input(shape, dtype, seed=shape[1])
+        ref = to_np(mx.sort(x, axis=1, stream=C))
+        p = to_np(mx.partition(x, kth, axis=1, stream=G))
+        a = np.array(mx.argpartition(x, kth, axis=1, stream=G)).astype(np.int64)
+        xs = to_np(x)
+        for got in [p, np.take_along_axis(xs, a, axis=1)]:
+            np.testing.assert_array_equal(np.sort(got, axis=1), ref)  # a permutation of the line
+            kv = ref[:, kth:kth + 1]
+            np.testing.assert_array_equal(got[:, kth], ref[:, kth])
+            if xs.dtype.kind == "f":
+                kvn = np.where(np.isnan(kv), np.inf, kv)
+                left = np.where(np.isnan(got[:, :kth]), np.inf, got[:, :kth])
+                right = np.where(np.isnan(got[:, kth + 1:]), np.inf, got[:, kth + 1:])
+            else:
+                kvn, left, right = kv, got[:, :kth], got[:, kth + 1:]
+            assert np.all(left <= kvn) and np.all(right >= kvn)
+        assert all(sorted(r) == list(range(shape[1])) for r in a)
+
+
+@gpu_only
+def test_random_bits_identical_to_cpu():
+    k = mx.random.key(7)
+    for shape in [(), (1,), (2,), (3,), (7,), (1001,), (64, 33)]:
+        for width in [1, 2, 4]:
+            g = mx.random.bits(shape, width, key=k, stream=G)
+            c = mx.random.bits(shape, width, key=k, stream=C)
+            np.testing.assert_array_equal(np.array(g), np.array(c))
+    k2 = mx.random.split(k, 3, stream=G)[2]  # a key computed on the GPU (a strided row)
+    same(mx.random.bits((257,), key=k2, stream=G), mx.random.bits((257,), key=mx.random.split(k, 3)[2], stream=C))
+    # The distributions: the same bits through GPU arithmetic (fused multiply-adds
+    # may round the last bit differently).
+    for f in [lambda s: mx.random.uniform(shape=(999,), key=k, stream=s),
+              lambda s: mx.random.normal(shape=(31, 5), key=k, stream=s)]:
+        same(f(G), f(C), rtol=1e-5)
+    for f in [lambda s: mx.random.randint(-5, 100, shape=(77,), key=k, stream=s),
+              lambda s: mx.random.bernoulli(0.3, shape=(50,), key=k, stream=s)]:
+        np.testing.assert_array_equal(np.array(f(G)), np.array(f(C)))
+
+
+CONV_CASES = [
+    # x shape, w shape, stride, pad_lo, pad_hi, kernel_dilation, input_dilation, groups, flip
+    ((2, 9, 3), (4, 3, 3), [1], [0], [0], [1], [1], 1, False),
+    ((1, 10, 4), (6, 4, 2), [3], [2], [1], [2], [1], 2, True),
+    ((3, 7, 5), (5, 2, 5), [2], [-1], [3], [1], [3], 1, False),
+    ((2, 9, 8, 6), (4, 3, 2, 3), [2, 3], [1, 0], [2, 3], [1, 2], [2, 1], 2, True),
+    ((1, 8, 7, 4), (8, 3, 3, 1), [2, 1], [1, 1], [1, 1], [1, 1], [1, 1], 4, False),  # depthwise x2
+    ((2, 5, 6, 6), (3, 1, 1, 6), [1, 1], [0, 0], [0, 0], [1, 1], [1, 1], 1, False),  # 1x1
+    ((2, 5, 6, 6), (6, 1, 1, 2), [1, 1], [0, 0], [0, 0], [1, 1], [1, 1], 3, False),  # 1x1 grouped
+    ((2, 5, 6, 6), (3, 1, 1, 6), [2, 2], [0, 1], [1, 0], [1, 1], [1, 1], 1, False),
+    ((1, 5, 4, 6, 2), (3, 2, 3, 2, 2), [1, 2, 1], [1, 0, 1], [0, 1, 1], [1, 1, 2], [1, 1, 1], 1, True),
+    ((2, 4, 5, 3, 6), (4, 2, 2, 2, 3), [1, 1, 2], [0, 1, 0], [1, 0, 0], [2, 1, 1], [1, 2, 1], 2, False),
+]
+
+
+@gpu_only
+@pytest.mark.parametrize("dtype", ["float32", "float64", "float16", "bfloat16"])
+@pytest.mark.parametrize("case", range(len(CONV_CASES)))
+def test_conv_general(case, dtype):
+    xs, ws, stride, lo, hi, kdil, idil, groups, flip = CONV_CASES[case]
+    x, w = rand(xs, dtype, seed=50 + case), rand(ws, dtype, seed=70 + case)
+    kw = dict(stride=stride, padding=(lo, hi), kernel_dilation=kdil, input_dilation=idil,
+              groups=groups, flip=flip)
+    tol = {"float32": 1e-4, "float64": 1e-10, "float16": 2e-2, "bfloat16": 8e-2}[dtype]
+    same(mx.conv_general(x, w, stream=G, **kw), mx.conv_general(x, w, stream=C, **kw), rtol=tol)
+    # Weight and input gradients (the weight gradient has its own primitive).
+    ct = rand(mx.conv_general(x, w, stream=C, **kw).shape, dtype, seed=90 + case)
+    f = lambda a, b: mx.sum(mx.conv_general(a, b, **kw) * ct)  # noqa: E731
+
+    def grads():
+        return mx.grad(f, argnums=(0, 1))(x, w)
+
+    (gx, gw), (cx, cw) = both(grads)
+    same(gx, cx, rtol=tol * 4)
+    same(gw, cw, rtol=tol * 4)
+
+
+@gpu_only
+def test_conv_layers_and_transpose():
+    x = rand((2, 17, 15, 8), "float32", seed=80)
+    w = rand((16, 3, 3, 8), "float32", seed=81)
+    for kw in [dict(), dict(stride=2, padding=1), dict(dilation=2, padding=2), dict(groups=4)]:
+        ww = w[..., : 8 // kw.get("groups", 1)]
+        same(mx.conv2d(x, ww, stream=G, **kw), mx.conv2d(x, ww, stream=C, **kw), rtol=1e-4)
+    wt = rand((8, 3, 3, 8), "float32", seed=82)
+    same(mx.conv_transpose2d(x, wt, stride=2, padding=1, stream=G),
+         mx.conv_transpose2d(x, wt, stride=2, padding=1, stream=C), rtol=1e-4)
+    x1, w1 = rand((3, 50, 4), "float32", seed=83), rand((6, 5, 4), "float32", seed=84)
+    same(mx.conv1d(x1, w1, stride=3, padding=2, stream=G), mx.conv1d(x1, w1, stride=3, padding=2, stream=C), rtol=1e-4)
+    same(mx.conv1d(x1.transpose(0, 1, 2)[:, ::2], w1, stream=G), mx.conv1d(x1[:, ::2], w1, stream=C), rtol=1e-4)
+    e = mx.conv1d(mx.zeros((2, 6, 0)), mx.zeros((3, 2, 0)), stream=G)
+    same(e, mx.zeros((2, 5, 3)))

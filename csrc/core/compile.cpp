@@ -5,7 +5,6 @@
 #include <algorithm>
 #include <cstring>
 #include <map>
-#include <sstream>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -176,10 +175,9 @@ void CompiledProgram::simplify() {
       fix_const(r);
       if (r.kind == Ref::Node && !alias[r.index].empty()) r = alias[r.index][r.out];
     }
-    std::ostringstream key;
-    key << s.prim->name();
-    for (auto& r : s.inputs) key << '|' << int(r.kind) << ':' << r.index << ':' << r.out;
-    auto& cands = buckets[key.str()];
+    std::string key = s.prim->name();
+    for (auto& r : s.inputs) key += msg('|', int(r.kind), ':', r.index, ':', r.out);
+    auto& cands = buckets[key];
     int match = -1;
     for (int j : cands) {
       const Step& t = steps_[j];
@@ -449,33 +447,32 @@ std::string graph_to_dot(const std::vector<array>& outputs,
     auto [it, fresh] = ids.emplace(a.id(), int(ids.size()));
     return it->second;
   };
-  std::ostringstream os;
-  os << "digraph {\n";
+  std::string os = "digraph {\n";
   auto array_node = [&](const array& a) {
     int k = id_of(a);
     auto it = label.find(a.id());
     std::string l = it != label.end() ? it->second : msg(shape_str(a.shape()), " ", dtype_name(a.dtype()));
-    os << "  A" << k << " [label=\"" << l << "\"];\n";
+    os += msg("  A", k, " [label=\"", l, "\"];\n");
     return k;
   };
   std::unordered_set<uintptr_t> drawn;
   int prim_id = 0;
   for (auto& a : graph_postorder(outputs, true)) {
     int p = prim_id++;
-    os << "  P" << p << " [label=\"" << a.primitive().name() << "\", shape=rectangle];\n";
+    os += msg("  P", p, " [label=\"", a.primitive().name(), "\", shape=rectangle];\n");
     for (auto& in : a.inputs()) {
       if (drawn.insert(in.id()).second) array_node(in);
-      os << "  A" << id_of(in) << " -> P" << p << ";\n";
+      os += msg("  A", id_of(in), " -> P", p, ";\n");
     }
     for (auto& o : a.outputs()) {
       if (drawn.insert(o.id()).second) array_node(o);
-      os << "  P" << p << " -> A" << id_of(o) << ";\n";
+      os += msg("  P", p, " -> A", id_of(o), ";\n");
     }
   }
   for (auto& o : outputs)
     if (drawn.insert(o.id()).second) array_node(o);
-  os << "}\n";
-  return os.str();
+  os += "}\n";
+  return os;
 }
 
 }  // namespace oxmlx

@@ -9,7 +9,6 @@
 #include <map>
 #include <numeric>
 #include <set>
-#include <sstream>
 
 #include "ops/ops.h"
 
@@ -408,13 +407,12 @@ std::pair<std::vector<std::vector<int>>, std::string> einsum_path(
   Plan plan = make_plan(subscripts, operands, "einsum_path", terms, output, dims);
   std::vector<std::vector<int>> path;
   for (auto& s : plan.steps) path.push_back(s.positions);
-  std::ostringstream os;
-  os << "  Complete contraction:  " << subscripts << "\n"
-     << "         Naive scaling:  " << plan.naive_scaling << "\n"
-     << "     Optimized scaling:  " << plan.opt_scaling << "\n"
-     << "      Naive FLOP count:  " << plan.naive_cost << "\n"
-     << "  Optimized FLOP count:  " << plan.opt_cost << "\n";
-  return {path, os.str()};
+  std::string info = msg("  Complete contraction:  ", subscripts, "\n",
+                         "         Naive scaling:  ", plan.naive_scaling, "\n",
+                         "     Optimized scaling:  ", plan.opt_scaling, "\n",
+                         "      Naive FLOP count:  ", plan.naive_cost, "\n",
+                         "  Optimized FLOP count:  ", plan.opt_cost, "\n");
+  return {path, info};
 }
 
 array einsum(const std::string& subscripts, const std::vector<array>& operands, StreamOrDevice s) {

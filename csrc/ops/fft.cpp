@@ -6,7 +6,6 @@
 #include "ops/fft.h"
 
 #include <cmath>
-#include <sstream>
 
 #include "ops/primitives.h"
 
@@ -75,11 +74,7 @@ array half_weights(int64_t n, int axis, int ndim, float edge, float inner) {
 }
 
 std::string axes_str(const std::vector<int>& axes) {
-  std::ostringstream os;
-  os << "(";
-  for (size_t i = 0; i < axes.size(); ++i) os << (i ? "," : "") << axes[i];
-  os << ")";
-  return os.str();
+  return shape_str(axes);
 }
 
 }  // namespace

@@ -80,6 +80,7 @@ void DeviceAllocator::copy_to_host(void* dst, const void* src, size_t bytes) {
   if (!bytes) return;
   check(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToHost, stream_), "copy to host");
   check(cudaStreamSynchronize(stream_), "synchronize");
+  if (owner) owner->raise_device_errors();
 }
 
 // ------------------------------------------------------------ staging
@@ -151,7 +152,10 @@ std::shared_ptr<Data> CudaBackend::allocate(size_t bytes) {
 
 void CudaBackend::alloc_out(array& out) { out.set_data(allocate(std::max<size_t>(out.nbytes(), 1))); }
 
-void CudaBackend::synchronize(const Stream&) { check(cudaStreamSynchronize(stream_), "synchronize"); }
+void CudaBackend::synchronize(const Stream&) {
+  check(cudaStreamSynchronize(stream_), "synchronize");
+  raise_device_errors();
+}
 
 int dt(const array& a) {
   if (a.dtype() == complex64)

@@ -3,6 +3,7 @@
 
 #include <cuda_runtime.h>
 
+#include <atomic>
 #include <mutex>
 #include <unordered_map>
 #include <vector>
@@ -10,7 +11,13 @@
 #include "backend/backend.h"
 #include "backend/cuda/kernels.h"
 
+namespace oxmlx::cu {
+struct IndexErr;
+}
+
 namespace oxmlx::cuda {
+
+class CudaBackend;
 
 void check(cudaError_t e, const char* what);
 int dt(const array& a);  // Dtype::Val code (complex64: ValueError)
@@ -27,6 +34,7 @@ class DeviceAllocator final : public Allocator {
   void copy_to_host(void* dst, const void* src, size_t bytes) override;
   void clear();
   void set_stream(cudaStream_t s) { stream_ = s; }
+  CudaBackend* owner = nullptr;  // raises kernels' index errors after host reads
 
  private:
   std::mutex mu_;
@@ -54,7 +62,8 @@ class CudaBackend final : public Backend {
   void arg_reduce(ArgReduceOp op, const array& in, array& out, int axis) override;
   void scan(ScanOp op, const array& in, array& out, int axis, bool reverse, bool inclusive) override;
   void matmul(const array& a, const array& b, array& out) override;
-  // Run on the CPU backend through host copies (fallback.cpp).
+  // data.cpp (gather.cu, sort.cu, random.cu) and conv.cpp (conv.cu); cases
+  // they do not cover go to the CPU backend like fallback.cpp's families.
   void gather(const array& src, const std::vector<array>& indices, array& out,
               const std::vector<int>& axes, const Shape& slice_sizes) override;
   void scatter(ScatterOp op, const array& base, const std::vector<array>& indices,
@@ -66,6 +75,11 @@ class CudaBackend final : public Backend {
             const std::vector<int>& pad_lo, const std::vector<int>& pad_hi,
             const std::vector<int>& kernel_dilation, const std::vector<int>& input_dilation,
             int groups, bool flip) override;
+  void conv_weight_grad(const array& in, const array& cot, array& out,
+                        const std::vector<int>& stride, const std::vector<int>& pad_lo,
+                        const std::vector<int>& pad_hi, const std::vector<int>& kernel_dilation,
+                        const std::vector<int>& input_dilation, int groups, bool flip) override;
+  // Run on the CPU backend through host copies (fallback.cpp).
   void fft(const array& in, array& out, const std::vector<int>& axes, bool inverse,
            bool real) override;
   void linalg(LinalgOp op, const std::vector<array>& inputs, std::vector<array>& outputs) override;
@@ -78,10 +92,6 @@ class CudaBackend final : public Backend {
   void gather_mm(const array& a, const array& b, const array& lhs, const array& rhs,
                  array& out) override;
   void segmented_mm(const array& a, const array& b, const array& segments, array& out) override;
-  void conv_weight_grad(const array& in, const array& cot, array& out,
-                        const std::vector<int>& stride, const std::vector<int>& pad_lo,
-                        const std::vector<int>& pad_hi, const std::vector<int>& kernel_dilation,
-                        const std::vector<int>& input_dilation, int groups, bool flip) override;
   void fused(const FusedProgram& program, const std::vector<array>& inputs,
              std::vector<array>& outputs) override;
 
@@ -89,6 +99,15 @@ class CudaBackend final : public Backend {
   array on_gpu(const array& a);
   array contiguous(const array& a);
   cudaStream_t stream() const { return stream_; }
+  // Row-major strided-batched GEMM through cuBLASLt (matmul.cpp).
+  void gemm(Dtype t, bool ta, bool tb, int64_t M, int64_t N, int64_t K, const void* A,
+            int64_t lda, int64_t sa, const void* B, int64_t ldb, int64_t sb, void* C,
+            int64_t ldc, int64_t sc, int64_t batch, bool accumulate);
+  // Kernels that check indices record the first bad one in this device slot;
+  // raise_device_errors (after synchronize and host reads) throws it as
+  // IndexError (data.cpp).
+  cu::IndexErr* index_error_slot();
+  void raise_device_errors();
 
  private:
   void alloc_out(array& out);
@@ -109,6 +128,10 @@ class CudaBackend final : public Backend {
   size_t cur_ = 0;
   std::shared_ptr<Data> workspace_;  // cuBLASLt's
   size_t workspace_size_ = 0;
+  std::mutex err_mu_;
+  cu::IndexErr* err_dev_ = nullptr;
+  cu::IndexErr* err_host_ = nullptr;
+  std::atomic<bool> err_pending_{false};
 };
 
 }  // namespace oxmlx::cuda

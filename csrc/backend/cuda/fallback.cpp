@@ -1,6 +1,5 @@
-// Families without CUDA kernels yet (gather, scatter, sort, partition,
-// random bits, conv, fft, linalg, quantization, gather_mm, segmented_mm, compile's fused programs)
-// run on the CPU backend: the inputs are
+// Families without CUDA kernels yet (fft, linalg, quantization, gather_mm,
+// segmented_mm, compile's fused programs) run on the CPU backend: the inputs are
 // copied to the host (waiting for the GPU), the CPU kernel runs, and its
 // outputs are uploaded. Correct and complete, but synchronizing: these are
 // the next kernels to write (docs/backends.md).
@@ -34,48 +33,6 @@ void CudaBackend::adopt(array& host_result, array& out) {
     return;
   }
   out.copy_shared_buffer(dev);
-}
-
-void CudaBackend::gather(const array& src, const std::vector<array>& indices, array& out,
-                         const std::vector<int>& axes, const Shape& slice_sizes) {
-  array t = fresh(out);
-  cpu().gather(host_array(src), on_host(indices), t, axes, slice_sizes);
-  adopt(t, out);
-}
-
-void CudaBackend::scatter(ScatterOp op, const array& base, const std::vector<array>& indices,
-                          const array& updates, array& out, const std::vector<int>& axes) {
-  array t = fresh(out);
-  cpu().scatter(op, host_array(base), on_host(indices), host_array(updates), t, axes);
-  adopt(t, out);
-}
-
-void CudaBackend::sort(const array& in, array& out, int axis, bool arg) {
-  array t = fresh(out);
-  cpu().sort(host_array(in), t, axis, arg);
-  adopt(t, out);
-}
-
-void CudaBackend::partition(const array& in, array& out, int axis, int kth, bool arg) {
-  array t = fresh(out);
-  cpu().partition(host_array(in), t, axis, kth, arg);
-  adopt(t, out);
-}
-
-void CudaBackend::random_bits(const array& keys, array& out) {
-  array t = fresh(out);
-  cpu().random_bits(host_array(keys), t);
-  adopt(t, out);
-}
-
-void CudaBackend::conv(const array& in, const array& w, array& out, const std::vector<int>& stride,
-                       const std::vector<int>& pad_lo, const std::vector<int>& pad_hi,
-                       const std::vector<int>& kernel_dilation,
-                       const std::vector<int>& input_dilation, int groups, bool flip) {
-  array t = fresh(out);
-  cpu().conv(host_array(in), host_array(w), t, stride, pad_lo, pad_hi, kernel_dilation,
-             input_dilation, groups, flip);
-  adopt(t, out);
 }
 
 void CudaBackend::fft(const array& in, array& out, const std::vector<int>& axes, bool inverse,
@@ -126,17 +83,6 @@ void CudaBackend::segmented_mm(const array& a, const array& b, const array& segm
                                array& out) {
   array t = fresh(out);
   cpu().segmented_mm(host_array(a), host_array(b), host_array(segments), t);
-  adopt(t, out);
-}
-
-void CudaBackend::conv_weight_grad(const array& in, const array& cot, array& out,
-                                   const std::vector<int>& stride, const std::vector<int>& pad_lo,
-                                   const std::vector<int>& pad_hi,
-                                   const std::vector<int>& kernel_dilation,
-                                   const std::vector<int>& input_dilation, int groups, bool flip) {
-  array t = fresh(out);
-  cpu().conv_weight_grad(host_array(in), host_array(cot), t, stride, pad_lo, pad_hi,
-                         kernel_dilation, input_dilation, groups, flip);
   adopt(t, out);
 }
 

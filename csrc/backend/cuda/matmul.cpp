@@ -38,6 +38,7 @@ constexpr int kR16F = 2, kR32F = 0, kR64F = 1, kR16BF = 14;
 constexpr int kDescTransA = 3, kDescTransB = 4;
 constexpr int kLayoutBatchCount = 5, kLayoutBatchStride = 6;
 constexpr int kPrefMaxWorkspace = 1;
+constexpr int kPrefAlignA = 5, kPrefAlignB = 6, kPrefAlignC = 7, kPrefAlignD = 8;
 constexpr int kOpN = 0, kOpT = 1;
 
 struct Lt {
@@ -159,6 +160,24 @@ bool describe(const array& a, int64_t batch, Operand& op) {
   return true;
 }
 
+// The heuristic assumes 256-byte aligned operands unless told otherwise;
+// views (offsets) and im2col chunks can be less aligned.
+uint32_t alignment(const void* p) {
+  uintptr_t v = reinterpret_cast<uintptr_t>(p);
+  uint32_t a = 256;
+  while (a > 1 && (v % a) != 0) a >>= 1;
+  return a;
+}
+
+template <typename L>
+void set_alignment(L& l, Pref pref, const void* first, const void* second, const void* c) {
+  uint32_t a = alignment(first), b = alignment(second), d = alignment(c);
+  l.pref_set(pref, kPrefAlignA, &a, sizeof(a));
+  l.pref_set(pref, kPrefAlignB, &b, sizeof(b));
+  l.pref_set(pref, kPrefAlignC, &d, sizeof(d));
+  l.pref_set(pref, kPrefAlignD, &d, sizeof(d));
+}
+
 }  // namespace
 
 CudaBackend::CudaBackend() {
@@ -217,6 +236,7 @@ void CudaBackend::matmul(const array& a_h, const array& b_h, array& out) {
   ok(l.pref_create(&pref), "PreferenceCreate");
   uint64_t ws = workspace_size_;
   l.pref_set(pref, kPrefMaxWorkspace, &ws, sizeof(ws));
+  set_alignment(l, pref, b.raw_ptr(), a.raw_ptr(), out.raw_ptr());
   Heuristic h{};
   int found = 0;
   Status st = l.heuristic(l.handle, desc, la, lb, lc, lc, pref, 1, &h, &found);
@@ -234,6 +254,72 @@ void CudaBackend::matmul(const array& a_h, const array& b_h, array& out) {
   l.desc_destroy(desc);
   if (found == 0 && st == 0) st = -1;
   ok(st, "cublasLtMatmul");
+}
+
+}  // namespace oxmlx::cuda
+
+// ------------------------------------------------------------ strided GEMM
+
+namespace oxmlx::cuda {
+
+// Row-major C_b (M x N, ldc) = op(A_b) op(B_b) (+ C_b when accumulate) for
+// b < batch, operands stepping by sa / sb / sc elements: op(A) is M x K (A
+// stored K x M when ta), op(B) is K x N (B stored N x K when tb). Float
+// types as matmul (16-bit ones accumulate in float32).
+void CudaBackend::gemm(Dtype t, bool ta, bool tb, int64_t M, int64_t N, int64_t K, const void* A,
+                       int64_t lda, int64_t sa, const void* B, int64_t ldb, int64_t sb, void* C,
+                       int64_t ldc, int64_t sc, int64_t batch, bool accumulate) {
+  int dtype, compute;
+  if (t == float32) dtype = kR32F, compute = kCompute32F;
+  else if (t == float16) dtype = kR16F, compute = kCompute32F;
+  else if (t == bfloat16) dtype = kR16BF, compute = kCompute32F;
+  else if (t == float64) dtype = kR64F, compute = kCompute64F;
+  else throw ValueError(msg("[cuda] gemm of ", dtype_name(t), " is not supported."));
+  if (M <= 0 || N <= 0 || batch <= 0) return;
+  Lt& l = lt();
+  if (!workspace_) {
+    workspace_size_ = 32u << 20;
+    workspace_ = allocate(workspace_size_);
+  }
+  // Column-major view: C^T (N x M) = op(B)^T op(A)^T, B first.
+  Desc desc;
+  ok(l.desc_create(&desc, compute, compute == kCompute64F ? kR64F : kR32F), "MatmulDescCreate");
+  int opa = tb ? kOpT : kOpN, opb = ta ? kOpT : kOpN;
+  l.desc_set(desc, kDescTransA, &opa, sizeof(opa));
+  l.desc_set(desc, kDescTransB, &opb, sizeof(opb));
+  Layout la, lb, lc;
+  ok(l.layout_create(&la, dtype, tb ? K : N, tb ? N : K, ldb), "layout");
+  ok(l.layout_create(&lb, dtype, ta ? M : K, ta ? K : M, lda), "layout");
+  ok(l.layout_create(&lc, dtype, N, M, ldc), "layout");
+  if (batch > 1) {
+    int32_t bc = int32_t(batch);
+    for (auto [lay, s] : {std::pair{la, sb}, std::pair{lb, sa}, std::pair{lc, sc}}) {
+      l.layout_set(lay, kLayoutBatchCount, &bc, sizeof(bc));
+      l.layout_set(lay, kLayoutBatchStride, &s, sizeof(s));
+    }
+  }
+  Pref pref;
+  ok(l.pref_create(&pref), "PreferenceCreate");
+  uint64_t ws = workspace_size_;
+  l.pref_set(pref, kPrefMaxWorkspace, &ws, sizeof(ws));
+  set_alignment(l, pref, B, A, C);
+  Heuristic h{};
+  int found = 0;
+  Status st = l.heuristic(l.handle, desc, la, lb, lc, lc, pref, 1, &h, &found);
+  double one_d = 1.0, beta_d = accumulate ? 1.0 : 0.0;
+  float one_f = 1.0f, beta_f = accumulate ? 1.0f : 0.0f;
+  const void* alpha = compute == kCompute64F ? (const void*)&one_d : (const void*)&one_f;
+  const void* beta = compute == kCompute64F ? (const void*)&beta_d : (const void*)&beta_f;
+  if (st == 0 && found > 0)
+    st = l.matmul(l.handle, desc, alpha, B, la, A, lb, beta, C, lc, C, lc, &h.algo,
+                  workspace_->ptr, workspace_size_, stream_);
+  l.pref_destroy(pref);
+  l.layout_destroy(la);
+  l.layout_destroy(lb);
+  l.layout_destroy(lc);
+  l.desc_destroy(desc);
+  if (found == 0 && st == 0) st = -1;
+  ok(st, "cublasLtMatmul (gemm)");
 }
 
 }  // namespace oxmlx::cuda
