@@ -1,5 +1,5 @@
 // Families without CUDA kernels yet (gather, scatter, sort, partition,
-// random bits, conv, fft, linalg, quantization, gather_mm, segmented_mm, compile's fused programs)
+// random bits, conv, fft, linalg, quantization, gather_mm, segmented_mm)
 // run on the CPU backend: the inputs are
 // copied to the host (waiting for the GPU), the CPU kernel runs, and its
 // outputs are uploaded. Correct and complete, but synchronizing: these are
@@ -138,15 +138,6 @@ void CudaBackend::conv_weight_grad(const array& in, const array& cot, array& out
   cpu().conv_weight_grad(host_array(in), host_array(cot), t, stride, pad_lo, pad_hi,
                          kernel_dilation, input_dilation, groups, flip);
   adopt(t, out);
-}
-
-// compile's fused elementwise programs (a CUDA code generator is future work).
-void CudaBackend::fused(const FusedProgram& program, const std::vector<array>& inputs,
-                        std::vector<array>& outputs) {
-  std::vector<array> ts;
-  for (auto& o : outputs) ts.push_back(fresh(o));
-  cpu().fused(program, on_host(inputs), ts);
-  for (size_t i = 0; i < outputs.size(); ++i) adopt(ts[i], outputs[i]);
 }
 
 }  // namespace oxmlx::cuda
