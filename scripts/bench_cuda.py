@@ -39,8 +39,17 @@ def pair(fo, ft, reps=10, rounds=5, warm=3):
     return statistics.median(to), statistics.median(tt)
 
 
+GROUPS = ["copy", "gemm", "elementwise", "reduce", "rows", "sdpa", "mlp", "fused"]
+
+
 def main():
+    import argparse
+
     import torch
+
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--only", default=",".join(GROUPS), help="comma-separated groups: " + ",".join(GROUPS))
+    want = set(ap.parse_args().only.split(","))
 
     mx.set_default_device(mx.gpu)
     rows = []
@@ -63,6 +72,49 @@ def main():
     t_ox, t_t = pair(lambda: mx.eval(mx.contiguous(xs[1:])), lambda: ty.copy_(tx))
     add("device copy 64M f32 (read+write)", t_ox, t_t, lambda t: gbs(8 * m, t))
     copy_bw = 8 * m / t_t
+    fused_bw = None
+
+    if "gemm" in want:
+        gemm_rows(rng, add, pair)
+
+    x = mx.array(rng.standard_normal(m, dtype=np.float32)) * 1
+    mx.eval(x)
+
+    if "elementwise" in want:
+        t_ox, t_t = pair(lambda: mx.eval(mx.tanh(x * 2.0 + 1.0) * x - 0.5),
+                         lambda: torch.tanh(tx * 2.0 + 1.0) * tx - 0.5)
+        add("elementwise tanh(2x+1)*x-0.5 64M f32, 5 kernels (bytes: 5 x (r+w))", t_ox, t_t,
+            lambda t: gbs(5 * 8 * m, t))
+        t_ox, t_t = pair(lambda: mx.eval(x * x), lambda: tx * tx)
+        add("binary x*x 64M f32", t_ox, t_t, lambda t: gbs(8 * m, t))
+
+    if "reduce" in want:
+        reduce_rows(rng, add, pair, gbs)
+    if "rows" in want:
+        row_rows(rng, add, pair, gbs)
+    if "sdpa" in want:
+        sdpa_rows(rng, add, pair)
+    if "mlp" in want:
+        mlp_rows(rng, add, pair)
+
+    if "fused" in want:
+        # Fused chain (compile -> one NVRTC kernel) vs torch eager (4-5 kernels).
+        chain = mx.compile(lambda v: mx.exp(v) * 2 + v * v - 1)
+        t_ox, t_t = pair(lambda: mx.eval(chain(x)), lambda: torch.exp(tx) * 2 + tx * tx - 1)
+        add("fused exp(x)*2+x*x-1 64M f32, compiled (bytes: 1 read + 1 write)", t_ox, t_t,
+            lambda t: gbs(8 * m, t))
+        fused_bw = 8 * m / t_ox
+
+    if fused_bw:
+        print(f"fused chain bandwidth / torch copy bandwidth: {fused_bw / copy_bw:.3f}")
+    print("| benchmark | oxmlx cuda | torch | oxmlx speed vs torch |")
+    print("|---|---|---|---|")
+    for row in rows:
+        print("| " + " | ".join(row) + " |")
+
+
+def gemm_rows(rng, add, pair):
+    import torch
 
     n = 8192
     a = mx.array(rng.standard_normal((n, n), dtype=np.float32)).astype(mx.bfloat16)
@@ -75,22 +127,9 @@ def main():
     add("GEMM bf16 8192^3", t_ox, t_t, lambda t: f"{t*1e3:.3f} ms  {fl/t/1e12:.0f} TFLOP/s")
     del a, b, ta, tb
 
-    x = mx.array(rng.standard_normal(m, dtype=np.float32)) * 1
-    mx.eval(x)
 
-    # Fused chain (compile -> one NVRTC kernel) vs torch eager (4-5 kernels).
-    chain = mx.compile(lambda v: mx.exp(v) * 2 + v * v - 1)
-    t_ox, t_t = pair(lambda: mx.eval(chain(x)), lambda: torch.exp(tx) * 2 + tx * tx - 1)
-    add("fused exp(x)*2+x*x-1 64M f32, compiled (bytes: 1 read + 1 write)", t_ox, t_t,
-        lambda t: gbs(8 * m, t))
-    fused_bw = 8 * m / t_ox
-
-    t_ox, t_t = pair(lambda: mx.eval(mx.tanh(x * 2.0 + 1.0) * x - 0.5),
-                     lambda: torch.tanh(tx * 2.0 + 1.0) * tx - 0.5)
-    add("elementwise tanh(2x+1)*x-0.5 64M f32, 5 kernels (bytes: 5 x (r+w))", t_ox, t_t,
-        lambda t: gbs(5 * 8 * m, t))
-    t_ox, t_t = pair(lambda: mx.eval(x * x), lambda: tx * tx)
-    add("binary x*x 64M f32", t_ox, t_t, lambda t: gbs(8 * m, t))
+def reduce_rows(rng, add, pair, gbs):
+    import torch
 
     r = 1 << 28
     y = mx.array(np.ones(r, dtype=np.float32)) * 1
@@ -103,6 +142,10 @@ def main():
     t_ox, t_t = pair(lambda: mx.eval(mx.sum(z, axis=1)), lambda: tz.sum(dim=1))
     add("row sums 16384x16384 f32", t_ox, t_t, lambda t: gbs(4 * r, t))
     del y, z, ty1, tz
+
+
+def row_rows(rng, add, pair, gbs):
+    import torch
 
     # Row kernels.
     for dt_name, tdt in [("f32", torch.float32), ("bf16", torch.bfloat16)]:
@@ -126,6 +169,10 @@ def main():
         add(f"rms_norm {R}x{N} {dt_name} (w)", t_ox, t_t, lambda t: gbs(nbytes, t))
         del sx, tsx
 
+
+def sdpa_rows(rng, add, pair):
+    import torch
+
     # Attention (torch: its flash / efficient kernels).
     for causal in [False, True]:
         B, H, T, D = 4, 16, 1024, 64
@@ -140,6 +187,10 @@ def main():
             reps=3)
         add(f"sdpa bf16 B{B} H{H} T{T} D{D}{' causal' if causal else ''}", t_ox, t_t,
             lambda t: f"{t*1e3:.3f} ms  {fl/t/1e12:.1f} TFLOP/s")
+
+
+def mlp_rows(rng, add, pair):
+    import torch
 
     # MLP training step: 2 layers, cross entropy (one-hot targets), value_and_grad + SGD.
     Bm, Din, Dh, K = 4096, 1024, 4096, 1024
@@ -187,12 +238,6 @@ def main():
     t_ox, t_t = pair(ox_step, t_step, reps=5)
     add(f"MLP train step f32 {Bm}x{Din}->{Dh}->{K} (eager vs eager)", t_ox, t_t,
         lambda t: f"{t*1e3:.3f} ms  {fl/t/1e12:.1f} TFLOP/s")
-
-    print(f"fused chain bandwidth / torch copy bandwidth: {fused_bw / copy_bw:.3f}")
-    print("| benchmark | oxmlx cuda | torch | oxmlx speed vs torch |")
-    print("|---|---|---|---|")
-    for row in rows:
-        print("| " + " | ".join(row) + " |")
 
 
 if __name__ == "__main__":

@@ -1,12 +1,16 @@
 // compile's fused elementwise programs on the GPU: one CUDA kernel per
 // program (and input layout), generated as source, compiled at run time by
-// NVRTC into a cubin for the device, loaded with cudaLibraryLoadData and
-// cached by the program's signature.
+// NVRTC into a cubin for the device, loaded as a module and cached by the
+// program's signature.
 //
 // NVRTC is opened with dlopen the first time (libnvrtc.so.13 on the loader
 // path, $OXMLX_NVRTC, the nvidia-cuda-nvrtc wheel beside oxmlx or beside
-// cuBLASLt, or the CUDA toolkit); the few entry points used are declared
-// here (no NVRTC headers needed at build time). Without NVRTC the fused node
+// cuBLASLt, or the CUDA toolkit; its builtins library is preloaded from the
+// same folder), the cubin is loaded and launched through the driver API
+// (libcuda.so.1, also opened with dlopen: cuModuleLoadData,
+// cuModuleGetFunction, cuLaunchKernel on the runtime's primary context);
+// the few entry points used are declared here (no NVRTC or driver headers
+// needed at build time). Without NVRTC the fused node
 // runs its ordinary elementwise nodes (on the GPU) instead; a program that
 // fails to compile runs on the CPU backend through host copies.
 // OXMLX_CUDA_STRICT=1 turns both into errors (a test hook).
@@ -17,6 +21,7 @@
 // program on them in registers and stores V outputs per output; otherwise
 // inputs with other layouts (broadcast rows, transposes, slices) are read
 // through merged-dimension strides, one element per thread and step.
+#include <dirent.h>
 #include <dlfcn.h>
 
 #include <algorithm>
@@ -52,9 +57,29 @@ struct Nvrtc {
   int (*log)(nvrtcProgram, char*) = nullptr;
   int (*destroy)(nvrtcProgram*) = nullptr;
   const char* (*error_string)(int) = nullptr;
+  // Driver API.
+  int (*module_load)(void**, const void*) = nullptr;
+  int (*get_function)(void**, void*, const char*) = nullptr;
+  int (*launch)(void*, unsigned, unsigned, unsigned, unsigned, unsigned, unsigned, unsigned,
+                void*, void**, void**) = nullptr;
+  int (*ctx_current)(void**) = nullptr;
   std::string error;  // why NVRTC is unusable ("" when it works)
   std::string arch;   // --gpu-architecture=sm_XY
 };
+
+// NVRTC opens libnvrtc-builtins.so.13.* by name at compile time; a wheel's
+// folder is not on the loader path, so load it from libnvrtc's folder first.
+void preload_builtins(const std::string& dir) {
+  DIR* d = opendir(dir.c_str());
+  if (!d) return;
+  while (dirent* e = readdir(d)) {
+    std::string nm = e->d_name;
+    if (nm.rfind("libnvrtc-builtins.so.", 0) == 0 &&
+        dlopen((dir + "/" + nm).c_str(), RTLD_NOW | RTLD_GLOBAL))
+      break;
+  }
+  closedir(d);
+}
 
 std::string dir_of(const void* addr) {
   Dl_info info{};
@@ -108,6 +133,19 @@ Nvrtc& nvrtc() {
     sym(n->log, "nvrtcGetProgramLog");
     sym(n->destroy, "nvrtcDestroyProgram");
     sym(n->error_string, "nvrtcGetErrorString");
+    if (n->create) preload_builtins(dir_of(reinterpret_cast<void*>(n->create)));
+    void* cu = dlopen("libcuda.so.1", RTLD_NOW | RTLD_LOCAL);
+    if (!cu && n->error.empty()) n->error = "libcuda.so.1 could not be opened";
+    if (cu) {
+      auto dsym = [&](auto& fn, const char* name) {
+        fn = reinterpret_cast<std::remove_reference_t<decltype(fn)>>(dlsym(cu, name));
+        if (!fn && n->error.empty()) n->error = std::string("libcuda has no ") + name;
+      };
+      dsym(n->module_load, "cuModuleLoadData");
+      dsym(n->get_function, "cuModuleGetFunction");
+      dsym(n->launch, "cuLaunchKernel");
+      dsym(n->ctx_current, "cuCtxGetCurrent");
+    }
     int dev = 0, major = 0, minor = 0;
     cudaGetDevice(&dev);
     cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, dev);
@@ -123,8 +161,14 @@ bool strict() {
   return s && *s && std::strcmp(s, "0") != 0;
 }
 
+// The driver calls need the runtime's (primary) context current on this thread.
+void ensure_context() {
+  void* ctx = nullptr;
+  if (nvrtc().ctx_current(&ctx) != 0 || !ctx) cudaSetDevice(0);
+}
+
 // Compiles `src` and returns its kernel `name` (nullptr and `log` on failure).
-cudaKernel_t build(const std::string& src, const char* name, std::string& log) {
+void* build(const std::string& src, const char* name, std::string& log) {
   Nvrtc& n = nvrtc();
   nvrtcProgram prog = nullptr;
   int r = n.create(&prog, src.c_str(), "oxmlx_fused.cu", 0, nullptr, nullptr);
@@ -148,21 +192,24 @@ cudaKernel_t build(const std::string& src, const char* name, std::string& log) {
   std::vector<char> bin(cs);
   n.cubin(prog, bin.data());
   n.destroy(&prog);
-  cudaLibrary_t lib = nullptr;
-  cudaError_t e = cudaLibraryLoadData(&lib, bin.data(), nullptr, nullptr, 0, nullptr, nullptr, 0);
-  if (e != cudaSuccess) {
-    cudaGetLastError();
-    log = std::string("cudaLibraryLoadData: ") + cudaGetErrorString(e);
+  if (bin.empty()) {
+    log = "NVRTC produced no cubin";
     return nullptr;
   }
-  cudaKernel_t k = nullptr;
-  e = cudaLibraryGetKernel(&k, lib, name);
-  if (e != cudaSuccess) {
-    cudaGetLastError();
-    log = std::string("cudaLibraryGetKernel: ") + cudaGetErrorString(e);
+  ensure_context();
+  void* mod = nullptr;
+  int e = n.module_load(&mod, bin.data());
+  if (e != 0) {
+    log = "cuModuleLoadData failed (CUresult " + std::to_string(e) + ")";
     return nullptr;
   }
-  return k;  // the library stays loaded for the process
+  void* fn = nullptr;
+  e = n.get_function(&fn, mod, name);
+  if (e != 0) {
+    log = "cuModuleGetFunction failed (CUresult " + std::to_string(e) + ")";
+    return nullptr;
+  }
+  return fn;  // the module stays loaded for the process
 }
 
 // ---------------------------------------------------------------- codegen
@@ -347,7 +394,7 @@ std::string signature(const FusedProgram& p, const Plan& pl) {
 
 struct Cache {
   std::mutex mu;
-  std::unordered_map<std::string, cudaKernel_t> kernels;  // nullptr: failed to build
+  std::unordered_map<std::string, void*> kernels;  // nullptr: failed to build
 };
 Cache& cache() {
   static Cache* c = new Cache();
@@ -455,7 +502,7 @@ void CudaBackend::fused(const FusedProgram& program, const std::vector<array>& i
   }
 
   std::string sig = signature(program, pl);
-  cudaKernel_t k = nullptr;
+  void* k = nullptr;
   bool known = false;
   {
     std::lock_guard<std::mutex> lk(cache().mu);
@@ -504,9 +551,10 @@ void CudaBackend::fused(const FusedProgram& program, const std::vector<array>& i
   blocks = std::min<int64_t>(blocks, int64_t(sm_count()) * 256);
   void* argp = args.data();
   void* params[] = {argp};
-  check(cudaLaunchKernel(reinterpret_cast<const void*>(k), dim3(unsigned(std::max<int64_t>(blocks, 1))),
-                         dim3(256), params, 0, stream_),
-        "fused kernel launch");
+  ensure_context();
+  int e = n.launch(k, unsigned(std::max<int64_t>(blocks, 1)), 1, 1, 256, 1, 1, 0, stream_, params,
+                   nullptr);
+  if (e != 0) throw RuntimeError(msg("[cuda] fused: cuLaunchKernel failed (CUresult ", e, ")."));
 }
 
 }  // namespace oxmlx::cuda
