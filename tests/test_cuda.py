@@ -507,7 +507,9 @@ def test_norms(dtype, n):
 @pytest.mark.parametrize("traditional", [False, True])
 def test_rope(dtype, traditional):
     x = rand((2, 3, 37, 64), dtype, seed=54)
-    tol = FTOL[dtype]
+    # Angles, cosines and sines are float32 by definition (for float64 too),
+    # and the GPU's cosf/sinf may differ from the CPU's by an ulp.
+    tol = 1e-6 if dtype == "float64" else FTOL[dtype]
     for dims, off in [(64, 0), (32, 5), (48, mx.array([3, 1000], dtype=mx.int32))]:
         g, c = both(lambda s: mx.fast.rope(x, dims, traditional=traditional, base=10000.0,
                                            scale=1.0, offset=off, stream=s))

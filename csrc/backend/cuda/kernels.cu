@@ -190,7 +190,7 @@ __device__ __forceinline__ T unary_val(int op, T in) {
     switch (op) {
       case Abs: r = fabs(x); break;
       case Negative: r = -x; break;
-      case Sign: r = isnan(x) ? x : C((x > C(0)) - (x < C(0))); break;
+      case Sign: r = C((x > C(0)) - (x < C(0))); break;  // sign(nan) == 0, as the CPU (MLX)
       case Floor: r = floor(x); break;
       case Ceil: r = ceil(x); break;
       case Round: r = rint(x); break;

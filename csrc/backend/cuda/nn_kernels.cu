@@ -152,27 +152,26 @@ __global__ void __launch_bounds__(1024) row_kernel(RowOp op, RowArgs a, int G) {
         for (int e = 0; e < V; ++e) v[r][e] = A(0);
     }
   }
-  // Writes y[i] = g(x[i], i) for the row, vector by vector.
+  // Writes the row vector by vector: g(x values, first index, outputs).
   T* y = static_cast<T*>(a.y) + (active ? row * n : 0);
   auto write = [&](auto&& g) {
     if (!active) return;
-    auto one = [&](const A* xs, int64_t i0) {
-      A o[V];
-#pragma unroll
-      for (int e = 0; e < V; ++e) o[e] = g(xs[e], i0 + e);
-      store_v<T, V>(y + i0, o);
-    };
     if constexpr (R > 0) {
 #pragma unroll
       for (int r = 0; r < R; ++r) {
         const int64_t i0 = (int64_t(lane) + int64_t(r) * G) * V;
-        if (i0 < n) one(v[r], i0);
+        if (i0 < n) {
+          A o[V];
+          g(v[r], i0, o);
+          store_v<T, V>(y + i0, o);
+        }
       }
     } else {
       for (int64_t i0 = int64_t(lane) * V; i0 < n; i0 += int64_t(G) * V) {
-        A t[V];
+        A t[V], o[V];
         load_v<T, V>(x + i0, t);
-        one(t, i0);
+        g(t, i0, o);
+        store_v<T, V>(y + i0, o);
       }
     }
   };
@@ -192,7 +191,10 @@ __global__ void __launch_bounds__(1024) row_kernel(RowOp op, RowArgs a, int G) {
       return;
     }
     const A inv = A(1) / s;
-    write([&](A xv, int64_t) { return exp(xv - m) * inv; });
+    write([&](const A* xs, int64_t, A* o) {
+#pragma unroll
+      for (int e = 0; e < V; ++e) o[e] = exp(xs[e] - m) * inv;
+    });
     return;
   }
   const T* w = static_cast<const T*>(a.w);
@@ -208,11 +210,17 @@ __global__ void __launch_bounds__(1024) row_kernel(RowOp op, RowArgs a, int G) {
   visit([&](A xv, int64_t) { ss += (xv - mu) * (xv - mu); });
   ss = group_reduce(ss, SumF{}, G, smem);
   const A r = A(1) / sqrt(ss * inv_n + A(a.eps));
-  write([&](A xv, int64_t i) {
-    A o = (xv - mu) * r;
-    if (w) o = rnd<T>(o) * to_a<A>(w[i]);
-    if (b) o = rnd<T>(o) + to_a<A>(b[i]);
-    return o;
+  write([&](const A* xs, int64_t i0, A* o) {
+    A wv[V], bv[V];
+    if (w) load_v<T, V>(w + i0, wv);  // aligned like x (the host checks)
+    if (b) load_v<T, V>(b + i0, bv);
+#pragma unroll
+    for (int e = 0; e < V; ++e) {
+      A t = (xs[e] - mu) * r;
+      if (w) t = rnd<T>(t) * wv[e];
+      if (b) t = rnd<T>(t) + bv[e];
+      o[e] = t;
+    }
   });
 }
 
