@@ -356,6 +356,22 @@ def test_vectorized_elementwise(dtype):
     same(x.astype(mx.float32, stream=G), x.astype(mx.float32, stream=C))
 
 
+@gpu_only
+@pytest.mark.parametrize("dtype", ["float32", "float16", "bfloat16", "float64", "int8", "int64"])
+@pytest.mark.parametrize("cols", [96, 97])
+def test_row_and_column_broadcast(dtype, cols):
+    # (rows, cols) with a bias row or a per-row value: the two-dim vector path
+    # (cols a multiple of the vector width) or the strided one.
+    x = rand((65, cols), dtype, 0.5, 2.0, seed=33)
+    r = rand((cols,), dtype, 0.5, 2.0, seed=34)
+    c = rand((65, 1), dtype, 0.5, 2.0, seed=35)
+    xd = mx.where(mx.array(True), x, x, stream=G)  # device resident
+    for a, b in [(x, r), (r, x), (x, c), (c, x), (xd, r), (xd[1:], c[1:]), (c, r)]:
+        same(mx.add(a, b, stream=G), mx.add(a, b, stream=C))
+        same(mx.subtract(a, b, stream=G), mx.subtract(a, b, stream=C))
+        same(mx.greater(a, b, stream=G), mx.greater(a, b, stream=C))
+
+
 # ------------------------------------------------------------------ compile's fused programs
 
 

@@ -568,6 +568,69 @@ __global__ void binary_vec_kernel(int op, const T* a, const T* b, bool a_one, bo
   }
 }
 
+// Two merged dims (rows x cols, cols a multiple of V) where each operand
+// steps by 1 along the columns (read as vectors) or 0 (one value per row):
+// bias rows, per-row scalars (x - max(x, -1)), one value, dense.
+template <typename T, int V>
+struct Binary2dF {
+  int op;
+  bool cmp;
+  const T* __restrict__ a;
+  const T* __restrict__ b;
+  int64_t cols, oa, ob;  // columns; each operand's row stride
+  bool va, vb;           // column stride 1 (else 0)
+  bool idx32;            // row / column by 32-bit division
+  void* out;
+  template <int K>
+  __device__ __forceinline__ void run(int64_t c, int64_t step) const {
+    Pack<T, V> x[K], y[K];
+#pragma unroll
+    for (int k = 0; k < K; ++k) {
+      const int64_t e0 = (c + k * step) * V;
+      int64_t row, col;
+      if (idx32) {
+        const uint32_t r = uint32_t(e0) / uint32_t(cols);
+        row = r, col = int64_t(uint32_t(e0) - r * uint32_t(cols));
+      } else {
+        row = e0 / cols, col = e0 - row * cols;
+      }
+      if (va) {
+        x[k] = *reinterpret_cast<const Pack<T, V>*>(a + row * oa + col);
+      } else {
+        const T v0 = a[row * oa];
+#pragma unroll
+        for (int e = 0; e < V; ++e) x[k].v[e] = v0;
+      }
+      if (vb) {
+        y[k] = *reinterpret_cast<const Pack<T, V>*>(b + row * ob + col);
+      } else {
+        const T v0 = b[row * ob];
+#pragma unroll
+        for (int e = 0; e < V; ++e) y[k].v[e] = v0;
+      }
+    }
+#pragma unroll
+    for (int k = 0; k < K; ++k) {
+      if (cmp) {
+        Pack<bool, V> r;
+#pragma unroll
+        for (int e = 0; e < V; ++e) r.v[e] = binary_cmp(op, x[k].v[e], y[k].v[e]);
+        static_cast<Pack<bool, V>*>(out)[c + k * step] = r;
+      } else {
+        Pack<T, V> r;
+#pragma unroll
+        for (int e = 0; e < V; ++e) r.v[e] = binary_val(op, x[k].v[e], y[k].v[e]);
+        static_cast<Pack<T, V>*>(out)[c + k * step] = r;
+      }
+    }
+  }
+};
+
+template <typename T, int V>
+__global__ void binary_2d_kernel(Binary2dF<T, V> f, int64_t n) {
+  for_each_chunk<V>(n / V, f);
+}
+
 // Boolean condition; U: an unsigned type of the values' size.
 template <typename U, int V>
 struct SelectVecF {
@@ -617,12 +680,12 @@ inline bool aligned_to(const void* p, size_t bytes) {
   return reinterpret_cast<uintptr_t>(p) % bytes == 0;
 }
 
-// Blocks for n / V chunks, kUnroll chunks per thread and step, at most a
-// few waves (the rest grid-strides).
+// Blocks for n / V chunks, kUnroll chunks per thread: one pass over the
+// data (grid-striding only past 2^30 blocks).
 inline int vec_blocks(int64_t n, int v) {
   int64_t per_block = int64_t(kThreads) * kUnroll;
   int64_t b = (n / v + per_block - 1) / per_block;
-  return int(b < 1 ? 1 : (b < 132 * 32 ? b : 132 * 32));
+  return int(b < 1 ? 1 : (b < (int64_t(1) << 30) ? b : (int64_t(1) << 30)));
 }
 
 // Each operand's stride over a one-dim (merged) layout: 1 dense, 0 one value.
@@ -945,6 +1008,28 @@ void binary(int op, const void* a, const void* b, int dt, void* out, int, int64_
       if ((a1 || aligned_to(a, sizeof(T) * V)) && (b1 || aligned_to(b, sizeof(T) * V)) &&
           aligned_to(out, ob)) {
         binary_vec_kernel<T, V><<<vec_blocks(n, V), kThreads, 0, s>>>(op, (const T*)a, (const T*)b, a1, b1, out, n);
+        done = true;
+      }
+    });
+    if (done) return;
+  }
+  if (!contig && l.ndim == 2) {
+    // Rows x columns with column strides 1 or 0 for both operands.
+    const int64_t cols = l.shape[1];
+    bool done = false;
+    OX_DISPATCH(dt, {
+      constexpr int V = 16 / sizeof(T);
+      const int64_t sa = l.strides[0][1], sb = l.strides[1][1];
+      const int64_t oa = l.strides[0][0], ob = l.strides[1][0];
+      const size_t ob_bytes = binary_is_cmp_host(op) ? V : sizeof(T) * V;
+      auto ok = [&](const void* p, int64_t st, int64_t rs) {
+        return st == 0 || (st == 1 && rs % V == 0 && aligned_to(p, sizeof(T) * V));
+      };
+      if ((sa == 0 || sa == 1) && (sb == 0 || sb == 1) && cols % V == 0 && ok(a, sa, oa) &&
+          ok(b, sb, ob) && aligned_to(out, ob_bytes)) {
+        Binary2dF<T, V> f{op, binary_is_cmp_host(op), (const T*)a, (const T*)b, cols, oa, ob,
+                          sa == 1, sb == 1, n < (int64_t(1) << 32), out};
+        binary_2d_kernel<T, V><<<vec_blocks(n, V), kThreads, 0, s>>>(f, n);
         done = true;
       }
     });
