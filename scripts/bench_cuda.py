@@ -1,7 +1,12 @@
-"""A small GPU benchmark of the cuda backend against PyTorch (same GPU):
-bf16 GEMM 8192^3, a float32 elementwise chain and a float32 sum.
+"""GPU benchmark of the cuda backend against PyTorch on the same GPU: a
+device-copy ceiling, bf16 GEMM, elementwise (plain and compiled/fused),
+reductions, softmax, norms, attention and an MLP training step. Each row is
+timed in rounds that alternate oxmlx and torch; the medians of the rounds
+are reported, with oxmlx's speed relative to torch (>1: oxmlx faster).
 Usage: OXMLX_DEV_BUILD=... PYTHONPATH=python python scripts/bench_cuda.py"""
 
+import statistics
+import sys
 import time
 
 import numpy as np
@@ -9,9 +14,7 @@ import numpy as np
 import oxmlx.core as mx
 
 
-def timeit(fn, sync, reps=10, warm=3):
-    for _ in range(warm):
-        fn()
+def timed(fn, sync, reps):
     sync()
     t = time.perf_counter()
     for _ in range(reps):
@@ -20,61 +23,221 @@ def timeit(fn, sync, reps=10, warm=3):
     return (time.perf_counter() - t) / reps
 
 
-def main():
+def pair(fo, ft, reps=10, rounds=5, warm=3):
+    """Median seconds per call of oxmlx's fo and torch's ft, interleaved."""
     import torch
 
+    for _ in range(warm):
+        fo()
+        ft()
+    mx.synchronize()
+    torch.cuda.synchronize()
+    to, tt = [], []
+    for _ in range(rounds):
+        to.append(timed(fo, mx.synchronize, reps))
+        tt.append(timed(ft, torch.cuda.synchronize, reps))
+    return statistics.median(to), statistics.median(tt)
+
+
+GROUPS = ["copy", "gemm", "elementwise", "reduce", "rows", "sdpa", "mlp", "fused"]
+
+
+def main():
+    import argparse
+
+    import torch
+
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--only", default=",".join(GROUPS), help="comma-separated groups: " + ",".join(GROUPS))
+    want = set(ap.parse_args().only.split(","))
+
     mx.set_default_device(mx.gpu)
-    tsync = torch.cuda.synchronize
     rows = []
+    rng = np.random.default_rng(0)
 
-    n = 8192
-    a = mx.array(np.random.default_rng(0).standard_normal((n, n), dtype=np.float32)).astype(mx.bfloat16)
-    b = mx.array(np.random.default_rng(1).standard_normal((n, n), dtype=np.float32)).astype(mx.bfloat16)
-    mx.eval(a, b)
-    def ox_mm():
-        mx.eval(mx.matmul(a, b))
-    t_ox = timeit(ox_mm, mx.synchronize)
-    ta = torch.randn(n, n, device="cuda", dtype=torch.bfloat16)
-    tb = torch.randn(n, n, device="cuda", dtype=torch.bfloat16)
-    t_t = timeit(lambda: ta @ tb, tsync)
-    fl = 2 * n**3
-    rows.append(("GEMM bf16 8192^3", f"{t_ox*1e3:.3f} ms  {fl/t_ox/1e12:.0f} TFLOP/s", f"{t_t*1e3:.3f} ms  {fl/t_t/1e12:.0f} TFLOP/s"))
-    del a, b, ta, tb
+    def gbs(b, t):
+        return f"{t*1e3:.3f} ms  {b/t/1e9:.0f} GB/s"
 
-    m = 1 << 26  # 64 Mi float32
-    x = mx.array(np.random.default_rng(2).standard_normal(m, dtype=np.float32)) * 1  # on the GPU
-    mx.eval(x)
-    def ox_chain():
-        mx.eval(mx.tanh(x * 2.0 + 1.0) * x - 0.5)
-    t_ox = timeit(ox_chain, mx.synchronize)
+    def add(name, t_ox, t_t, unit):
+        rows.append((name, unit(t_ox), unit(t_t), f"{t_t / t_ox:.2f}x"))
+        print(rows[-1], file=sys.stderr, flush=True)
+
+    # Device copy (the bandwidth ceiling): torch's copy_, and oxmlx's
+    # contiguous copy of an offset view (a cudaMemcpy of the same bytes).
+    m = 1 << 26  # 64 Mi float32 = 256 MiB
+    xs = mx.array(rng.standard_normal(m + 1, dtype=np.float32)) * 1
+    mx.eval(xs)
     tx = torch.randn(m, device="cuda")
-    t_t = timeit(lambda: torch.tanh(tx * 2.0 + 1.0) * tx - 0.5, tsync)
-    by = 5 * 2 * 4 * m  # 5 kernels, each one read + one write (plus x re-read once)
-    rows.append(("elementwise chain tanh(2x+1)*x-0.5, 64M f32 (5 kernels)",
-                 f"{t_ox*1e3:.3f} ms  {by/t_ox/1e9:.0f} GB/s", f"{t_t*1e3:.3f} ms  {by/t_t/1e9:.0f} GB/s"))
+    ty = torch.empty_like(tx)
+    t_ox, t_t = pair(lambda: mx.eval(mx.contiguous(xs[1:])), lambda: ty.copy_(tx))
+    add("device copy 64M f32 (read+write)", t_ox, t_t, lambda t: gbs(8 * m, t))
+    copy_bw = 8 * m / t_t
+    fused_bw = None
 
-    r = 1 << 28  # 256 Mi float32 = 1 GiB
-    y = mx.array(np.ones(r, dtype=np.float32)) * 1
-    mx.eval(y)
-    def ox_sum():
-        mx.eval(mx.sum(y))
-    t_ox = timeit(ox_sum, mx.synchronize)
-    ty = torch.ones(r, device="cuda")
-    t_t = timeit(lambda: ty.sum(), tsync)
-    rows.append(("sum 256M f32 (1 GiB)", f"{t_ox*1e3:.3f} ms  {4*r/t_ox/1e9:.0f} GB/s", f"{t_t*1e3:.3f} ms  {4*r/t_t/1e9:.0f} GB/s"))
-    z = y.reshape(16384, 16384)
-    t_ox = timeit(lambda: mx.eval(mx.sum(z, axis=1)), mx.synchronize)
-    tz = ty.reshape(16384, 16384)
-    t_t = timeit(lambda: tz.sum(dim=1), tsync)
-    rows.append(("row sums 16384x16384 f32", f"{t_ox*1e3:.3f} ms  {4*r/t_ox/1e9:.0f} GB/s", f"{t_t*1e3:.3f} ms  {4*r/t_t/1e9:.0f} GB/s"))
-    t_ox = timeit(lambda: mx.eval(mx.sum(z, axis=0)), mx.synchronize)
-    t_t = timeit(lambda: tz.sum(dim=0), tsync)
-    rows.append(("column sums 16384x16384 f32", f"{t_ox*1e3:.3f} ms  {4*r/t_ox/1e9:.0f} GB/s", f"{t_t*1e3:.3f} ms  {4*r/t_t/1e9:.0f} GB/s"))
+    if "gemm" in want:
+        gemm_rows(rng, add, pair)
 
-    print("| benchmark | oxmlx cuda | torch |")
-    print("|---|---|---|")
+    x = mx.array(rng.standard_normal(m, dtype=np.float32)) * 1
+    mx.eval(x)
+
+    if "elementwise" in want:
+        t_ox, t_t = pair(lambda: mx.eval(mx.tanh(x * 2.0 + 1.0) * x - 0.5),
+                         lambda: torch.tanh(tx * 2.0 + 1.0) * tx - 0.5)
+        add("elementwise tanh(2x+1)*x-0.5 64M f32, 5 kernels (bytes: 5 x (r+w))", t_ox, t_t,
+            lambda t: gbs(5 * 8 * m, t))
+        t_ox, t_t = pair(lambda: mx.eval(x * x), lambda: tx * tx)
+        add("binary x*x 64M f32", t_ox, t_t, lambda t: gbs(8 * m, t))
+
+    if "reduce" in want:
+        reduce_rows(rng, add, pair, gbs)
+    if "rows" in want:
+        row_rows(rng, add, pair, gbs)
+    if "sdpa" in want:
+        sdpa_rows(rng, add, pair)
+    if "mlp" in want:
+        mlp_rows(rng, add, pair)
+
+    if "fused" in want:
+        # Fused chain (compile -> one NVRTC kernel) vs torch eager (4-5 kernels).
+        chain = mx.compile(lambda v: mx.exp(v) * 2 + v * v - 1)
+        t_ox, t_t = pair(lambda: mx.eval(chain(x)), lambda: torch.exp(tx) * 2 + tx * tx - 1)
+        add("fused exp(x)*2+x*x-1 64M f32, compiled (bytes: 1 read + 1 write)", t_ox, t_t,
+            lambda t: gbs(8 * m, t))
+        fused_bw = 8 * m / t_ox
+
+    if fused_bw:
+        print(f"fused chain bandwidth / torch copy bandwidth: {fused_bw / copy_bw:.3f}")
+    print("| benchmark | oxmlx cuda | torch | oxmlx speed vs torch |")
+    print("|---|---|---|---|")
     for row in rows:
         print("| " + " | ".join(row) + " |")
+
+
+def gemm_rows(rng, add, pair):
+    import torch
+
+    n = 8192
+    a = mx.array(rng.standard_normal((n, n), dtype=np.float32)).astype(mx.bfloat16)
+    b = mx.array(rng.standard_normal((n, n), dtype=np.float32)).astype(mx.bfloat16)
+    mx.eval(a, b)
+    ta = torch.randn(n, n, device="cuda", dtype=torch.bfloat16)
+    tb = torch.randn(n, n, device="cuda", dtype=torch.bfloat16)
+    t_ox, t_t = pair(lambda: mx.eval(mx.matmul(a, b)), lambda: ta @ tb, reps=5)
+    fl = 2 * n**3
+    add("GEMM bf16 8192^3", t_ox, t_t, lambda t: f"{t*1e3:.3f} ms  {fl/t/1e12:.0f} TFLOP/s")
+    del a, b, ta, tb
+
+
+def reduce_rows(rng, add, pair, gbs):
+    import torch
+
+    r = 1 << 28
+    y = mx.array(np.ones(r, dtype=np.float32)) * 1
+    mx.eval(y)
+    ty1 = torch.ones(r, device="cuda")
+    t_ox, t_t = pair(lambda: mx.eval(mx.sum(y)), lambda: ty1.sum())
+    add("sum 256M f32 (1 GiB)", t_ox, t_t, lambda t: gbs(4 * r, t))
+    z = y.reshape(16384, 16384)
+    tz = ty1.reshape(16384, 16384)
+    t_ox, t_t = pair(lambda: mx.eval(mx.sum(z, axis=1)), lambda: tz.sum(dim=1))
+    add("row sums 16384x16384 f32", t_ox, t_t, lambda t: gbs(4 * r, t))
+    del y, z, ty1, tz
+
+
+def row_rows(rng, add, pair, gbs):
+    import torch
+
+    # Row kernels.
+    for dt_name, tdt in [("f32", torch.float32), ("bf16", torch.bfloat16)]:
+        R, N = 16384, 4096
+        sx = mx.array(rng.standard_normal((R, N), dtype=np.float32)).astype(
+            mx.float32 if dt_name == "f32" else mx.bfloat16)
+        w = mx.array(rng.standard_normal(N, dtype=np.float32)).astype(sx.dtype)
+        bb = mx.array(rng.standard_normal(N, dtype=np.float32)).astype(sx.dtype)
+        mx.eval(sx, w, bb)
+        tsx = torch.randn(R, N, device="cuda", dtype=tdt)
+        tw = torch.randn(N, device="cuda", dtype=tdt)
+        tbb = torch.randn(N, device="cuda", dtype=tdt)
+        nbytes = 2 * R * N * (4 if dt_name == "f32" else 2)
+        t_ox, t_t = pair(lambda: mx.eval(mx.softmax(sx, axis=-1)), lambda: torch.softmax(tsx, -1))
+        add(f"softmax {R}x{N} {dt_name}", t_ox, t_t, lambda t: gbs(nbytes, t))
+        t_ox, t_t = pair(lambda: mx.eval(mx.fast.layer_norm(sx, w, bb, 1e-5)),
+                         lambda: torch.nn.functional.layer_norm(tsx, (N,), tw, tbb, 1e-5))
+        add(f"layer_norm {R}x{N} {dt_name} (w, b)", t_ox, t_t, lambda t: gbs(nbytes, t))
+        t_ox, t_t = pair(lambda: mx.eval(mx.fast.rms_norm(sx, w, 1e-5)),
+                         lambda: torch.nn.functional.rms_norm(tsx, (N,), tw, 1e-5))
+        add(f"rms_norm {R}x{N} {dt_name} (w)", t_ox, t_t, lambda t: gbs(nbytes, t))
+        del sx, tsx
+
+
+def sdpa_rows(rng, add, pair):
+    import torch
+
+    # Attention (torch: its flash / efficient kernels).
+    for causal in [False, True]:
+        B, H, T, D = 4, 16, 1024, 64
+        q = mx.array(rng.standard_normal((B, H, T, D), dtype=np.float32)).astype(mx.bfloat16)
+        mx.eval(q)
+        tq = torch.randn(B, H, T, D, device="cuda", dtype=torch.bfloat16)
+        fl = 4 * B * H * T * T * D / (2 if causal else 1)
+        t_ox, t_t = pair(
+            lambda: mx.eval(mx.fast.scaled_dot_product_attention(q, q, q, scale=D**-0.5,
+                                                                 mask="causal" if causal else None)),
+            lambda: torch.nn.functional.scaled_dot_product_attention(tq, tq, tq, is_causal=causal),
+            reps=3)
+        add(f"sdpa bf16 B{B} H{H} T{T} D{D}{' causal' if causal else ''}", t_ox, t_t,
+            lambda t: f"{t*1e3:.3f} ms  {fl/t/1e12:.1f} TFLOP/s")
+
+
+def mlp_rows(rng, add, pair):
+    import torch
+
+    # MLP training step: 2 layers, cross entropy (one-hot targets), value_and_grad + SGD.
+    Bm, Din, Dh, K = 4096, 1024, 4096, 1024
+    xn = rng.standard_normal((Bm, Din), dtype=np.float32)
+    lab = rng.integers(0, K, Bm)
+    oh = np.eye(K, dtype=np.float32)[lab]
+    w1n = (rng.standard_normal((Din, Dh)) / np.sqrt(Din)).astype(np.float32)
+    w2n = (rng.standard_normal((Dh, K)) / np.sqrt(Dh)).astype(np.float32)
+    X, Y = mx.array(xn) * 1, mx.array(oh) * 1
+    params = {"w1": mx.array(w1n) * 1, "b1": mx.zeros((Dh,)), "w2": mx.array(w2n) * 1,
+              "b2": mx.zeros((K,))}
+    mx.eval(X, Y, params)
+
+    def loss_fn(p, X, Y):
+        h = mx.maximum(X @ p["w1"] + p["b1"], 0.0)
+        logits = h @ p["w2"] + p["b2"]
+        return mx.mean(mx.logsumexp(logits, axis=-1) - mx.sum(logits * Y, axis=-1))
+
+    vg = mx.value_and_grad(loss_fn)
+    lr = 0.01
+    state = {"p": params}
+
+    def ox_step():
+        l, g = vg(state["p"], X, Y)
+        state["p"] = {k: v - lr * g[k] for k, v in state["p"].items()}
+        mx.eval(l, state["p"])
+
+    tX = torch.tensor(xn, device="cuda")
+    tY = torch.tensor(oh, device="cuda")
+    tp = [torch.tensor(w1n, device="cuda", requires_grad=True),
+          torch.zeros(Dh, device="cuda", requires_grad=True),
+          torch.tensor(w2n, device="cuda", requires_grad=True),
+          torch.zeros(K, device="cuda", requires_grad=True)]
+    opt = torch.optim.SGD(tp, lr=lr)
+
+    def t_step():
+        opt.zero_grad(set_to_none=True)
+        h = torch.relu(tX @ tp[0] + tp[1])
+        logits = h @ tp[2] + tp[3]
+        loss = (torch.logsumexp(logits, -1) - (logits * tY).sum(-1)).mean()
+        loss.backward()
+        opt.step()
+
+    fl = 3 * 2 * Bm * (Din * Dh + Dh * K)
+    t_ox, t_t = pair(ox_step, t_step, reps=5)
+    add(f"MLP train step f32 {Bm}x{Din}->{Dh}->{K} (eager vs eager)", t_ox, t_t,
+        lambda t: f"{t*1e3:.3f} ms  {fl/t/1e12:.1f} TFLOP/s")
 
 
 if __name__ == "__main__":

@@ -3,12 +3,17 @@ against the CPU backend / numpy. Skipped where no GPU is usable (CI); run on
 an NVIDIA machine with `pytest tests/test_cuda.py`."""
 
 import contextlib
+import os
 
 import numpy as np
 import pytest
 
 import oxmlx.core as mx
 from conftest import NP_OF, bf16_round, to_np
+
+# A fused program that fails to build with NVRTC (or NVRTC missing) raises
+# instead of silently falling back, so these tests see the generated kernels.
+os.environ["OXMLX_CUDA_STRICT"] = "1"
 
 HAS_GPU = mx.is_available(mx.gpu)
 gpu_only = pytest.mark.skipif(not HAS_GPU, reason="no usable CUDA GPU (or the cuda backend is not built)")
@@ -616,3 +621,269 @@ def test_conv_layers_and_transpose():
     same(mx.conv1d(x1.transpose(0, 1, 2)[:, ::2], w1, stream=G), mx.conv1d(x1[:, ::2], w1, stream=C), rtol=1e-4)
     e = mx.conv1d(mx.zeros((2, 6, 0)), mx.zeros((3, 2, 0)), stream=G)
     same(e, mx.zeros((2, 5, 3)))
+
+
+# ------------------------------------------------------------------ dense elementwise paths
+
+
+@gpu_only
+@pytest.mark.parametrize("dtype", ["float32", "float16", "bfloat16", "float64", "uint8", "int64", "bool_"])
+def test_vectorized_elementwise(dtype):
+    # Odd sizes (vector tails), offset views (unaligned: the scalar path),
+    # one-value operands, predicates (bool outputs).
+    n = 100_003
+    x = rand((n,), dtype, 0.5, 2.0, seed=30)
+    y = rand((n,), dtype, 0.5, 2.0, seed=31)
+    c = rand((n,), "bool_", seed=32)
+    # Device-resident copies: their slices are device views at odd offsets.
+    xd, yd = mx.where(c, x, x, stream=G), mx.where(c, y, y, stream=G)
+    for a, b in [(x, y), (x[1:], y[:-1]), (x, y[5:6]), (y[7:8], x), (xd[1:], yd[:-1]), (xd[3:], yd[2:3])]:
+        if dtype != "bool_":
+            same(mx.multiply(a, b, stream=G), mx.multiply(a, b, stream=C))
+            same(mx.negative(a, stream=G), mx.negative(a, stream=C))
+            same(mx.maximum(a, b, stream=G), mx.maximum(a, b, stream=C))
+        same(mx.less(a, b, stream=G), mx.less(a, b, stream=C))
+        same(mx.logical_not(a, stream=G), mx.logical_not(a, stream=C))
+        cc = c[: a.size] if a.size > 1 else c[:1]
+        same(mx.where(cc, a, b, stream=G), mx.where(cc, a, b, stream=C))
+    if dtype in ("float32", "float16", "bfloat16", "float64"):
+        same(mx.exp(x, stream=G), mx.exp(x, stream=C))
+        same(mx.isnan(x, stream=G), mx.isnan(x, stream=C))
+    same(mx.contiguous(x[1:], stream=G), x[1:])  # a device copy of an offset view
+    same(x.astype(mx.float32, stream=G), x.astype(mx.float32, stream=C))
+
+
+@gpu_only
+@pytest.mark.parametrize("dtype", ["float32", "float16", "bfloat16", "float64", "int8", "int64"])
+@pytest.mark.parametrize("cols", [96, 97])
+def test_row_and_column_broadcast(dtype, cols):
+    # (rows, cols) with a bias row or a per-row value: the two-dim vector path
+    # (cols a multiple of the vector width) or the strided one.
+    x = rand((65, cols), dtype, 0.5, 2.0, seed=33)
+    r = rand((cols,), dtype, 0.5, 2.0, seed=34)
+    c = rand((65, 1), dtype, 0.5, 2.0, seed=35)
+    xd = mx.where(mx.array(True), x, x, stream=G)  # device resident
+    for a, b in [(x, r), (r, x), (x, c), (c, x), (xd, r), (xd[1:], c[1:]), (c, r)]:
+        same(mx.add(a, b, stream=G), mx.add(a, b, stream=C))
+        same(mx.subtract(a, b, stream=G), mx.subtract(a, b, stream=C))
+        same(mx.greater(a, b, stream=G), mx.greater(a, b, stream=C))
+
+
+# ------------------------------------------------------------------ compile's fused programs
+
+
+class OnGpu:
+    def __enter__(self):
+        self.old = mx.default_device()
+        mx.set_default_device(mx.gpu)
+
+    def __exit__(self, *a):
+        mx.set_default_device(self.old)
+
+
+def run_fused(f, *args):
+    """f compiled on the GPU (one fused node per elementwise chain) against f on the CPU."""
+    with OnGpu():
+        got = mx.compile(f)(*args)
+        got2 = mx.compile(f)(*args)  # the cached kernel
+    old = mx.default_device()
+    mx.set_default_device(mx.cpu)
+    try:
+        ref = f(*args)
+    finally:
+        mx.set_default_device(old)
+    got = got if isinstance(got, (list, tuple)) else [got]
+    got2 = got2 if isinstance(got2, (list, tuple)) else [got2]
+    ref = ref if isinstance(ref, (list, tuple)) else [ref]
+    for g, g2, r in zip(got, got2, ref):
+        same(g, r)
+        same(g2, r)
+
+
+@gpu_only
+@pytest.mark.parametrize("dtype", FLOATS)
+def test_fused_chain(dtype):
+    def f(x):
+        return mx.exp(x) * 2 + x * x - 1
+
+    for n in [1, 7, 1000, 100_003]:
+        run_fused(f, rand((n,), dtype, -1, 1, seed=40))
+    x = rand((37, 29), dtype, -1, 1, seed=41)
+    run_fused(f, x.T)          # strided input
+    run_fused(f, x[:, 1:])     # offset view
+    xd = mx.exp(rand((1001,), dtype, -1, 1, seed=49), stream=G)
+    run_fused(f, xd[1:])       # an unaligned device view (the scalar loop)
+
+
+@gpu_only
+@pytest.mark.parametrize("dtype", ["float32", "float16", "bfloat16"])
+def test_fused_broadcast_multi_output(dtype):
+    def f(x, b, s):
+        h = mx.tanh(x + b) * s
+        return h, mx.sigmoid(h) - x, mx.maximum(h, 0.0)
+
+    x = rand((33, 65), dtype, seed=42)
+    b = rand((65,), dtype, seed=43)
+    s = rand((33, 1), dtype, seed=44)
+    run_fused(f, x, b, s)
+    run_fused(f, x, b[None], s[:1])
+
+
+@gpu_only
+def test_fused_casts_and_select():
+    def f(x, y):
+        h = (x.astype(mx.float16) * 3).astype(mx.float32)
+        m = (x > y) & mx.isfinite(y)
+        return mx.where(m, h, y * 0.5), m, mx.abs(x - y).astype(mx.bfloat16)
+
+    x = rand((1001,), "float32", seed=45)
+    y = rand((1001,), "float32", seed=46)
+    run_fused(f, x, y)
+
+
+@gpu_only
+@pytest.mark.parametrize("dtype", ["int32", "int64", "uint8", "int8", "uint32"])
+def test_fused_integer_ops(dtype):
+    def f(a, b):
+        q = (a * 3 + b) // (b + 1)
+        r = mx.remainder(a, b + 1) ^ (a & b)
+        return q - r, mx.left_shift(a, b % 5), mx.minimum(a, b) == b
+
+    a = rand((257,), dtype, seed=47)
+    b = mx.array(np.abs(np.array(rand((257,), dtype, seed=48))) % 7).astype(dt(dtype))
+    run_fused(f, a, b)
+
+
+@gpu_only
+def test_fused_special_values():
+    def f(x):
+        return mx.isnan(x * 1), mx.isinf(x + 0), mx.logaddexp(x, x * 2), mx.sign(x) * mx.abs(x)
+
+    x = mx.array([np.nan, np.inf, -np.inf, 0.0, -0.0, 1.5, -2.5, 3.0, 1e30], dtype=mx.float32)
+    run_fused(f, x)
+
+
+# ------------------------------------------------------------------ fast (row kernels, attention)
+
+FTOL = {"float32": 3e-5, "float16": 4e-3, "bfloat16": 3e-2, "float64": 1e-12}
+
+
+def both(fn):
+    """fn(stream) on the GPU and on the CPU."""
+    return fn(G), fn(C)
+
+
+@gpu_only
+@pytest.mark.parametrize("dtype", FLOATS)
+@pytest.mark.parametrize("n", [1, 5, 33, 256, 1000, 4096, 5000, 40_000, 70_001])
+def test_softmax_logsumexp_rows(dtype, n):
+    rows = 3 if n > 10_000 else 17
+    x = rand((rows, n), dtype, -4, 4, seed=50)
+    g, c = both(lambda s: mx.softmax(x, axis=-1, stream=s))
+    same(g, c, rtol=FTOL[dtype])
+    g, c = both(lambda s: mx.logsumexp(x, axis=-1, stream=s))
+    same(g, c, rtol=FTOL[dtype])
+    g, c = both(lambda s: mx.softmax(x.T, axis=0, stream=s))  # a transposed input
+    same(g, c, rtol=FTOL[dtype])
+
+
+@gpu_only
+def test_softmax_special_rows():
+    x = mx.array([[0.0, -np.inf, 1.0], [-np.inf] * 3, [np.nan, 1.0, 2.0], [np.inf, 1.0, 0.0]],
+                 dtype=mx.float32)
+    for f in [lambda s: mx.softmax(x, axis=-1, stream=s), lambda s: mx.logsumexp(x, axis=-1, stream=s)]:
+        g, c = both(f)
+        same(g, c)
+
+
+@gpu_only
+@pytest.mark.parametrize("dtype", FLOATS)
+@pytest.mark.parametrize("n", [3, 64, 1000, 4096, 50_000])
+def test_norms(dtype, n):
+    rows = 3 if n > 10_000 else 9
+    x = rand((rows, n), dtype, -3, 3, seed=51)
+    w = rand((n,), dtype, 0.5, 1.5, seed=52)
+    b = rand((n,), dtype, -1, 1, seed=53)
+    tol = FTOL[dtype]
+    for wt in [w, None]:
+        g, c = both(lambda s: mx.fast.rms_norm(x, wt, 1e-5, stream=s))
+        same(g, c, rtol=tol)
+        for bb in [b, None]:
+            g, c = both(lambda s: mx.fast.layer_norm(x, wt, bb, 1e-5, stream=s))
+            same(g, c, rtol=tol)
+    g, c = both(lambda s: mx.fast.layer_norm(x[:, 1:], None, None, 1e-5, stream=s))  # unaligned rows
+    same(g, c, rtol=tol)
+
+
+@gpu_only
+@pytest.mark.parametrize("dtype", FLOATS)
+@pytest.mark.parametrize("traditional", [False, True])
+def test_rope(dtype, traditional):
+    x = rand((2, 3, 37, 64), dtype, seed=54)
+    # Angles, cosines and sines are float32 by definition (for float64 too),
+    # and the GPU's cosf/sinf may differ from the CPU's by an ulp.
+    tol = 1e-6 if dtype == "float64" else FTOL[dtype]
+    for dims, off in [(64, 0), (32, 5), (48, mx.array([3, 1000], dtype=mx.int32))]:
+        g, c = both(lambda s: mx.fast.rope(x, dims, traditional=traditional, base=10000.0,
+                                           scale=1.0, offset=off, stream=s))
+        same(g, c, rtol=tol)
+    fr = mx.array(np.linspace(1.0, 500.0, 16).astype(np.float32))
+    g, c = both(lambda s: mx.fast.rope(x, 32, traditional=traditional, base=None, scale=0.5,
+                                       offset=7, freqs=fr, stream=s))
+    same(g, c, rtol=tol)
+
+
+def sdpa_case(dtype, B, Nq, Nkv, Tq, Tkv, D, Dv, mask=None, sinks=False, seed=60):
+    q = rand((B, Nq, Tq, D), dtype, -1, 1, seed=seed)
+    k = rand((B, Nkv, Tkv, D), dtype, -1, 1, seed=seed + 1)
+    v = rand((B, Nkv, Tkv, Dv), dtype, -1, 1, seed=seed + 2)
+    sk = rand((Nq,), dtype, -1, 1, seed=seed + 3) if sinks else None
+    m = mask
+    if mask == "bool":
+        m = mx.array(np.random.default_rng(seed).random((Tq, Tkv)) > 0.3)
+    elif mask == "add":
+        m = rand((1, Nq, Tq, Tkv), dtype, -2, 0, seed=seed + 4)
+    tol = {"float32": 1e-4, "float16": 6e-3, "bfloat16": 4e-2}[dtype]
+    def f(s):
+        return mx.fast.scaled_dot_product_attention(q, k, v, scale=D ** -0.5, mask=m, sinks=sk, stream=s)
+    g, c = both(f)
+    same(g, c, rtol=tol)
+
+
+@gpu_only
+@pytest.mark.parametrize("dtype", ["float32", "float16", "bfloat16"])
+@pytest.mark.parametrize("shape", [(1, 2, 2, 1, 1, 64, 64), (2, 4, 2, 37, 37, 64, 64),
+                                   (1, 8, 1, 5, 300, 128, 128), (1, 2, 2, 70, 33, 80, 48),
+                                   (1, 1, 1, 3, 129, 256, 256), (1, 2, 1, 64, 64, 16, 32)])
+def test_sdpa(dtype, shape):
+    B, Nq, Nkv, Tq, Tkv, D, Dv = shape
+    sdpa_case(dtype, B, Nq, Nkv, Tq, Tkv, D, Dv)
+    sdpa_case(dtype, B, Nq, Nkv, Tq, Tkv, D, Dv, mask="causal")
+
+
+@gpu_only
+@pytest.mark.parametrize("dtype", ["float32", "bfloat16"])
+def test_sdpa_masks_and_sinks(dtype):
+    sdpa_case(dtype, 2, 4, 2, 45, 77, 64, 64, mask="bool")
+    sdpa_case(dtype, 2, 4, 2, 45, 77, 64, 64, mask="add")
+    sdpa_case(dtype, 1, 4, 4, 20, 20, 32, 32, sinks=True)
+    sdpa_case(dtype, 1, 4, 4, 33, 20, 32, 32, mask="causal", sinks=True)  # rows with no key
+
+
+@gpu_only
+def test_sdpa_cpu_cases_and_grad():
+    # float64 and head dims over 256 run on the CPU kernel through host copies.
+    sdpa_case("float32", 1, 2, 2, 9, 9, 320, 64)
+    q = rand((1, 2, 9, 16), "float64", seed=70)
+    g, c = both(lambda s: mx.fast.scaled_dot_product_attention(q, q, q, scale=0.25, stream=s))
+    same(g, c)
+    # The backward composes core ops on the GPU from the forward's outputs.
+    q, k, v = (rand((1, 2, 17, 32), "float32", seed=s) for s in (71, 72, 73))
+
+    def loss(q, k, v, s):
+        return mx.sum(mx.fast.scaled_dot_product_attention(q, k, v, scale=0.2, mask="causal", stream=s) ** 2)
+
+    gg = mx.grad(lambda a, b, c: loss(a, b, c, G), argnums=(0, 1, 2))(q, k, v)
+    gc = mx.grad(lambda a, b, c: loss(a, b, c, C), argnums=(0, 1, 2))(q, k, v)
+    for a, b in zip(gg, gc):
+        same(a, b, rtol=1e-4)

@@ -92,8 +92,13 @@ class CudaBackend final : public Backend {
   void gather_mm(const array& a, const array& b, const array& lhs, const array& rhs,
                  array& out) override;
   void segmented_mm(const array& a, const array& b, const array& segments, array& out) override;
+  // NVRTC-generated kernels (fused.cpp).
   void fused(const FusedProgram& program, const std::vector<array>& inputs,
              std::vector<array>& outputs) override;
+  // Row kernels and attention (fast.cpp, nn_kernels.cu).
+  void fast(FastOp op, const std::vector<array>& inputs, std::vector<array>& outputs,
+            const FastParams& p) override;
+  bool supports_fast(FastOp op) const override;
 
   // A device-resident view of a (uploaded when a lives on the host).
   array on_gpu(const array& a);
@@ -112,6 +117,8 @@ class CudaBackend final : public Backend {
  private:
   void alloc_out(array& out);
   void adopt(array& host_result, array& out);  // out takes a device copy
+  void fast_on_cpu(FastOp op, const std::vector<array>& in, std::vector<array>& out,
+                   const FastParams& p);
   void* stage(const void* src, size_t bytes);
   void scatter_copy(const void* in, int in_dt, void* out, int out_dt, int64_t n,
                     const cu::Layout& l);

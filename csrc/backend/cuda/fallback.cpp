@@ -1,5 +1,5 @@
 // Families without CUDA kernels yet (fft, linalg, quantization, gather_mm,
-// segmented_mm, compile's fused programs) run on the CPU backend: the inputs are
+// segmented_mm) run on the CPU backend: the inputs are
 // copied to the host (waiting for the GPU), the CPU kernel runs, and its
 // outputs are uploaded. Correct and complete, but synchronizing: these are
 // the next kernels to write (docs/backends.md).
@@ -84,15 +84,6 @@ void CudaBackend::segmented_mm(const array& a, const array& b, const array& segm
   array t = fresh(out);
   cpu().segmented_mm(host_array(a), host_array(b), host_array(segments), t);
   adopt(t, out);
-}
-
-// compile's fused elementwise programs (a CUDA code generator is future work).
-void CudaBackend::fused(const FusedProgram& program, const std::vector<array>& inputs,
-                        std::vector<array>& outputs) {
-  std::vector<array> ts;
-  for (auto& o : outputs) ts.push_back(fresh(o));
-  cpu().fused(program, on_host(inputs), ts);
-  for (size_t i = 0; i < outputs.size(); ++i) adopt(ts[i], outputs[i]);
 }
 
 }  // namespace oxmlx::cuda

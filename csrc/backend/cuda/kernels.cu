@@ -190,7 +190,7 @@ __device__ __forceinline__ T unary_val(int op, T in) {
     switch (op) {
       case Abs: r = fabs(x); break;
       case Negative: r = -x; break;
-      case Sign: r = isnan(x) ? x : C((x > C(0)) - (x < C(0))); break;
+      case Sign: r = C((x > C(0)) - (x < C(0))); break;  // sign(nan) == 0, as the CPU (MLX)
       case Floor: r = floor(x); break;
       case Ceil: r = ceil(x); break;
       case Round: r = rint(x); break;
@@ -448,6 +448,254 @@ __global__ void select_kernel(const void* c, int c_dt, const V* a, const V* b, V
   }
 }
 
+// ---------------------------------------------------------------- vectorized
+
+// Dense paths of unary, binary and select: every operand is row-contiguous
+// over the output or a single broadcast value. Each thread moves V elements
+// of each operand with one aligned vector access (16 bytes for the operand
+// type) and keeps U such vectors in flight before computing.
+template <typename T, int V>
+struct alignas(sizeof(T) * V) Pack {
+  T v[V];
+};
+
+constexpr int kUnroll = 2;
+
+template <int V, typename F>
+__device__ __forceinline__ void for_each_chunk(int64_t nc, F&& f) {
+  const int64_t step = int64_t(gridDim.x) * blockDim.x;
+  int64_t c = int64_t(blockIdx.x) * blockDim.x + threadIdx.x;
+  for (; c + (kUnroll - 1) * step < nc; c += kUnroll * step) f.template run<kUnroll>(c, step);
+  for (; c < nc; c += step) f.template run<1>(c, step);
+}
+
+template <typename T, int V>
+struct UnaryVecF {
+  int op;
+  bool pred;
+  const Pack<T, V>* __restrict__ in;
+  void* out;
+  template <int K>
+  __device__ __forceinline__ void run(int64_t c, int64_t step) const {
+    Pack<T, V> x[K];
+#pragma unroll
+    for (int k = 0; k < K; ++k) x[k] = in[c + k * step];
+#pragma unroll
+    for (int k = 0; k < K; ++k) {
+      if (pred) {
+        Pack<bool, V> y;
+#pragma unroll
+        for (int e = 0; e < V; ++e) y.v[e] = unary_pred(op, x[k].v[e]);
+        static_cast<Pack<bool, V>*>(out)[c + k * step] = y;
+      } else {
+        Pack<T, V> y;
+#pragma unroll
+        for (int e = 0; e < V; ++e) y.v[e] = unary_val(op, x[k].v[e]);
+        static_cast<Pack<T, V>*>(out)[c + k * step] = y;
+      }
+    }
+  }
+};
+
+template <typename T, int V>
+__global__ void unary_vec_kernel(int op, const T* in, void* out, int64_t n) {
+  const bool pred = unary_is_pred(op);
+  const int64_t nc = n / V;
+  for_each_chunk<V>(nc, UnaryVecF<T, V>{op, pred, reinterpret_cast<const Pack<T, V>*>(in), out});
+  for (int64_t i = nc * V + int64_t(blockIdx.x) * blockDim.x + threadIdx.x; i < n;
+       i += int64_t(gridDim.x) * blockDim.x) {
+    if (pred) static_cast<bool*>(out)[i] = unary_pred(op, in[i]);
+    else static_cast<T*>(out)[i] = unary_val(op, in[i]);
+  }
+}
+
+// a_one / b_one: the operand is a single value (read once).
+template <typename T, int V>
+struct BinaryVecF {
+  int op;
+  bool cmp;
+  const T* __restrict__ a;
+  const T* __restrict__ b;
+  bool a_one, b_one;
+  void* out;
+  template <int K>
+  __device__ __forceinline__ void run(int64_t c, int64_t step) const {
+    Pack<T, V> x[K], y[K];
+    const T a0 = a_one ? a[0] : T(), b0 = b_one ? b[0] : T();
+#pragma unroll
+    for (int k = 0; k < K; ++k) {
+      if (a_one) {
+#pragma unroll
+        for (int e = 0; e < V; ++e) x[k].v[e] = a0;
+      } else {
+        x[k] = reinterpret_cast<const Pack<T, V>*>(a)[c + k * step];
+      }
+      if (b_one) {
+#pragma unroll
+        for (int e = 0; e < V; ++e) y[k].v[e] = b0;
+      } else {
+        y[k] = reinterpret_cast<const Pack<T, V>*>(b)[c + k * step];
+      }
+    }
+#pragma unroll
+    for (int k = 0; k < K; ++k) {
+      if (cmp) {
+        Pack<bool, V> r;
+#pragma unroll
+        for (int e = 0; e < V; ++e) r.v[e] = binary_cmp(op, x[k].v[e], y[k].v[e]);
+        static_cast<Pack<bool, V>*>(out)[c + k * step] = r;
+      } else {
+        Pack<T, V> r;
+#pragma unroll
+        for (int e = 0; e < V; ++e) r.v[e] = binary_val(op, x[k].v[e], y[k].v[e]);
+        static_cast<Pack<T, V>*>(out)[c + k * step] = r;
+      }
+    }
+  }
+};
+
+template <typename T, int V>
+__global__ void binary_vec_kernel(int op, const T* a, const T* b, bool a_one, bool b_one,
+                                  void* out, int64_t n) {
+  const bool cmp = binary_is_cmp(op);
+  const int64_t nc = n / V;
+  for_each_chunk<V>(nc, BinaryVecF<T, V>{op, cmp, a, b, a_one, b_one, out});
+  for (int64_t i = nc * V + int64_t(blockIdx.x) * blockDim.x + threadIdx.x; i < n;
+       i += int64_t(gridDim.x) * blockDim.x) {
+    T x = a[a_one ? 0 : i], y = b[b_one ? 0 : i];
+    if (cmp) static_cast<bool*>(out)[i] = binary_cmp(op, x, y);
+    else static_cast<T*>(out)[i] = binary_val(op, x, y);
+  }
+}
+
+// Two merged dims (rows x cols, cols a multiple of V) where each operand
+// steps by 1 along the columns (read as vectors) or 0 (one value per row):
+// bias rows, per-row scalars (x - max(x, -1)), one value, dense.
+template <typename T, int V>
+struct Binary2dF {
+  int op;
+  bool cmp;
+  const T* __restrict__ a;
+  const T* __restrict__ b;
+  int64_t cols, oa, ob;  // columns; each operand's row stride
+  bool va, vb;           // column stride 1 (else 0)
+  bool idx32;            // row / column by 32-bit division
+  void* out;
+  template <int K>
+  __device__ __forceinline__ void run(int64_t c, int64_t step) const {
+    Pack<T, V> x[K], y[K];
+#pragma unroll
+    for (int k = 0; k < K; ++k) {
+      const int64_t e0 = (c + k * step) * V;
+      int64_t row, col;
+      if (idx32) {
+        const uint32_t r = uint32_t(e0) / uint32_t(cols);
+        row = r, col = int64_t(uint32_t(e0) - r * uint32_t(cols));
+      } else {
+        row = e0 / cols, col = e0 - row * cols;
+      }
+      if (va) {
+        x[k] = *reinterpret_cast<const Pack<T, V>*>(a + row * oa + col);
+      } else {
+        const T v0 = a[row * oa];
+#pragma unroll
+        for (int e = 0; e < V; ++e) x[k].v[e] = v0;
+      }
+      if (vb) {
+        y[k] = *reinterpret_cast<const Pack<T, V>*>(b + row * ob + col);
+      } else {
+        const T v0 = b[row * ob];
+#pragma unroll
+        for (int e = 0; e < V; ++e) y[k].v[e] = v0;
+      }
+    }
+#pragma unroll
+    for (int k = 0; k < K; ++k) {
+      if (cmp) {
+        Pack<bool, V> r;
+#pragma unroll
+        for (int e = 0; e < V; ++e) r.v[e] = binary_cmp(op, x[k].v[e], y[k].v[e]);
+        static_cast<Pack<bool, V>*>(out)[c + k * step] = r;
+      } else {
+        Pack<T, V> r;
+#pragma unroll
+        for (int e = 0; e < V; ++e) r.v[e] = binary_val(op, x[k].v[e], y[k].v[e]);
+        static_cast<Pack<T, V>*>(out)[c + k * step] = r;
+      }
+    }
+  }
+};
+
+template <typename T, int V>
+__global__ void binary_2d_kernel(Binary2dF<T, V> f, int64_t n) {
+  for_each_chunk<V>(n / V, f);
+}
+
+// Boolean condition; U: an unsigned type of the values' size.
+template <typename U, int V>
+struct SelectVecF {
+  const bool* __restrict__ c;
+  const U* __restrict__ a;
+  const U* __restrict__ b;
+  bool c_one, a_one, b_one;
+  U* out;
+  template <int K>
+  __device__ __forceinline__ void run(int64_t ch, int64_t step) const {
+    Pack<bool, V> cc[K];
+    Pack<U, V> x[K], y[K];
+#pragma unroll
+    for (int k = 0; k < K; ++k) {
+      const int64_t j = ch + k * step;
+#pragma unroll
+      for (int e = 0; e < V; ++e) {
+        if (c_one) cc[k].v[e] = c[0];
+        if (a_one) x[k].v[e] = a[0];
+        if (b_one) y[k].v[e] = b[0];
+      }
+      if (!c_one) cc[k] = reinterpret_cast<const Pack<bool, V>*>(c)[j];
+      if (!a_one) x[k] = reinterpret_cast<const Pack<U, V>*>(a)[j];
+      if (!b_one) y[k] = reinterpret_cast<const Pack<U, V>*>(b)[j];
+    }
+#pragma unroll
+    for (int k = 0; k < K; ++k) {
+      Pack<U, V> r;
+#pragma unroll
+      for (int e = 0; e < V; ++e) r.v[e] = cc[k].v[e] ? x[k].v[e] : y[k].v[e];
+      reinterpret_cast<Pack<U, V>*>(out)[ch + k * step] = r;
+    }
+  }
+};
+
+template <typename U, int V>
+__global__ void select_vec_kernel(const bool* c, const U* a, const U* b, bool c_one, bool a_one,
+                                  bool b_one, U* out, int64_t n) {
+  const int64_t nc = n / V;
+  for_each_chunk<V>(nc, SelectVecF<U, V>{c, a, b, c_one, a_one, b_one, out});
+  for (int64_t i = nc * V + int64_t(blockIdx.x) * blockDim.x + threadIdx.x; i < n;
+       i += int64_t(gridDim.x) * blockDim.x)
+    out[i] = c[c_one ? 0 : i] ? a[a_one ? 0 : i] : b[b_one ? 0 : i];
+}
+
+inline bool aligned_to(const void* p, size_t bytes) {
+  return reinterpret_cast<uintptr_t>(p) % bytes == 0;
+}
+
+// Blocks for n / V chunks, kUnroll chunks per thread: one pass over the
+// data (grid-striding only past 2^30 blocks).
+inline int vec_blocks(int64_t n, int v) {
+  int64_t per_block = int64_t(kThreads) * kUnroll;
+  int64_t b = (n / v + per_block - 1) / per_block;
+  return int(b < 1 ? 1 : (b < (int64_t(1) << 30) ? b : (int64_t(1) << 30)));
+}
+
+// Each operand's stride over a one-dim (merged) layout: 1 dense, 0 one value.
+inline bool dense_or_one(const Layout& l, int k, bool contig) {
+  return contig || (l.ndim == 1 && (l.strides[k][0] == 0 || l.strides[k][0] == 1));
+}
+inline bool is_one(const Layout& l, int k, bool contig) {
+  return !contig && l.ndim == 1 && l.strides[k][0] == 0;
+}
+
 // ---------------------------------------------------------------- arange
 
 template <typename T>
@@ -690,6 +938,9 @@ __global__ void scan_kernel(int op, const T* in, void* out, int out_dt, int64_t 
   }
 }
 
+inline bool unary_is_pred_host(int op) { return op == LogicalNot || op >= IsNan; }
+inline bool binary_is_cmp_host(int op) { return op >= Equal && op <= LogicalOr; }
+
 // The host side checks cudaGetLastError after each launcher.
 inline void check_launch() {}
 
@@ -699,6 +950,13 @@ void copy(const void* in, int in_dt, void* out, int out_dt, int64_t n, const Lay
           bool contig, cudaStream_t s) {
   if (n == 0) return;
   int g = blocks_for(n);
+  if (in_dt == out_dt && contig) {
+    int isz = in_dt == B || in_dt == U8 || in_dt == I8 ? 1
+              : in_dt == U16 || in_dt == I16 || in_dt == F16 || in_dt == BF16 ? 2
+              : in_dt == U32 || in_dt == I32 || in_dt == F32 ? 4 : 8;
+    cudaMemcpyAsync(out, in, size_t(n) * isz, cudaMemcpyDeviceToDevice, s);
+    return;
+  }
   if (in_dt == out_dt) {
     int sz = in_dt == B || in_dt == U8 || in_dt == I8 ? 1
              : in_dt == U16 || in_dt == I16 || in_dt == F16 || in_dt == BF16 ? 2
@@ -722,6 +980,18 @@ void copy_to_window(const void* in, int in_dt, void* out, int out_dt, int64_t n,
 void unary(int op, const void* in, int dt, void* out, int, int64_t n, const Layout& l,
            bool contig, cudaStream_t s) {
   if (n == 0) return;
+  if (contig) {
+    bool done = false;
+    OX_DISPATCH(dt, {
+      constexpr int V = 16 / sizeof(T);
+      const size_t ob = unary_is_pred_host(op) ? V : sizeof(T) * V;
+      if (aligned_to(in, sizeof(T) * V) && aligned_to(out, ob)) {
+        unary_vec_kernel<T, V><<<vec_blocks(n, V), kThreads, 0, s>>>(op, (const T*)in, out, n);
+        done = true;
+      }
+    });
+    if (done) return;
+  }
   OX_DISPATCH(dt, unary_kernel<T><<<blocks_for(n), kThreads, 0, s>>>(op, (const T*)in, out, n, l, contig));
   check_launch();
 }
@@ -729,6 +999,42 @@ void unary(int op, const void* in, int dt, void* out, int, int64_t n, const Layo
 void binary(int op, const void* a, const void* b, int dt, void* out, int, int64_t n,
             const Layout& l, bool contig, cudaStream_t s) {
   if (n == 0) return;
+  if (dense_or_one(l, 0, contig) && dense_or_one(l, 1, contig)) {
+    const bool a1 = is_one(l, 0, contig), b1 = is_one(l, 1, contig);
+    bool done = false;
+    OX_DISPATCH(dt, {
+      constexpr int V = 16 / sizeof(T);
+      const size_t ob = binary_is_cmp_host(op) ? V : sizeof(T) * V;
+      if ((a1 || aligned_to(a, sizeof(T) * V)) && (b1 || aligned_to(b, sizeof(T) * V)) &&
+          aligned_to(out, ob)) {
+        binary_vec_kernel<T, V><<<vec_blocks(n, V), kThreads, 0, s>>>(op, (const T*)a, (const T*)b, a1, b1, out, n);
+        done = true;
+      }
+    });
+    if (done) return;
+  }
+  if (!contig && l.ndim == 2) {
+    // Rows x columns with column strides 1 or 0 for both operands.
+    const int64_t cols = l.shape[1];
+    bool done = false;
+    OX_DISPATCH(dt, {
+      constexpr int V = 16 / sizeof(T);
+      const int64_t sa = l.strides[0][1], sb = l.strides[1][1];
+      const int64_t oa = l.strides[0][0], ob = l.strides[1][0];
+      const size_t ob_bytes = binary_is_cmp_host(op) ? V : sizeof(T) * V;
+      auto ok = [&](const void* p, int64_t st, int64_t rs) {
+        return st == 0 || (st == 1 && rs % V == 0 && aligned_to(p, sizeof(T) * V));
+      };
+      if ((sa == 0 || sa == 1) && (sb == 0 || sb == 1) && cols % V == 0 && ok(a, sa, oa) &&
+          ok(b, sb, ob) && aligned_to(out, ob_bytes)) {
+        Binary2dF<T, V> f{op, binary_is_cmp_host(op), (const T*)a, (const T*)b, cols, oa, ob,
+                          sa == 1, sb == 1, n < (int64_t(1) << 32), out};
+        binary_2d_kernel<T, V><<<vec_blocks(n, V), kThreads, 0, s>>>(f, n);
+        done = true;
+      }
+    });
+    if (done) return;
+  }
   OX_DISPATCH(dt, binary_kernel<T><<<blocks_for(n), kThreads, 0, s>>>(op, (const T*)a, (const T*)b, out, n, l, contig));
   check_launch();
 }
@@ -736,6 +1042,23 @@ void binary(int op, const void* a, const void* b, int dt, void* out, int, int64_
 void select(const void* c, int c_dt, const void* a, const void* b, int itemsize, void* out,
             int64_t n, const Layout& l, bool contig, cudaStream_t s) {
   if (n == 0) return;
+  if (c_dt == B && dense_or_one(l, 0, contig) && dense_or_one(l, 1, contig) &&
+      dense_or_one(l, 2, contig)) {
+    const bool c1 = is_one(l, 0, contig), a1 = is_one(l, 1, contig), b1 = is_one(l, 2, contig);
+    auto run = [&](auto tag) {
+      using U = decltype(tag);
+      constexpr int V = 16 / sizeof(U);
+      if (!((c1 || aligned_to(c, V)) && (a1 || aligned_to(a, sizeof(U) * V)) &&
+            (b1 || aligned_to(b, sizeof(U) * V)) && aligned_to(out, sizeof(U) * V)))
+        return false;
+      select_vec_kernel<U, V><<<vec_blocks(n, V), kThreads, 0, s>>>(
+          (const bool*)c, (const U*)a, (const U*)b, c1, a1, b1, (U*)out, n);
+      return true;
+    };
+    bool done = itemsize == 1 ? run(uint8_t{}) : itemsize == 2 ? run(uint16_t{})
+                : itemsize == 4 ? run(uint32_t{}) : run(uint64_t{});
+    if (done) return;
+  }
   int g = blocks_for(n);
   switch (itemsize) {
     case 1: select_kernel<uint8_t><<<g, kThreads, 0, s>>>(c, c_dt, (const uint8_t*)a, (const uint8_t*)b, (uint8_t*)out, n, l, contig); break;
