@@ -106,6 +106,48 @@ auto equilibrate(std::vector<S>& w) {
   return std::ldexp(R(1), e);
 }
 
+// One batch entry of svd: a (m x n) is equilibrated and decomposed in double
+// precision (W: double or std::complex<double>, for S real or complex), the
+// results rounded once into s (min(m, n)) and, when uv, u (m x m) and vt
+// (n x n). Jacobi rotations accumulate rounding in U and V: float32 runs
+// in double, which keeps LAPACK-level accuracy.
+template <typename W, typename S, typename R>
+int svd_entry(const S* a, int64_t m, int64_t n, R* s, bool uv, S* u, S* vt) {
+  int64_t k = std::min(m, n);
+  std::vector<W> w(a, a + m * n);
+  double f = equilibrate(w);
+  if (std::isnan(f)) {
+    fill_nan(s, k);
+    if (uv) fill_nan(u, m * m), fill_nan(vt, n * n);
+    return 0;
+  }
+  std::vector<double> sd(static_cast<size_t>(k));
+  std::vector<W> ud(uv ? size_t(m * m) : 0), vd(uv ? size_t(n * n) : 0);
+  int r = la::svd<double>(w.data(), m, n, sd.data(), uv ? ud.data() : nullptr, uv ? vd.data() : nullptr);
+  for (int64_t i = 0; i < k; ++i) s[i] = R(sd[size_t(i)] * f);
+  for (size_t i = 0; i < ud.size(); ++i) u[i] = S(ud[i]);
+  for (size_t i = 0; i < vd.size(); ++i) vt[i] = S(vd[i]);
+  return r;
+}
+
+// One batch entry of eigh from the lower triangle of a (n x n, S real or
+// complex): eigenvalues into w, and when vec the eigenvectors into v.
+template <typename S, typename R>
+int eigh_entry(const S* a, int64_t n, R* w, bool vec, S* v) {
+  std::vector<S> buf(a, a + n * n);
+  drop_upper(buf, n);
+  R f = equilibrate(buf);
+  if (std::isnan(f)) {
+    fill_nan(w, n);
+    if (vec) fill_nan(v, n * n);
+    return 0;
+  }
+  int r = la::eigh<R>(buf.data(), n, w, vec);
+  for (int64_t i = 0; i < n; ++i) w[i] *= f;
+  if (vec) std::copy(buf.begin(), buf.end(), v);
+  return r;
+}
+
 template <typename T>
 void run_real(LinalgOp op, const std::vector<array>& in_raw, std::vector<array>& outs) {
   array a = dense(in_raw[0]);
@@ -169,24 +211,9 @@ void run_real(LinalgOp op, const std::vector<array>& in_raw, std::vector<array>&
       T* s = outs[uv ? 1 : 0].data<T>();
       T* u = uv ? outs[0].data<T>() : nullptr;
       T* vt = uv ? outs[2].data<T>() : nullptr;
-      // Jacobi rotations accumulate rounding in U and V: float32 runs in
-      // double (results rounded once), which keeps LAPACK-level accuracy.
       int info = run_batch(nb, work * 8, [&](int64_t b) {
-        std::vector<double> w(src + b * m * n, src + (b + 1) * m * n);
-        double f = equilibrate(w);
-        if (std::isnan(f)) {
-          fill_nan(s + b * k, k);
-          if (uv) fill_nan(u + b * m * m, m * m), fill_nan(vt + b * n * n, n * n);
-          return 0;
-        }
-        std::vector<double> sd(static_cast<size_t>(k)), ud(uv ? size_t(m * m) : 0), vd(uv ? size_t(n * n) : 0);
-        int r = la::svd<double>(w.data(), m, n, sd.data(), uv ? ud.data() : nullptr, uv ? vd.data() : nullptr);
-        for (int64_t i = 0; i < k; ++i) s[b * k + i] = T(sd[size_t(i)] * f);
-        if (uv) {
-          std::copy(ud.begin(), ud.end(), u + b * m * m);
-          std::copy(vd.begin(), vd.end(), vt + b * n * n);
-        }
-        return r;
+        return svd_entry<double>(src + b * m * n, m, n, s + b * k, uv, uv ? u + b * m * m : nullptr,
+                                 uv ? vt + b * n * n : nullptr);
       });
       if (info) fail("[linalg::svd] Jacobi SVD", info);
       return;
@@ -196,18 +223,7 @@ void run_real(LinalgOp op, const std::vector<array>& in_raw, std::vector<array>&
       T* w = outs[0].data<T>();
       T* v = vec ? outs[1].data<T>() : nullptr;
       int info = run_batch(nb, work * 4, [&](int64_t b) {
-        std::vector<T> buf(src + b * n * n, src + (b + 1) * n * n);
-        drop_upper(buf, n);
-        T f = equilibrate(buf);
-        if (std::isnan(f)) {
-          fill_nan(w + b * n, n);
-          if (vec) fill_nan(v + b * n * n, n * n);
-          return 0;
-        }
-        int r = la::eigh<T>(buf.data(), n, w + b * n, vec);
-        for (int64_t i = 0; i < n; ++i) w[b * n + i] *= f;
-        if (vec) std::copy(buf.begin(), buf.end(), v + b * n * n);
-        return r;
+        return eigh_entry(src + b * n * n, n, w + b * n, vec, vec ? v + b * n * n : nullptr);
       });
       if (info) fail("[linalg::eigh] Eigenvalue iteration", info);
       return;
@@ -310,24 +326,10 @@ void run_complex(LinalgOp op, const std::vector<array>& in_raw, std::vector<arra
       float* s = outs[uv ? 1 : 0].data<float>();
       c64* u = uv ? outs[0].data<c64>() : nullptr;
       c64* vt = uv ? outs[2].data<c64>() : nullptr;
-      info = run_batch(nb, work * 8, [&](int64_t b) {  // in double, as for float32
-        using c128 = std::complex<double>;
-        std::vector<c128> w(src + b * m * n, src + (b + 1) * m * n);
-        double f = equilibrate(w);
-        if (std::isnan(f)) {
-          fill_nan(s + b * k, k);
-          if (uv) fill_nan(u + b * m * m, m * m), fill_nan(vt + b * n * n, n * n);
-          return 0;
-        }
-        std::vector<double> sd(static_cast<size_t>(k));
-        std::vector<c128> ud(uv ? size_t(m * m) : 0), vd(uv ? size_t(n * n) : 0);
-        int r = la::svd<double>(w.data(), m, n, sd.data(), uv ? ud.data() : nullptr, uv ? vd.data() : nullptr);
-        for (int64_t i = 0; i < k; ++i) s[b * k + i] = float(sd[size_t(i)] * f);
-        if (uv) {
-          for (size_t i = 0; i < ud.size(); ++i) u[b * m * m + int64_t(i)] = c64(ud[i]);
-          for (size_t i = 0; i < vd.size(); ++i) vt[b * n * n + int64_t(i)] = c64(vd[i]);
-        }
-        return r;
+      info = run_batch(nb, work * 8, [&](int64_t b) {
+        return svd_entry<std::complex<double>>(src + b * m * n, m, n, s + b * k, uv,
+                                               uv ? u + b * m * m : nullptr,
+                                               uv ? vt + b * n * n : nullptr);
       });
       if (info) fail("[linalg::svd] Jacobi SVD", info);
       return;
@@ -337,18 +339,7 @@ void run_complex(LinalgOp op, const std::vector<array>& in_raw, std::vector<arra
       float* w = outs[0].data<float>();
       c64* v = vec ? outs[1].data<c64>() : nullptr;
       info = run_batch(nb, work * 4, [&](int64_t b) {
-        std::vector<c64> buf(src + b * n * n, src + (b + 1) * n * n);
-        drop_upper(buf, n);
-        float f = equilibrate(buf);
-        if (std::isnan(f)) {
-          fill_nan(w + b * n, n);
-          if (vec) fill_nan(v + b * n * n, n * n);
-          return 0;
-        }
-        int r = la::eigh<float>(buf.data(), n, w + b * n, vec);
-        for (int64_t i = 0; i < n; ++i) w[b * n + i] *= f;
-        if (vec) std::copy(buf.begin(), buf.end(), v + b * n * n);
-        return r;
+        return eigh_entry(src + b * n * n, n, w + b * n, vec, vec ? v + b * n * n : nullptr);
       });
       if (info) fail("[linalg::eigh] Eigenvalue iteration", info);
       return;

@@ -5,10 +5,74 @@
 // std::complex<T>). Kernels return 0 or a LAPACK-style info code.
 #pragma once
 
+#include <algorithm>
+#include <cmath>
 #include <complex>
 #include <cstdint>
 
 namespace oxmlx::cpu::la {
+
+// Scalar helpers of the kernel files, for S real (float, double) or
+// std::complex<R>: Real<S>::type is R; conj_, re, im, abs2 (|x|^2) and, for
+// complex x, abs1 (|re| + |im|).
+template <typename S>
+struct Real {
+  using type = S;
+};
+template <typename R>
+struct Real<std::complex<R>> {
+  using type = R;
+};
+template <typename R>
+R conj_(R x) { return x; }
+template <typename R>
+std::complex<R> conj_(std::complex<R> x) { return std::conj(x); }
+template <typename R>
+R re(R x) { return x; }
+template <typename R>
+R re(std::complex<R> x) { return x.real(); }
+template <typename R>
+R im(R) { return R(0); }
+template <typename R>
+R im(std::complex<R> x) { return x.imag(); }
+template <typename R>
+R abs2(R x) { return x * x; }
+template <typename R>
+R abs2(std::complex<R> x) { return x.real() * x.real() + x.imag() * x.imag(); }
+template <typename R>
+R abs1(std::complex<R> x) { return std::abs(x.real()) + std::abs(x.imag()); }
+
+// Householder reflector P = I - t v v^H applied to the block [r0, r1) x
+// [c0, c1) of the row-major a (leading dimension ld): from the left
+// (block <- P block, v of r1 - r0 entries; acc is scratch of c1 entries) or
+// from the right (block <- block P, v of c1 - c0 entries).
+template <typename S>
+void reflect_left(S* a, int64_t ld, int64_t r0, int64_t r1, int64_t c0, int64_t c1, const S* v,
+                  S t, S* acc) {
+  std::fill(acc + c0, acc + c1, S(0));
+  for (int64_t i = r0; i < r1; ++i) {
+    S cv = conj_(v[i - r0]);
+    const S* ai = a + i * ld;
+    for (int64_t j = c0; j < c1; ++j) acc[j] += cv * ai[j];
+  }
+  for (int64_t i = r0; i < r1; ++i) {
+    S f = t * v[i - r0];
+    S* ai = a + i * ld;
+    for (int64_t j = c0; j < c1; ++j) ai[j] -= f * acc[j];
+  }
+}
+template <typename S>
+void reflect_right(S* a, int64_t ld, int64_t r0, int64_t r1, int64_t c0, int64_t c1, const S* v,
+                   S t) {
+  int64_t len = c1 - c0;
+  for (int64_t i = r0; i < r1; ++i) {
+    S* ai = a + i * ld + c0;
+    S s = S(0);
+    for (int64_t j = 0; j < len; ++j) s += ai[j] * v[j];
+    s *= t;
+    for (int64_t j = 0; j < len; ++j) ai[j] -= s * conj_(v[j]);
+  }
+}
 
 // In-place LU with partial pivoting of the m x n matrix a: unit-lower L below
 // the diagonal, U on and above it; piv[k] (k < min(m, n)) is the row swapped

@@ -19,33 +19,6 @@ namespace oxmlx::cpu::la {
 
 namespace {
 
-template <typename S>
-struct Real {
-  using type = S;
-};
-template <typename R>
-struct Real<std::complex<R>> {
-  using type = R;
-};
-template <typename R>
-R conj_(R x) { return x; }
-template <typename R>
-std::complex<R> conj_(std::complex<R> x) { return std::conj(x); }
-template <typename R>
-R re(R x) { return x; }
-template <typename R>
-R re(std::complex<R> x) { return x.real(); }
-template <typename R>
-R im(R) { return R(0); }
-template <typename R>
-R im(std::complex<R> x) { return x.imag(); }
-template <typename R>
-R abs2(R x) { return x * x; }
-template <typename R>
-R abs2(std::complex<R> x) { return x.real() * x.real() + x.imag() * x.imag(); }
-template <typename R>
-R abs1(std::complex<R> x) { return std::abs(x.real()) + std::abs(x.imag()); }
-
 // Reflector P = I - sigma v v^H (v[0] = 1) with P x = beta e1, beta real,
 // for x of length len (stride 1). Writes v into x[1:], returns sigma (0 when
 // x is already beta e1) and beta.
@@ -195,19 +168,7 @@ int eigh_impl(S* a, int64_t n, typename Real<S>::type* w, bool vectors) {
     for (int64_t k = n - 2; k >= 0; --k) {
       S t = conj_(sig[size_t(k)]);  // P_k^H = I - t v v^H
       if (t == S(0)) continue;
-      const S* v = vs.data() + k * n;
-      int64_t len = n - k - 1;
-      std::fill(row.begin(), row.end(), S(0));
-      for (int64_t i = 0; i < len; ++i) {
-        S cv = conj_(v[i]);
-        const S* qi = q.data() + (k + 1 + i) * n;
-        for (int64_t j = k + 1; j < n; ++j) row[size_t(j)] += cv * qi[j];
-      }
-      for (int64_t i = 0; i < len; ++i) {
-        S f = t * v[i];
-        S* qi = q.data() + (k + 1 + i) * n;
-        for (int64_t j = k + 1; j < n; ++j) qi[j] -= f * row[size_t(j)];
-      }
+      reflect_left(q.data(), n, k + 1, n, k + 1, n, vs.data() + k * n, t, row.data());
     }
     // Transpose in place into a (a becomes Vt).
     for (int64_t i = 0; i < n; ++i)
@@ -311,46 +272,17 @@ int eig_impl(std::complex<R>* h, int64_t n, std::complex<R>* w, std::complex<R>*
     for (int64_t i = 0; i < len; ++i) vs[size_t(k * n + i)] = x[size_t(i)];
     if (sg == C(0)) continue;
     const C* v = vs.data() + k * n;
-    // Left: rows k+1.., H -= sg v (v^H H).
-    std::fill(row.begin(), row.end(), C(0));
-    for (int64_t i = 0; i < len; ++i) {
-      C cv = std::conj(v[i]);
-      const C* hi = h + (k + 1 + i) * n;
-      for (int64_t j = k; j < n; ++j) row[size_t(j)] += cv * hi[j];
-    }
-    for (int64_t i = 0; i < len; ++i) {
-      C f = sg * v[i];
-      C* hi = h + (k + 1 + i) * n;
-      for (int64_t j = k; j < n; ++j) hi[j] -= f * row[size_t(j)];
-    }
-    // Right: columns k+1.., H -= conj(sg) (H v) v^H.
-    C csg = std::conj(sg);
-    for (int64_t r = 0; r < n; ++r) {
-      C* hr = h + r * n + k + 1;
-      C s = C(0);
-      for (int64_t j = 0; j < len; ++j) s += hr[j] * v[j];
-      s *= csg;
-      for (int64_t j = 0; j < len; ++j) hr[j] -= s * std::conj(v[j]);
-    }
+    // Left: rows k+1.., H -= sg v (v^H H); right: columns k+1..,
+    // H -= conj(sg) (H v) v^H.
+    reflect_left(h, n, k + 1, n, k, n, v, sg, row.data());
+    reflect_right(h, n, 0, n, k + 1, n, v, std::conj(sg));
     for (int64_t i = 1; i < len; ++i) h[(k + 1 + i) * n + k] = C(0);
   }
   if (want) {
     for (int64_t k = n - 3; k >= 0; --k) {
       C t = std::conj(sig[size_t(k)]);
       if (t == C(0)) continue;
-      const C* v = vs.data() + k * n;
-      int64_t len = n - k - 1;
-      std::fill(row.begin(), row.end(), C(0));
-      for (int64_t i = 0; i < len; ++i) {
-        C cv = std::conj(v[i]);
-        const C* zi = z.data() + (k + 1 + i) * n;
-        for (int64_t j = k + 1; j < n; ++j) row[size_t(j)] += cv * zi[j];
-      }
-      for (int64_t i = 0; i < len; ++i) {
-        C f = t * v[i];
-        C* zi = z.data() + (k + 1 + i) * n;
-        for (int64_t j = k + 1; j < n; ++j) zi[j] -= f * row[size_t(j)];
-      }
+      reflect_left(z.data(), n, k + 1, n, k + 1, n, vs.data() + k * n, t, row.data());
     }
   }
 

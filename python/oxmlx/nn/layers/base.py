@@ -21,6 +21,30 @@ def _default_leaf(module, key, value):
     return not isinstance(value, (Module, dict, list))
 
 
+def _merge_tree(dst, src, assign, strict, what):
+    """Walk the nested dict/list ``src`` over ``dst`` (``Module.update`` and
+    ``update_modules``): ``assign(dst, slot, new)`` for every slot both have;
+    with ``strict``, a key or index ``dst`` lacks or a non-container ``src``
+    raises (``what`` names the entries in the message)."""
+    if isinstance(src, dict):
+        for k in src:
+            if k in dst:
+                assign(dst, k, src[k])
+            elif strict:
+                raise ValueError(f'Module does not have {what} named "{k}".')
+    elif isinstance(src, list):
+        for i, new in enumerate(src):
+            if i >= len(dst):
+                if strict:
+                    raise ValueError(
+                        f"List index {i} is out of bounds for destination of length {len(dst)}."
+                    )
+                continue
+            assign(dst, i, new)
+    elif strict:
+        raise ValueError(f"Received invalid type: {type(src).__name__}.")
+
+
 class Module(dict):
     """Base class for building neural networks (mirrors ``mlx.nn.Module``)."""
 
@@ -200,28 +224,9 @@ class Module(dict):
                     raise ValueError(f"Received invalid type: {type(new).__name__}.")
                 dst[slot] = new
             else:
-                merge(cur, new)
+                _merge_tree(cur, new, assign, strict, "parameter")
 
-        def merge(dst, src):
-            if isinstance(src, dict):
-                for k in src:
-                    if k in dst:
-                        assign(dst, k, src[k])
-                    elif strict:
-                        raise ValueError(f'Module does not have parameter named "{k}".')
-            elif isinstance(src, list):
-                for i, new in enumerate(src):
-                    if i >= len(dst):
-                        if strict:
-                            raise ValueError(
-                                f"List index {i} is out of bounds for destination of length {len(dst)}."
-                            )
-                        continue
-                    assign(dst, i, new)
-            elif strict:
-                raise ValueError(f"Received invalid type: {type(src).__name__}.")
-
-        merge(self, parameters)
+        _merge_tree(self, parameters, assign, strict, "parameter")
         return self
 
     def apply(
@@ -242,30 +247,11 @@ class Module(dict):
             if isinstance(cur, Module) and isinstance(new, Module):
                 dst[slot] = new
             elif isinstance(cur, (dict, list)):
-                merge(cur, new)
+                _merge_tree(cur, new, assign, strict, "sub-module")
             elif strict and new != {}:
                 raise ValueError(f"Received invalid type: {type(new).__name__}.")
 
-        def merge(dst, src):
-            if isinstance(src, dict):
-                for k in src:
-                    if k in dst:
-                        assign(dst, k, src[k])
-                    elif strict:
-                        raise ValueError(f'Module does not have sub-module named "{k}".')
-            elif isinstance(src, list):
-                for i, new in enumerate(src):
-                    if i >= len(dst):
-                        if strict:
-                            raise ValueError(
-                                f"List index {i} is out of bounds for destination of length {len(dst)}."
-                            )
-                        continue
-                    assign(dst, i, new)
-            elif strict:
-                raise ValueError(f"Received invalid type: {type(src).__name__}.")
-
-        merge(self, modules)
+        _merge_tree(self, modules, assign, strict, "sub-module")
         return self
 
     def apply_to_modules(self, apply_fn: Callable[[str, "Module"], Any]) -> "Module":
