@@ -107,6 +107,16 @@ oxmlx_status get_field(const char* fn, const H h, const char* what, T* dst, cons
   });
 }
 
+// Getters of an array: *dst = get(the array of a), dst checked first.
+template <typename T, typename F>
+oxmlx_status array_get(const char* fn, const oxmlx_array a, T* dst, const char* dst_what,
+                       F&& get) {
+  return guard(fn, [&] {
+    need(dst, dst_what);
+    *dst = get(arr(a));
+  });
+}
+
 }  // namespace
 
 }  // namespace oxmlx::capi
@@ -302,10 +312,8 @@ oxmlx_status oxmlx_array_copy(oxmlx_array* out, const oxmlx_array a) {
 }
 
 oxmlx_status oxmlx_array_ndim(const oxmlx_array a, size_t* ndim) {
-  return guard("oxmlx_array_ndim", [&] {
-    need(ndim, "ndim");
-    *ndim = size_t(arr(a).ndim());
-  });
+  return array_get("oxmlx_array_ndim", a, ndim, "ndim",
+                   [](const array& x) { return size_t(x.ndim()); });
 }
 oxmlx_status oxmlx_array_shape(const oxmlx_array a, int64_t* shape, size_t capacity) {
   return guard("oxmlx_array_shape", [&] {
@@ -316,29 +324,20 @@ oxmlx_status oxmlx_array_shape(const oxmlx_array a, int64_t* shape, size_t capac
   });
 }
 oxmlx_status oxmlx_array_dim(const oxmlx_array a, int axis, int64_t* dim) {
-  return guard("oxmlx_array_dim", [&] {
-    need(dim, "dim");
-    const array& x = arr(a);
-    *dim = x.shape(normalize_axis(axis, x.ndim(), "dim"));
+  return array_get("oxmlx_array_dim", a, dim, "dim", [axis](const array& x) {
+    return x.shape(normalize_axis(axis, x.ndim(), "dim"));
   });
 }
 oxmlx_status oxmlx_array_size(const oxmlx_array a, int64_t* size) {
-  return guard("oxmlx_array_size", [&] {
-    need(size, "size");
-    *size = arr(a).size();
-  });
+  return array_get("oxmlx_array_size", a, size, "size", [](const array& x) { return x.size(); });
 }
 oxmlx_status oxmlx_array_nbytes(const oxmlx_array a, size_t* nbytes) {
-  return guard("oxmlx_array_nbytes", [&] {
-    need(nbytes, "nbytes");
-    *nbytes = arr(a).nbytes();
-  });
+  return array_get("oxmlx_array_nbytes", a, nbytes, "nbytes",
+                   [](const array& x) { return x.nbytes(); });
 }
 oxmlx_status oxmlx_array_dtype(const oxmlx_array a, oxmlx_dtype* dtype) {
-  return guard("oxmlx_array_dtype", [&] {
-    need(dtype, "dtype");
-    *dtype = from_dtype(arr(a).dtype());
-  });
+  return array_get("oxmlx_array_dtype", a, dtype, "dtype",
+                   [](const array& x) { return from_dtype(x.dtype()); });
 }
 
 oxmlx_status oxmlx_array_eval(const oxmlx_array a) {
@@ -361,22 +360,16 @@ oxmlx_status oxmlx_array_to_buffer(const oxmlx_array a, void* dst, size_t nbytes
   });
 }
 oxmlx_status oxmlx_array_item_float64(const oxmlx_array a, double* value) {
-  return guard("oxmlx_array_item_float64", [&] {
-    need(value, "value");
-    *value = item_as<double>(arr(a));
-  });
+  return array_get("oxmlx_array_item_float64", a, value, "value",
+                   [](const array& x) { return item_as<double>(x); });
 }
 oxmlx_status oxmlx_array_item_int64(const oxmlx_array a, int64_t* value) {
-  return guard("oxmlx_array_item_int64", [&] {
-    need(value, "value");
-    *value = item_as<int64_t>(arr(a));
-  });
+  return array_get("oxmlx_array_item_int64", a, value, "value",
+                   [](const array& x) { return item_as<int64_t>(x); });
 }
 oxmlx_status oxmlx_array_item_bool(const oxmlx_array a, bool* value) {
-  return guard("oxmlx_array_item_bool", [&] {
-    need(value, "value");
-    *value = item_as<bool>(arr(a));
-  });
+  return array_get("oxmlx_array_item_bool", a, value, "value",
+                   [](const array& x) { return item_as<bool>(x); });
 }
 
 // --------------------------------------------------------- vectors, names

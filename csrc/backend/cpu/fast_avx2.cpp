@@ -1,26 +1,22 @@
 // AVX2 + FMA + F16C row kernels of the fused family (x86-64 CPUs without
 // AVX-512): the 8-lane float trait for fast_kernels.inc, with the polynomial
 // exp of fast_exp.inc (2^n applied in two exponent steps so overflow and
-// gradual underflow come out right without vscalefps). Tails go
-// through a small stack buffer. Compiled for AVX2 by a target pragma only;
-// fast_avx2() (baseline code) checks the CPU.
+// gradual underflow come out right without vscalefps). Tails go through a
+// small stack buffer. Compiled for AVX2 by a target pragma only
+// (isa_target.h); fast_avx2() (baseline code) checks the CPU.
 #include <cmath>
 #include <cstdint>
 #include <limits>
 #include <type_traits>
 
 #include "backend/cpu/fast_isa.h"
+#include "backend/cpu/isa_target.h"
 
 #if (defined(__x86_64__) || defined(_M_X64)) && (defined(__GNUC__) || defined(__clang__))
 #define OXMLX_HAVE_AVX2_FAST 1
 #include <immintrin.h>
 
-#if defined(__clang__)
-#pragma clang attribute push(__attribute__((target("avx2,fma,f16c"))), apply_to = function)
-#else
-#pragma GCC push_options
-#pragma GCC target("avx2,fma,f16c")
-#endif
+OXMLX_ISA_BEGIN("avx2,fma,f16c")
 
 namespace oxmlx::cpu::fast_detail {
 namespace {
@@ -87,26 +83,26 @@ struct Tr {
   static V min(V a, V b) {
     return _mm256_blendv_ps(_mm256_min_ps(a, b), a, _mm256_cmp_ps(a, a, _CMP_UNORD_Q));
   }
-  static float hsum(V v) {
-    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-    s = _mm_add_ss(s, _mm_movehdup_ps(s));
+  // op over the 8 lanes: halves, then pairs, then the last two (lane 0 of
+  // the result; op acts lane-wise on __m128).
+  template <typename Op>
+  static float hreduce(V v, Op op) {
+    __m128 s = op(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = op(s, _mm_movehl_ps(s, s));
+    s = op(s, _mm_movehdup_ps(s));
     return _mm_cvtss_f32(s);
+  }
+  static float hsum(V v) {
+    return hreduce(v, [](__m128 a, __m128 b) { return _mm_add_ps(a, b); });
   }
   static bool any_nan(V v) { return _mm256_movemask_ps(_mm256_cmp_ps(v, v, _CMP_UNORD_Q)) != 0; }
   static float hmax(V v) {
     if (any_nan(v)) return std::numeric_limits<float>::quiet_NaN();
-    __m128 s = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-    s = _mm_max_ps(s, _mm_movehl_ps(s, s));
-    s = _mm_max_ss(s, _mm_movehdup_ps(s));
-    return _mm_cvtss_f32(s);
+    return hreduce(v, [](__m128 a, __m128 b) { return _mm_max_ps(a, b); });
   }
   static float hmin(V v) {
     if (any_nan(v)) return std::numeric_limits<float>::quiet_NaN();
-    __m128 s = _mm_min_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-    s = _mm_min_ps(s, _mm_movehl_ps(s, s));
-    s = _mm_min_ss(s, _mm_movehdup_ps(s));
-    return _mm_cvtss_f32(s);
+    return hreduce(v, [](__m128 a, __m128 b) { return _mm_min_ps(a, b); });
   }
 
   // Primitives of simd_exp (fast_exp.inc), as fast_avx512.cpp's; without
@@ -143,11 +139,7 @@ void add_row(const float* x, float* acc, int64_t n) {
 }  // namespace
 }  // namespace oxmlx::cpu::fast_detail
 
-#if defined(__clang__)
-#pragma clang attribute pop
-#else
-#pragma GCC pop_options
-#endif
+OXMLX_ISA_END()
 #endif
 
 namespace oxmlx::cpu::fast_detail {

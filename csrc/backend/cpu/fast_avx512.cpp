@@ -2,7 +2,7 @@
 // for fast_kernels.inc and the primitives of our polynomial exp (fast_exp.inc).
 //
 // As in gemm_avx512.cpp, the body is compiled for AVX-512 through a target
-// pragma (not global -m flags) and lives in an anonymous namespace, so the
+// pragma (isa_target.h; not global -m flags) and lives in an anonymous namespace, so the
 // library stays portable; fast_avx512() (baseline code) checks the CPU
 // before handing out the table.
 #include <cmath>
@@ -11,6 +11,7 @@
 #include <type_traits>
 
 #include "backend/cpu/fast_isa.h"
+#include "backend/cpu/isa_target.h"
 
 #if (defined(__x86_64__) || defined(_M_X64)) && (defined(__GNUC__) || defined(__clang__))
 #define OXMLX_HAVE_AVX512_FAST 1
@@ -20,14 +21,7 @@
 #endif
 #include <immintrin.h>
 
-#if defined(__clang__)
-#pragma clang attribute push(                                                   \
-    __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,fma,f16c,avx2"))), \
-    apply_to = function)
-#else
-#pragma GCC push_options
-#pragma GCC target("avx512f,avx512bw,avx512dq,avx512vl,fma,f16c,avx2")
-#endif
+OXMLX_ISA_BEGIN("avx512f,avx512bw,avx512dq,avx512vl,fma,f16c,avx2")
 
 namespace oxmlx::cpu::fast_detail {
 namespace {
@@ -154,11 +148,7 @@ void add_row(const float* x, float* acc, int64_t n) {
 }  // namespace
 }  // namespace oxmlx::cpu::fast_detail
 
-#if defined(__clang__)
-#pragma clang attribute pop
-#else
-#pragma GCC pop_options
-#endif
+OXMLX_ISA_END()
 #endif
 
 namespace oxmlx::cpu::fast_detail {

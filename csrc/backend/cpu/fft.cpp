@@ -255,18 +255,26 @@ class Plan {
   std::shared_ptr<const Plan> sub_;
 };
 
-std::shared_ptr<const Plan> get_plan(int64_t n) {
+// The cached plan P of length n, made by make(n) on a miss: built outside
+// the lock (it may look up other lengths); at most kMaxCachedPlans are kept
+// (plans in use stay alive). One cache per make (a lambda: per call site).
+template <typename P, typename Make>
+std::shared_ptr<const P> cached_plan(int64_t n, Make make) {
   static std::mutex mu;
-  static std::map<int64_t, std::shared_ptr<const Plan>> cache;
+  static std::map<int64_t, std::shared_ptr<const P>> cache;
   {
     std::lock_guard<std::mutex> lock(mu);
     auto it = cache.find(n);
     if (it != cache.end()) return it->second;
   }
-  auto p = std::make_shared<const Plan>(n);  // built outside the lock (may recurse)
+  std::shared_ptr<const P> p = make(n);
   std::lock_guard<std::mutex> lock(mu);
-  if (cache.size() >= kMaxCachedPlans) cache.clear();  // plans in use stay alive
-  return cache.emplace(n, p).first->second;
+  if (cache.size() >= kMaxCachedPlans) cache.clear();
+  return cache.emplace(n, std::move(p)).first->second;
+}
+
+std::shared_ptr<const Plan> get_plan(int64_t n) {
+  return cached_plan<Plan>(n, [](int64_t len) { return std::make_shared<const Plan>(len); });
 }
 
 Plan::Plan(int64_t n) : n_(n) {
@@ -354,20 +362,13 @@ struct RealPlan {
 };
 
 std::shared_ptr<const RealPlan> get_real_plan(int64_t n) {
-  static std::mutex mu;
-  static std::map<int64_t, std::shared_ptr<const RealPlan>> cache;
-  {
-    std::lock_guard<std::mutex> lock(mu);
-    auto it = cache.find(n);
-    if (it != cache.end()) return it->second;
-  }
-  auto p = std::make_shared<RealPlan>();
-  p->half = get_plan(n / 2);
-  p->w.resize(n / 2 + 1);
-  for (int64_t k = 0; k <= n / 2; ++k) p->w[k] = root(k, n);
-  std::lock_guard<std::mutex> lock(mu);
-  if (cache.size() >= kMaxCachedPlans) cache.clear();
-  return cache.emplace(n, std::shared_ptr<const RealPlan>(p)).first->second;
+  return cached_plan<RealPlan>(n, [](int64_t len) {
+    auto p = std::make_shared<RealPlan>();
+    p->half = get_plan(len / 2);
+    p->w.resize(len / 2 + 1);
+    for (int64_t k = 0; k <= len / 2; ++k) p->w[k] = root(k, len);
+    return std::shared_ptr<const RealPlan>(p);
+  });
 }
 
 // ----------------------------------------------------------- line drivers

@@ -42,6 +42,35 @@ R abs2(std::complex<R> x) { return x.real() * x.real() + x.imag() * x.imag(); }
 template <typename R>
 R abs1(std::complex<R> x) { return std::abs(x.real()) + std::abs(x.imag()); }
 
+// Householder reflector P = I - sg v v^H with P x = beta e1, beta real, for
+// x of length len (stride 1): v overwrites x (v[0] = 1; x[1:] untouched when
+// trivial) and sg is returned. trivial(alpha) (alpha = x[0]; x[1:] is zero)
+// says whether x already counts as beta e1: then sg = 0 and beta = re(alpha).
+// All in units of the scale of x (the reflector is scale-free), so tiny or
+// subnormal columns still give an exactly consistent (unitary) P.
+template <typename S, typename Trivial>
+S householder(S* x, int64_t len, typename Real<S>::type& beta, Trivial trivial) {
+  using R = typename Real<S>::type;
+  S alpha = x[0];
+  R rest = 0;
+  for (int64_t i = 1; i < len; ++i) rest = std::max(rest, std::abs(x[i]));
+  if (rest == R(0) && trivial(alpha)) {
+    beta = re(alpha);
+    return S(0);
+  }
+  R sc = std::max(rest, std::abs(alpha)), xn2 = 0;
+  for (int64_t i = 1; i < len; ++i) xn2 += abs2(x[i] / sc);
+  S y0 = alpha / sc;
+  R nrm = std::sqrt(abs2(y0) + xn2);
+  R by = re(alpha) >= R(0) ? -nrm : nrm;
+  beta = by * sc;
+  S tau = (S(by) - y0) / S(by);  // LAPACK's tau; P = H^H
+  S den = y0 - S(by);
+  for (int64_t i = 1; i < len; ++i) x[i] = (x[i] / sc) / den;
+  x[0] = S(1);
+  return conj_(tau);
+}
+
 // Householder reflector P = I - t v v^H applied to the block [r0, r1) x
 // [c0, c1) of the row-major a (leading dimension ld): from the left
 // (block <- P block, v of r1 - r0 entries; acc is scratch of c1 entries) or

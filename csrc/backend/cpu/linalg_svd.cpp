@@ -30,26 +30,9 @@ S dotc(const S* x, const S* y, int64_t n) {
 // (0 when x is already beta e1).
 template <typename S>
 S reflect_vec(S* x, int64_t len, typename Real<S>::type& beta) {
-  using R = typename Real<S>::type;
-  S alpha = x[0];
-  R rest = 0;
-  for (int64_t i = 1; i < len; ++i) rest = std::max(rest, std::abs(x[i]));
-  if (rest == R(0) && abs2(alpha) == re(alpha) * re(alpha)) {
-    beta = re(alpha);
-    x[0] = S(1);
-    return S(0);
-  }
-  R sc = std::max(rest, std::abs(alpha)), xn2 = 0;
-  for (int64_t i = 1; i < len; ++i) xn2 += abs2(x[i] / sc);
-  S y0 = alpha / sc;
-  R nrm = std::sqrt(abs2(y0) + xn2);
-  R by = re(alpha) >= R(0) ? -nrm : nrm;
-  beta = by * sc;
-  S tau = (S(by) - y0) / S(by);
-  S den = y0 - S(by);
-  for (int64_t i = 1; i < len; ++i) x[i] = (x[i] / sc) / den;
+  S sg = householder(x, len, beta, [](S alpha) { return abs2(alpha) == re(alpha) * re(alpha); });
   x[0] = S(1);
-  return conj_(tau);
+  return sg;
 }
 
 // Fills the rows of b (p x p, row-major) not marked `good` with an
@@ -189,24 +172,9 @@ int svd_values(std::vector<S>& w, int64_t p, int64_t q, typename Real<S>::type* 
   std::vector<R> d(static_cast<size_t>(q), R(0)), e(static_cast<size_t>(q), R(0));
   std::vector<S> v(static_cast<size_t>(std::max(p, q))), acc(static_cast<size_t>(q));
   auto reflector = [&](int64_t len, R& beta) -> S {  // on v[0..len)
-    S alpha = v[0];
-    R rest = 0;
-    for (int64_t i = 1; i < len; ++i) rest = std::max(rest, std::abs(v[size_t(i)]));
-    if (rest == R(0) && re(alpha) == std::abs(alpha) * (re(alpha) < 0 ? -1 : 1)) {
-      beta = re(alpha);
-      return S(0);
-    }
-    R sc = std::max(rest, std::abs(alpha)), xn2 = 0;  // in units of sc
-    for (int64_t i = 1; i < len; ++i) xn2 += abs2(v[size_t(i)] / sc);
-    S y0 = alpha / sc;
-    R nrm = std::sqrt(abs2(y0) + xn2);
-    R by = re(alpha) >= R(0) ? -nrm : nrm;
-    beta = by * sc;
-    S tau = (S(by) - y0) / S(by);
-    S den = y0 - S(by);
-    for (int64_t i = 1; i < len; ++i) v[size_t(i)] = (v[size_t(i)] / sc) / den;
-    v[0] = S(1);
-    return conj_(tau);  // P = I - sg v v^H, P x = beta e1
+    return householder(v.data(), len, beta, [](S alpha) {
+      return re(alpha) == std::abs(alpha) * (re(alpha) < 0 ? -1 : 1);
+    });
   };
   for (int64_t k = 0; k < q; ++k) {
     // Left: column k, rows k..p-1.
