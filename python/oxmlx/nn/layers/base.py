@@ -292,6 +292,19 @@ class Module(dict):
             if not any(k in m for m in mods):
                 raise KeyError(f"Module doesn't contain member {k}.")
 
+    def _each_module(self, fn, recurse, keys, strict):
+        """``fn(module, strict)`` on this module, or with ``recurse`` on every
+        module; there the named ``keys`` (strict) need only exist somewhere in
+        the tree (checked once, then each module takes its own)."""
+        if recurse:
+            if strict and keys is not None:
+                self._validate_keys_recursive(keys)
+                strict = False
+            self.apply_to_modules(lambda _, m: fn(m, strict))
+        else:
+            fn(self, strict)
+        return self
+
     def freeze(
         self,
         *,
@@ -301,7 +314,7 @@ class Module(dict):
     ) -> "Module":
         """Stop computing gradients for all (or the named) parameters."""
 
-        def freeze_one(_, m, strict_here):
+        def freeze_one(m, strict_here):
             names = keys
             if names is None:
                 own = m.filter_and_map(
@@ -311,14 +324,7 @@ class Module(dict):
             names = m._validate_keys(names, strict_here)
             m._no_grad.update(names)
 
-        if recurse:
-            if strict and keys is not None:
-                self._validate_keys_recursive(keys)
-                strict = False
-            self.apply_to_modules(lambda p, m: freeze_one(p, m, strict))
-        else:
-            freeze_one("", self, strict)
-        return self
+        return self._each_module(freeze_one, recurse, keys, strict)
 
     def unfreeze(
         self,
@@ -329,20 +335,13 @@ class Module(dict):
     ) -> "Module":
         """Compute gradients again for all (or the named) parameters."""
 
-        def unfreeze_one(_, m, strict_here):
+        def unfreeze_one(m, strict_here):
             if keys is None:
                 m._no_grad.clear()
             else:
                 m._no_grad.difference_update(m._validate_keys(keys, strict_here))
 
-        if recurse:
-            if strict and keys is not None:
-                self._validate_keys_recursive(keys)
-                strict = False
-            self.apply_to_modules(lambda p, m: unfreeze_one(p, m, strict))
-        else:
-            unfreeze_one("", self, strict)
-        return self
+        return self._each_module(unfreeze_one, recurse, keys, strict)
 
     # ---------------------------------------------------------- modes, dtype
     def _set_training_mode(self, mode: bool) -> None:
