@@ -11,6 +11,7 @@ python benchmarks/memory_bound.py [--reps 7] [--filter add]
 
 import argparse
 import time
+from types import SimpleNamespace
 
 import numpy as np
 
@@ -28,6 +29,40 @@ def best_of(fn, reps):
     return best * 1e3
 
 
+def adapter(lib, mod):
+    """The calls the cases make, for one library: numpy, torch, or the shared
+    API of oxmlx and mlx. ``run(*results)`` completes lazy results (mx.eval;
+    numpy and torch compute eagerly)."""
+    if lib == "numpy":
+        return SimpleNamespace(
+            array=lambda x: x, index=lambda x: x, run=lambda *ys: None,
+            maximum=np.maximum, exp=np.exp, contiguous=np.ascontiguousarray,
+            dtypes={"f16": np.float16, "f32": np.float32, "i32": np.int32},
+            cast=lambda x, dt: x.astype(dt),
+            take=lambda a, i, axis=None: np.take(a, i, axis=axis),
+            cumsum=lambda a, axis=None: np.cumsum(a, axis=axis),
+        )
+    if lib == "torch":
+        t = mod
+        return SimpleNamespace(
+            array=t.from_numpy, index=lambda x: t.from_numpy(x).long(), run=lambda *ys: None,
+            maximum=t.maximum, exp=t.exp, contiguous=lambda x: x.contiguous(),
+            dtypes={"f16": t.float16, "f32": t.float32, "bf16": t.bfloat16, "i32": t.int32},
+            cast=lambda x, dt: x.to(dt),
+            take=lambda a, i, axis=None: t.take(a, i) if axis is None else t.index_select(a, axis, i),
+            cumsum=lambda a, axis=None: t.cumsum(a, 0 if axis is None else axis),
+        )
+    mx = mod
+    return SimpleNamespace(
+        array=mx.array, index=mx.array, run=mx.eval,
+        maximum=mx.maximum, exp=mx.exp, contiguous=mx.contiguous,
+        dtypes={"f16": mx.float16, "f32": mx.float32, "bf16": mx.bfloat16, "i32": mx.int32},
+        cast=lambda x, dt: x.astype(dt),
+        take=lambda a, i, axis=None: mx.take(a, i, axis=axis),
+        cumsum=lambda a, axis=None: mx.cumsum(a, axis=axis),
+    )
+
+
 def cases(lib, mod):
     """name -> zero-argument callable running the case to completion."""
     rng = np.random.default_rng(0)
@@ -39,90 +74,37 @@ def cases(lib, mod):
     col = rng.standard_normal((M, 1), dtype=np.float32)
     idx = rng.integers(0, M, M).astype(np.int32)
     vi = (v * 100).astype(np.int32)
-    out = {}
-    if lib == "numpy":
-        vh = v.astype(np.float16)
-        out.update({
-            "add 1e7": lambda: v + w,
-            "mul scalar 1e7": lambda: v * 2.0,
-            "add row-bcast 4096^2": lambda: A + row,
-            "add col-bcast 4096^2": lambda: A + col,
-            "add A + B.T 4096^2": lambda: A + B.T,
-            "maximum 1e7": lambda: np.maximum(v, w),
-            "less 1e7": lambda: v < w,
-            "chain exp(x)*2+x*x-1": lambda: np.exp(v) * 2 + v * v - 1,
-            "contiguous(A.T) 4096^2": lambda: np.ascontiguousarray(A.T),
-            "astype f32->f16 1e7": lambda: v.astype(np.float16),
-            "astype f16->f32 1e7": lambda: vh.astype(np.float32),
-            "astype f32->i32 1e7": lambda: v.astype(np.int32),
-            "astype i32->f32 1e7": lambda: vi.astype(np.float32),
-            "take rows axis0 4096^2": lambda: np.take(A, idx, axis=0),
-            "take cols axis1 4096^2": lambda: np.take(A, idx, axis=1),
-            "take flat 1e7": lambda: np.take(v, vi & (N // 2)),
-            "cumsum 1e7": lambda: np.cumsum(v),
-            "cumsum axis0 4096^2": lambda: np.cumsum(A, axis=0),
-            "cumsum axis1 4096^2": lambda: np.cumsum(A, axis=1),
-        })
-        return out
-    if lib == "torch":
-        t = mod
-        tv, tw, tA, tB = (t.from_numpy(x) for x in (v, w, A, B))
-        trow, tcol = t.from_numpy(row), t.from_numpy(col)
-        tidx, tvi = t.from_numpy(idx).long(), t.from_numpy(vi)
-        tvh, tflat = tv.half(), (tvi & (N // 2)).long()
-        out.update({
-            "add 1e7": lambda: tv + tw,
-            "mul scalar 1e7": lambda: tv * 2.0,
-            "add row-bcast 4096^2": lambda: tA + trow,
-            "add col-bcast 4096^2": lambda: tA + tcol,
-            "add A + B.T 4096^2": lambda: tA + tB.T,
-            "maximum 1e7": lambda: t.maximum(tv, tw),
-            "less 1e7": lambda: tv < tw,
-            "chain exp(x)*2+x*x-1": lambda: t.exp(tv) * 2 + tv * tv - 1,
-            "contiguous(A.T) 4096^2": lambda: tA.T.contiguous(),
-            "astype f32->f16 1e7": lambda: tv.half(),
-            "astype f16->f32 1e7": lambda: tvh.float(),
-            "astype f32->bf16 1e7": lambda: tv.bfloat16(),
-            "astype f32->i32 1e7": lambda: tv.int(),
-            "astype i32->f32 1e7": lambda: tvi.float(),
-            "take rows axis0 4096^2": lambda: t.index_select(tA, 0, tidx),
-            "take cols axis1 4096^2": lambda: t.index_select(tA, 1, tidx),
-            "take flat 1e7": lambda: t.take(tv, tflat),
-            "cumsum 1e7": lambda: t.cumsum(tv, 0),
-            "cumsum axis0 4096^2": lambda: t.cumsum(tA, 0),
-            "cumsum axis1 4096^2": lambda: t.cumsum(tA, 1),
-        })
-        return out
-    # oxmlx / mlx: same API; each callable evaluates its result.
-    mx = mod
-    xv, xw, xA, xB = (mx.array(x) for x in (v, w, A, B))
-    xrow, xcol, xidx, xvi = mx.array(row), mx.array(col), mx.array(idx), mx.array(vi)
-    xvh, xflat = xv.astype(mx.float16), mx.array(vi & (N // 2))
-    mx.eval(xv, xw, xA, xB, xrow, xcol, xidx, xvi, xvh, xflat)
-    ev = mx.eval
-
-    out.update({
-        "add 1e7": lambda: ev(xv + xw),
-        "mul scalar 1e7": lambda: ev(xv * 2.0),
-        "add row-bcast 4096^2": lambda: ev(xA + xrow),
-        "add col-bcast 4096^2": lambda: ev(xA + xcol),
-        "add A + B.T 4096^2": lambda: ev(xA + xB.T),
-        "maximum 1e7": lambda: ev(mx.maximum(xv, xw)),
-        "less 1e7": lambda: ev(xv < xw),
-        "chain exp(x)*2+x*x-1": lambda: ev(mx.exp(xv) * 2 + xv * xv - 1),
-        "contiguous(A.T) 4096^2": lambda: ev(mx.contiguous(xA.T)),
-        "astype f32->f16 1e7": lambda: ev(xv.astype(mx.float16)),
-        "astype f16->f32 1e7": lambda: ev(xvh.astype(mx.float32)),
-        "astype f32->bf16 1e7": lambda: ev(xv.astype(mx.bfloat16)),
-        "astype f32->i32 1e7": lambda: ev(xv.astype(mx.int32)),
-        "astype i32->f32 1e7": lambda: ev(xvi.astype(mx.float32)),
-        "take rows axis0 4096^2": lambda: ev(mx.take(xA, xidx, axis=0)),
-        "take cols axis1 4096^2": lambda: ev(mx.take(xA, xidx, axis=1)),
-        "take flat 1e7": lambda: ev(mx.take(xv, xflat)),
-        "cumsum 1e7": lambda: ev(mx.cumsum(xv)),
-        "cumsum axis0 4096^2": lambda: ev(mx.cumsum(xA, axis=0)),
-        "cumsum axis1 4096^2": lambda: ev(mx.cumsum(xA, axis=1)),
-    })
+    flat = vi & (N // 2)
+    L = adapter(lib, mod)
+    run, dt = L.run, L.dtypes
+    v, w, A, B, row, col, vi = (L.array(x) for x in (v, w, A, B, row, col, vi))
+    idx, flat = L.index(idx), L.index(flat)
+    vh = L.cast(v, dt["f16"])
+    run(v, w, A, B, row, col, vi, idx, flat, vh)
+    out = {
+        "add 1e7": lambda: run(v + w),
+        "mul scalar 1e7": lambda: run(v * 2.0),
+        "add row-bcast 4096^2": lambda: run(A + row),
+        "add col-bcast 4096^2": lambda: run(A + col),
+        "add A + B.T 4096^2": lambda: run(A + B.T),
+        "maximum 1e7": lambda: run(L.maximum(v, w)),
+        "less 1e7": lambda: run(v < w),
+        "chain exp(x)*2+x*x-1": lambda: run(L.exp(v) * 2 + v * v - 1),
+        "contiguous(A.T) 4096^2": lambda: run(L.contiguous(A.T)),
+        "astype f32->f16 1e7": lambda: run(L.cast(v, dt["f16"])),
+        "astype f16->f32 1e7": lambda: run(L.cast(vh, dt["f32"])),
+        "astype f32->bf16 1e7": lambda: run(L.cast(v, dt["bf16"])),
+        "astype f32->i32 1e7": lambda: run(L.cast(v, dt["i32"])),
+        "astype i32->f32 1e7": lambda: run(L.cast(vi, dt["f32"])),
+        "take rows axis0 4096^2": lambda: run(L.take(A, idx, axis=0)),
+        "take cols axis1 4096^2": lambda: run(L.take(A, idx, axis=1)),
+        "take flat 1e7": lambda: run(L.take(v, flat)),
+        "cumsum 1e7": lambda: run(L.cumsum(v)),
+        "cumsum axis0 4096^2": lambda: run(L.cumsum(A, axis=0)),
+        "cumsum axis1 4096^2": lambda: run(L.cumsum(A, axis=1)),
+    }
+    if "bf16" not in dt:  # numpy has no bfloat16
+        del out["astype f32->bf16 1e7"]
     return out
 
 

@@ -3,11 +3,7 @@
     python examples/cnn_digits.py --framework oxmlx   # or --framework mlx
 """
 
-import time
-
-import numpy as np
-
-from _common import digits, load_framework, parse_args
+from _common import digits, fit_digits, load_framework, parse_args
 
 args = parse_args(__doc__, epochs=20, batch_size=64, lr=3e-3, seed=0)
 mx, nn, optim = load_framework(args.framework)
@@ -35,34 +31,8 @@ def main():
     model = CNN()
     mx.eval(model.parameters())
     opt = optim.AdamW(learning_rate=args.lr, weight_decay=1e-4)
-
-    def loss_fn(x, y):
-        return nn.losses.cross_entropy(model(x), y, reduction="mean")
-
-    loss_and_grad = nn.value_and_grad(model, loss_fn)
-    rng = np.random.default_rng(args.seed)
-    step_times = []
-    for epoch in range(args.epochs):
-        model.train()
-        perm = rng.permutation(len(ytr))
-        for i in range(0, len(perm), args.batch_size):
-            idx = perm[i:i + args.batch_size]
-            if len(idx) < 2:
-                continue
-            xb, yb = mx.array(xtr[idx]), mx.array(ytr[idx])
-            t0 = time.perf_counter()
-            loss, grads = loss_and_grad(xb, yb)
-            opt.update(model, grads)
-            mx.eval(model.state, opt.state, loss)
-            step_times.append(time.perf_counter() - t0)
-        if epoch % 5 == 4 or epoch == args.epochs - 1:
-            print(f"epoch {epoch + 1:3d}  loss {loss.item():.4f}")
-    model.eval()
-    logits = model(mx.array(xte))
-    acc = float(np.mean(np.array(mx.argmax(logits, axis=1)) == yte))
-    warm = step_times[5:] or step_times
-    print(f"[{args.framework}] test accuracy {acc:.4f}  "
-          f"time/step {1e3 * np.median(warm):.3f} ms (median over {len(warm)} steps)")
+    # BatchNorm needs two examples or more in a training batch.
+    fit_digits(mx, nn, model, opt, (xtr, ytr, xte, yte), args, log_every=5, min_batch=2)
 
 
 if __name__ == "__main__":

@@ -111,6 +111,10 @@ inline std::optional<int> opt_axis(int axis) {
   return axis;
 }
 
+// a evaluated, as dense row-major bytes on the host (a itself when it
+// already is): for callers that read the bytes.
+array dense(const array& a);
+
 // Writes a new handle to *out (out must not be NULL).
 void put(oxmlx_array* out, array a);
 void put(oxmlx_vector_array* out, std::vector<array> v);

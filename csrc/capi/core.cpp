@@ -1,5 +1,6 @@
 // C ABI: errors, dtypes, devices, streams, arrays, vectors and names.
 #include <cstring>
+#include <type_traits>
 
 #include "capi/capi.h"
 #include "core/host.h"
@@ -45,9 +46,6 @@ void put(oxmlx_vector_array* out, std::vector<array> v) {
   *out = new oxmlx_vector_array_{std::move(v)};
 }
 
-namespace {
-
-// Evaluated, row-contiguous version of a (a itself when it already is).
 array dense(const array& a) {
   array x = a;
   x.eval();
@@ -55,8 +53,10 @@ array dense(const array& a) {
     x = contiguous(x);
     x.eval();
   }
-  return host_array(x);  // callers read the bytes on the host
+  return host_array(x);
 }
+
+namespace {
 
 void no_release(void*) {}
 
@@ -67,6 +67,54 @@ T item_as(const array& a) {
                          shape_str(a.shape()), "."));
   array x = a;
   return x.item<T>();
+}
+
+// The shape of a new array from C: no negative dimension, and data given
+// unless the array is empty.
+Shape new_array_shape(const int64_t* shape, size_t ndim, const void* data) {
+  Shape sh = capi::to_shape(shape, ndim);
+  for (auto d : sh)
+    if (d < 0)
+      throw ValueError(msg("[array] Negative dimensions are not allowed, got shape ",
+                           shape_str(sh), "."));
+  if (shape_size(sh) > 0 && !data) throw InvalidArgument("argument 'data' is NULL");
+  return sh;
+}
+
+// Entry points shared by the handles that hold one value (device, stream,
+// names): free, copy (what: the handle argument's name) and getters that
+// write get(*h) to *dst after checking both pointers.
+template <typename H>
+oxmlx_status free_handle(H h) {
+  delete h;
+  return OXMLX_OK;
+}
+template <typename H>
+oxmlx_status copy_handle(const char* fn, H* out, const H h, const char* what) {
+  return guard(fn, [&] {
+    reset(out);
+    need(h, what);
+    *out = new std::remove_pointer_t<H>(*h);
+  });
+}
+template <typename H, typename T, typename F>
+oxmlx_status get_field(const char* fn, const H h, const char* what, T* dst, const char* dst_what,
+                       F&& get) {
+  return guard(fn, [&] {
+    need(h, what);
+    need(dst, dst_what);
+    *dst = get(*h);
+  });
+}
+
+// Getters of an array: *dst = get(the array of a), dst checked first.
+template <typename T, typename F>
+oxmlx_status array_get(const char* fn, const oxmlx_array a, T* dst, const char* dst_what,
+                       F&& get) {
+  return guard(fn, [&] {
+    need(dst, dst_what);
+    *dst = get(arr(a));
+  });
 }
 
 }  // namespace
@@ -129,37 +177,21 @@ oxmlx_status oxmlx_device_new(oxmlx_device* out, oxmlx_device_type type, int ind
     *out = new oxmlx_device_{Device(Device::DeviceType(int(type)), index)};
   });
 }
-oxmlx_status oxmlx_device_free(oxmlx_device d) {
-  delete d;
-  return OXMLX_OK;
-}
+oxmlx_status oxmlx_device_free(oxmlx_device d) { return free_handle(d); }
 oxmlx_status oxmlx_device_copy(oxmlx_device* out, const oxmlx_device d) {
-  return guard("oxmlx_device_copy", [&] {
-    reset(out);
-    need(d, "d");
-    *out = new oxmlx_device_{d->d};
-  });
+  return copy_handle("oxmlx_device_copy", out, d, "d");
 }
 oxmlx_status oxmlx_device_get_type(const oxmlx_device d, oxmlx_device_type* type) {
-  return guard("oxmlx_device_get_type", [&] {
-    need(d, "d");
-    need(type, "type");
-    *type = oxmlx_device_type(int(d->d.type));
-  });
+  return get_field("oxmlx_device_get_type", d, "d", type, "type",
+                   [](const oxmlx_device_& h) { return oxmlx_device_type(int(h.d.type)); });
 }
 oxmlx_status oxmlx_device_get_index(const oxmlx_device d, int* index) {
-  return guard("oxmlx_device_get_index", [&] {
-    need(d, "d");
-    need(index, "index");
-    *index = d->d.index;
-  });
+  return get_field("oxmlx_device_get_index", d, "d", index, "index",
+                   [](const oxmlx_device_& h) { return h.d.index; });
 }
 oxmlx_status oxmlx_device_is_available(const oxmlx_device d, bool* available) {
-  return guard("oxmlx_device_is_available", [&] {
-    need(d, "d");
-    need(available, "available");
-    *available = is_available(d->d);
-  });
+  return get_field("oxmlx_device_is_available", d, "d", available, "available",
+                   [](const oxmlx_device_& h) { return is_available(h.d); });
 }
 oxmlx_status oxmlx_default_device(oxmlx_device* out) {
   return guard("oxmlx_default_device", [&] {
@@ -200,23 +232,13 @@ oxmlx_status oxmlx_set_default_stream(const oxmlx_stream s) {
     set_default_stream(s->s);
   });
 }
-oxmlx_status oxmlx_stream_free(oxmlx_stream s) {
-  delete s;
-  return OXMLX_OK;
-}
+oxmlx_status oxmlx_stream_free(oxmlx_stream s) { return free_handle(s); }
 oxmlx_status oxmlx_stream_copy(oxmlx_stream* out, const oxmlx_stream s) {
-  return guard("oxmlx_stream_copy", [&] {
-    reset(out);
-    need(s, "s");
-    *out = new oxmlx_stream_{s->s};
-  });
+  return copy_handle("oxmlx_stream_copy", out, s, "s");
 }
 oxmlx_status oxmlx_stream_get_index(const oxmlx_stream s, int* index) {
-  return guard("oxmlx_stream_get_index", [&] {
-    need(s, "s");
-    need(index, "index");
-    *index = s->s.index;
-  });
+  return get_field("oxmlx_stream_get_index", s, "s", index, "index",
+                   [](const oxmlx_stream_& h) { return h.s.index; });
 }
 oxmlx_status oxmlx_stream_get_device(oxmlx_device* out, const oxmlx_stream s) {
   return guard("oxmlx_stream_get_device", [&] {
@@ -239,14 +261,8 @@ oxmlx_status oxmlx_array_new_data(oxmlx_array* out, const void* data, const int6
   return guard("oxmlx_array_new_data", [&] {
     reset(out);
     Dtype dt = to_dtype(dtype);
-    Shape sh = capi::to_shape(shape, ndim);
-    for (auto d : sh)
-      if (d < 0)
-        throw ValueError(msg("[array] Negative dimensions are not allowed, got shape ",
-                             shape_str(sh), "."));
-    int64_t n = shape_size(sh);
-    if (n > 0 && !data) throw InvalidArgument("argument 'data' is NULL");
-    if (n == 0) {
+    Shape sh = new_array_shape(shape, ndim, data);
+    if (shape_size(sh) == 0) {
       put(out, zeros(sh, dt));
       return;
     }
@@ -259,13 +275,8 @@ oxmlx_status oxmlx_array_new_data_managed(oxmlx_array* out, void* data, const in
   return guard("oxmlx_array_new_data_managed", [&] {
     reset(out);
     Dtype dt = to_dtype(dtype);
-    Shape sh = capi::to_shape(shape, ndim);
-    for (auto d : sh)
-      if (d < 0)
-        throw ValueError(msg("[array] Negative dimensions are not allowed, got shape ",
-                             shape_str(sh), "."));
+    Shape sh = new_array_shape(shape, ndim, data);
     int64_t n = shape_size(sh);
-    if (n > 0 && !data) throw InvalidArgument("argument 'data' is NULL");
     // A release function (a no-op when none is given) also marks the buffer
     // as foreign, so no kernel ever donates it and writes into it.
     auto d = allocator::wrap(data, size_t(n) * dt.size, ctx, release ? release : &no_release);
@@ -301,10 +312,8 @@ oxmlx_status oxmlx_array_copy(oxmlx_array* out, const oxmlx_array a) {
 }
 
 oxmlx_status oxmlx_array_ndim(const oxmlx_array a, size_t* ndim) {
-  return guard("oxmlx_array_ndim", [&] {
-    need(ndim, "ndim");
-    *ndim = size_t(arr(a).ndim());
-  });
+  return array_get("oxmlx_array_ndim", a, ndim, "ndim",
+                   [](const array& x) { return size_t(x.ndim()); });
 }
 oxmlx_status oxmlx_array_shape(const oxmlx_array a, int64_t* shape, size_t capacity) {
   return guard("oxmlx_array_shape", [&] {
@@ -315,29 +324,20 @@ oxmlx_status oxmlx_array_shape(const oxmlx_array a, int64_t* shape, size_t capac
   });
 }
 oxmlx_status oxmlx_array_dim(const oxmlx_array a, int axis, int64_t* dim) {
-  return guard("oxmlx_array_dim", [&] {
-    need(dim, "dim");
-    const array& x = arr(a);
-    *dim = x.shape(normalize_axis(axis, x.ndim(), "dim"));
+  return array_get("oxmlx_array_dim", a, dim, "dim", [axis](const array& x) {
+    return x.shape(normalize_axis(axis, x.ndim(), "dim"));
   });
 }
 oxmlx_status oxmlx_array_size(const oxmlx_array a, int64_t* size) {
-  return guard("oxmlx_array_size", [&] {
-    need(size, "size");
-    *size = arr(a).size();
-  });
+  return array_get("oxmlx_array_size", a, size, "size", [](const array& x) { return x.size(); });
 }
 oxmlx_status oxmlx_array_nbytes(const oxmlx_array a, size_t* nbytes) {
-  return guard("oxmlx_array_nbytes", [&] {
-    need(nbytes, "nbytes");
-    *nbytes = arr(a).nbytes();
-  });
+  return array_get("oxmlx_array_nbytes", a, nbytes, "nbytes",
+                   [](const array& x) { return x.nbytes(); });
 }
 oxmlx_status oxmlx_array_dtype(const oxmlx_array a, oxmlx_dtype* dtype) {
-  return guard("oxmlx_array_dtype", [&] {
-    need(dtype, "dtype");
-    *dtype = from_dtype(arr(a).dtype());
-  });
+  return array_get("oxmlx_array_dtype", a, dtype, "dtype",
+                   [](const array& x) { return from_dtype(x.dtype()); });
 }
 
 oxmlx_status oxmlx_array_eval(const oxmlx_array a) {
@@ -360,22 +360,16 @@ oxmlx_status oxmlx_array_to_buffer(const oxmlx_array a, void* dst, size_t nbytes
   });
 }
 oxmlx_status oxmlx_array_item_float64(const oxmlx_array a, double* value) {
-  return guard("oxmlx_array_item_float64", [&] {
-    need(value, "value");
-    *value = item_as<double>(arr(a));
-  });
+  return array_get("oxmlx_array_item_float64", a, value, "value",
+                   [](const array& x) { return item_as<double>(x); });
 }
 oxmlx_status oxmlx_array_item_int64(const oxmlx_array a, int64_t* value) {
-  return guard("oxmlx_array_item_int64", [&] {
-    need(value, "value");
-    *value = item_as<int64_t>(arr(a));
-  });
+  return array_get("oxmlx_array_item_int64", a, value, "value",
+                   [](const array& x) { return item_as<int64_t>(x); });
 }
 oxmlx_status oxmlx_array_item_bool(const oxmlx_array a, bool* value) {
-  return guard("oxmlx_array_item_bool", [&] {
-    need(value, "value");
-    *value = item_as<bool>(arr(a));
-  });
+  return array_get("oxmlx_array_item_bool", a, value, "value",
+                   [](const array& x) { return item_as<bool>(x); });
 }
 
 // --------------------------------------------------------- vectors, names
@@ -438,11 +432,8 @@ oxmlx_status oxmlx_vector_array_set(oxmlx_vector_array v, size_t i, const oxmlx_
 }
 
 oxmlx_status oxmlx_names_size(const oxmlx_names n, size_t* size) {
-  return guard("oxmlx_names_size", [&] {
-    need(n, "n");
-    need(size, "size");
-    *size = n->v.size();
-  });
+  return get_field("oxmlx_names_size", n, "n", size, "size",
+                   [](const oxmlx_names_& h) { return h.v.size(); });
 }
 oxmlx_status oxmlx_names_get(const oxmlx_names n, size_t i, const char** name) {
   return guard("oxmlx_names_get", [&] {
@@ -453,10 +444,7 @@ oxmlx_status oxmlx_names_get(const oxmlx_names n, size_t i, const char** name) {
     *name = n->v[i].c_str();
   });
 }
-oxmlx_status oxmlx_names_free(oxmlx_names n) {
-  delete n;
-  return OXMLX_OK;
-}
+oxmlx_status oxmlx_names_free(oxmlx_names n) { return free_handle(n); }
 
 oxmlx_status oxmlx_eval(const oxmlx_vector_array v) {
   return guard("oxmlx_eval", [&] { eval(vec(v, "v")); });

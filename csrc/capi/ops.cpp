@@ -269,13 +269,18 @@ oxmlx_status oxmlx_flatten(oxmlx_array* out, const oxmlx_array a, int start_axis
                            const oxmlx_stream s) {
   OXMLX_CAPI_BODY_("oxmlx_flatten", put(out, flatten(arr(a), start_axis, end_axis, sod(s))));
 }
-oxmlx_status oxmlx_transpose(oxmlx_array* out, const oxmlx_array a, const int* axes, size_t naxes,
-                             const oxmlx_stream s) {
-  OXMLX_CAPI_BODY_("oxmlx_transpose", {
-    if (axes) put(out, transpose(arr(a), to_ints(axes, naxes), sod(s)));
-    else put(out, transpose(arr(a), sod(s)));
-  });
-}
+// The shape ops whose axes may be NULL (the op's default then).
+#define OXMLX_CAPI_OPT_AXES_(name)                                                          \
+  oxmlx_status oxmlx_##name(oxmlx_array* out, const oxmlx_array a, const int* axes,         \
+                            size_t naxes, const oxmlx_stream s) {                           \
+    OXMLX_CAPI_BODY_("oxmlx_" #name, {                                                      \
+      if (axes) put(out, oxmlx::name(arr(a), to_ints(axes, naxes), sod(s)));                \
+      else put(out, oxmlx::name(arr(a), sod(s)));                                           \
+    });                                                                                     \
+  }
+OXMLX_CAPI_OPT_AXES_(transpose)
+OXMLX_CAPI_OPT_AXES_(squeeze)
+#undef OXMLX_CAPI_OPT_AXES_
 oxmlx_status oxmlx_swapaxes(oxmlx_array* out, const oxmlx_array a, int axis1, int axis2,
                             const oxmlx_stream s) {
   OXMLX_CAPI_BODY_("oxmlx_swapaxes", put(out, swapaxes(arr(a), axis1, axis2, sod(s))));
@@ -283,13 +288,6 @@ oxmlx_status oxmlx_swapaxes(oxmlx_array* out, const oxmlx_array a, int axis1, in
 oxmlx_status oxmlx_moveaxis(oxmlx_array* out, const oxmlx_array a, int source, int destination,
                             const oxmlx_stream s) {
   OXMLX_CAPI_BODY_("oxmlx_moveaxis", put(out, moveaxis(arr(a), source, destination, sod(s))));
-}
-oxmlx_status oxmlx_squeeze(oxmlx_array* out, const oxmlx_array a, const int* axes, size_t naxes,
-                           const oxmlx_stream s) {
-  OXMLX_CAPI_BODY_("oxmlx_squeeze", {
-    if (axes) put(out, squeeze(arr(a), to_ints(axes, naxes), sod(s)));
-    else put(out, squeeze(arr(a), sod(s)));
-  });
 }
 oxmlx_status oxmlx_expand_dims(oxmlx_array* out, const oxmlx_array a, const int* axes,
                                size_t naxes, const oxmlx_stream s) {

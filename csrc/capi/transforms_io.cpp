@@ -3,6 +3,7 @@
 #include <cstring>
 #include <memory>
 #include <mutex>
+#include <utility>
 
 #include "core/host.h"
 #include "capi/capi.h"
@@ -61,15 +62,21 @@ array next_key(const oxmlx_array key) {
   return k;
 }
 
-// The array as dense row-major bytes (evaluated).
-array dense(const array& a) {
-  array x = a;
-  x.eval();
-  if (!x.flags().row_contiguous) {
-    x = contiguous(x);
-    x.eval();
-  }
-  return host_array(x);  // callers read the bytes on the host
+// The transforms that return two vectors (first, second) from the C
+// function fn: both outputs reset (their argument names given), fn checked,
+// then the pair run() returns is stored.
+template <typename Run>
+oxmlx_status two_vectors(const char* api, oxmlx_vector_array* first, const char* first_what,
+                         oxmlx_vector_array* second, const char* second_what, oxmlx_function fn,
+                         Run&& run) {
+  return guard(api, [&] {
+    reset(first, first_what);
+    reset(second, second_what);
+    need(fn, "fn");
+    auto [a, b] = run();
+    put(first, std::move(a));
+    put(second, std::move(b));
+  });
 }
 
 array load_record(const io::MappedFile& src, const io::TensorRecord& r) {
@@ -98,37 +105,24 @@ extern "C" {
 oxmlx_status oxmlx_vjp(oxmlx_vector_array* outputs, oxmlx_vector_array* vjps, oxmlx_function fn,
                        void* payload, const oxmlx_vector_array primals,
                        const oxmlx_vector_array cotangents) {
-  return guard("oxmlx_vjp", [&] {
-    reset(outputs, "outputs");
-    reset(vjps, "vjps");
-    need(fn, "fn");
+  return two_vectors("oxmlx_vjp", outputs, "outputs", vjps, "vjps", fn, [&] {
     std::vector<array> cot = cotangents ? cotangents->v : std::vector<array>{};
-    auto [outs, grads] = vjp(wrap(fn, payload), vec(primals, "primals"), cot);
-    put(outputs, std::move(outs));
-    put(vjps, std::move(grads));
+    return vjp(wrap(fn, payload), vec(primals, "primals"), cot);
   });
 }
 
 oxmlx_status oxmlx_jvp(oxmlx_vector_array* outputs, oxmlx_vector_array* jvps, oxmlx_function fn,
                        void* payload, const oxmlx_vector_array primals,
                        const oxmlx_vector_array tangents) {
-  return guard("oxmlx_jvp", [&] {
-    reset(outputs, "outputs");
-    reset(jvps, "jvps");
-    need(fn, "fn");
-    auto [outs, tans] = jvp(wrap(fn, payload), vec(primals, "primals"), vec(tangents, "tangents"));
-    put(outputs, std::move(outs));
-    put(jvps, std::move(tans));
+  return two_vectors("oxmlx_jvp", outputs, "outputs", jvps, "jvps", fn, [&] {
+    return jvp(wrap(fn, payload), vec(primals, "primals"), vec(tangents, "tangents"));
   });
 }
 
 oxmlx_status oxmlx_value_and_grad(oxmlx_vector_array* values, oxmlx_vector_array* grads,
                                   oxmlx_function fn, void* payload, const oxmlx_vector_array inputs,
                                   const int* argnums, size_t nargnums) {
-  return guard("oxmlx_value_and_grad", [&] {
-    reset(values, "values");
-    reset(grads, "grads");
-    need(fn, "fn");
+  return two_vectors("oxmlx_value_and_grad", values, "values", grads, "grads", fn, [&] {
     const std::vector<array>& in = vec(inputs, "inputs");
     std::vector<int> args = argnums ? to_ints(argnums, nargnums, "argnums") : std::vector<int>{0};
     if (args.empty()) throw ValueError("[value_and_grad] argnums must not be empty.");
@@ -155,8 +149,7 @@ oxmlx_status oxmlx_value_and_grad(oxmlx_vector_array* values, oxmlx_vector_array
     };
     auto [outs, g] = vjp(loss_fn, primals, {});
     all_out[0] = outs[0];
-    put(values, std::move(all_out));
-    put(grads, std::move(g));
+    return std::make_pair(std::move(all_out), std::move(g));
   });
 }
 

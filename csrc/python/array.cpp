@@ -231,25 +231,6 @@ void init_array(nb::module_& m) {
         return binop(a, b, [f](const array& x, const array& y) { return f(y, x, {}); });
       }, "other"_a);
   };
-  def_bin("__add__", "__radd__", &add);
-  def_bin("__sub__", "__rsub__", &subtract);
-  def_bin("__mul__", "__rmul__", &multiply);
-  def_bin("__truediv__", "__rtruediv__", &divide);
-  def_bin("__floordiv__", "__rfloordiv__", &floor_divide);
-  def_bin("__mod__", "__rmod__", &remainder);
-  def_bin("__pow__", "__rpow__", &power);
-  def_bin("__matmul__", "__rmatmul__", &matmul);
-  def_bin("__and__", "__rand__", &bitwise_and);
-  def_bin("__or__", "__ror__", &bitwise_or);
-  def_bin("__xor__", "__rxor__", &bitwise_xor);
-  def_bin("__lshift__", "__rlshift__", &left_shift);
-  def_bin("__rshift__", "__rrshift__", &right_shift);
-  def_bin("__lt__", nullptr, &less);
-  def_bin("__le__", nullptr, &less_equal);
-  def_bin("__gt__", nullptr, &greater);
-  def_bin("__ge__", nullptr, &greater_equal);
-  def_bin("__eq__", nullptr, &equal);
-  def_bin("__ne__", nullptr, &not_equal);
   // In-place operators rebind this array object to the result, whose dtype
   // follows promotion (MLX semantics: int32 `a += 1.5` makes a float32).
   auto def_ibin = [&](const char* name, array (*f)(const array&, const array&, StreamOrDevice)) {
@@ -262,19 +243,36 @@ void init_array(nb::module_& m) {
       return nb::borrow(a);
     }, "other"_a);
   };
-  def_ibin("__iadd__", &add);
-  def_ibin("__isub__", &subtract);
-  def_ibin("__imul__", &multiply);
-  def_ibin("__itruediv__", &divide);
-  def_ibin("__ifloordiv__", &floor_divide);
-  def_ibin("__imod__", &remainder);
-  def_ibin("__ipow__", &power);
-  def_ibin("__imatmul__", &matmul);
-  def_ibin("__iand__", &bitwise_and);
-  def_ibin("__ior__", &bitwise_or);
-  def_ibin("__ixor__", &bitwise_xor);
-  def_ibin("__ilshift__", &left_shift);
-  def_ibin("__irshift__", &right_shift);
+  // The arithmetic operators: forward, reflected and in-place forms.
+  struct ArithOp {
+    const char *name, *rname, *iname;
+    array (*f)(const array&, const array&, StreamOrDevice);
+  };
+  const ArithOp arith[] = {
+      {"__add__", "__radd__", "__iadd__", &add},
+      {"__sub__", "__rsub__", "__isub__", &subtract},
+      {"__mul__", "__rmul__", "__imul__", &multiply},
+      {"__truediv__", "__rtruediv__", "__itruediv__", &divide},
+      {"__floordiv__", "__rfloordiv__", "__ifloordiv__", &floor_divide},
+      {"__mod__", "__rmod__", "__imod__", &remainder},
+      {"__pow__", "__rpow__", "__ipow__", &power},
+      {"__matmul__", "__rmatmul__", "__imatmul__", &matmul},
+      {"__and__", "__rand__", "__iand__", &bitwise_and},
+      {"__or__", "__ror__", "__ior__", &bitwise_or},
+      {"__xor__", "__rxor__", "__ixor__", &bitwise_xor},
+      {"__lshift__", "__rlshift__", "__ilshift__", &left_shift},
+      {"__rshift__", "__rrshift__", "__irshift__", &right_shift},
+  };
+  for (const ArithOp& o : arith) {
+    def_bin(o.name, o.rname, o.f);
+    def_ibin(o.iname, o.f);
+  }
+  def_bin("__lt__", nullptr, &less);
+  def_bin("__le__", nullptr, &less_equal);
+  def_bin("__gt__", nullptr, &greater);
+  def_bin("__ge__", nullptr, &greater_equal);
+  def_bin("__eq__", nullptr, &equal);
+  def_bin("__ne__", nullptr, &not_equal);
   cls.def("__neg__", [](const array& a) { return negative(a); })
       .def("__pos__", [](const array& a) { return a; })
       .def("__abs__", [](const array& a) { return abs(a); })

@@ -71,29 +71,9 @@ using Tr = Scalar<double>;
 #include "backend/cpu/fast_kernels.inc"
 }  // namespace f64
 
-void exp_rows(const float* x, float* y, int64_t n) {
-  for (int64_t i = 0; i < n; ++i) y[i] = std::exp(x[i]);
-}
 void add_row(const float* x, float* acc, int64_t n) {
   for (int64_t i = 0; i < n; ++i) acc[i] += x[i];
 }
-
-#define OXMLX_FAST_ROWS(NS, T, A)            \
-  [] {                                       \
-    RowFns<T, A> f;                          \
-    f.softmax = &NS::k_softmax<T>;           \
-    f.logsumexp = &NS::k_logsumexp<T>;       \
-    f.rms_norm = &NS::k_rms_norm<T>;         \
-    f.layer_norm = &NS::k_layer_norm<T>;     \
-    f.row_max = &NS::k_row_max<T>;           \
-    f.row_min = &NS::k_row_min<T>;           \
-    f.row_sum = &NS::k_sum<T>;               \
-    f.exp_sum = &NS::k_exp_sum<T>;           \
-    f.rms_norm_vjp = &NS::k_rms_norm_vjp<T>; \
-    f.layer_norm_vjp = &NS::k_layer_norm_vjp<T>; \
-    f.rope_row = &NS::k_rope_row<T>;         \
-    return f;                                \
-  }()
 
 bool env_is(const char* v, const char* name) { return v && std::strcmp(v, name) == 0; }
 
@@ -112,20 +92,9 @@ const FastIsa* detect() {
 }  // namespace
 
 const FastIsa* fast_generic() {
-  static const FastIsa isa = [] {
-    FastIsa k;
-    k.name = "generic";
-    k.f32 = OXMLX_FAST_ROWS(f32, float, float);
-    k.f16 = OXMLX_FAST_ROWS(f32, float16_t, float);
-    k.bf16 = OXMLX_FAST_ROWS(f32, bfloat16_t, float);
-    k.f64 = OXMLX_FAST_ROWS(f64, double, double);
-    k.exp_f32 = &exp_rows;
-    k.add_row_f32 = &add_row;
-    return k;
-  }();
+  static const FastIsa isa = f32::k_float_isa("generic", f64::k_row_fns<double>(), &add_row);
   return &isa;
 }
-#undef OXMLX_FAST_ROWS
 
 const FastIsa& fast_isa() {
   static const FastIsa* k = detect();

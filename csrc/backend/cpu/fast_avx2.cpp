@@ -1,29 +1,27 @@
 // AVX2 + FMA + F16C row kernels of the fused family (x86-64 CPUs without
-// AVX-512): the 8-lane float trait for fast_kernels.inc, with the same
-// polynomial exp as fast_avx512.cpp (2^n applied in two exponent steps so
-// overflow and gradual underflow come out right without vscalefps). Tails go
-// through a small stack buffer. Compiled for AVX2 by a target pragma only;
-// fast_avx2() (baseline code) checks the CPU.
+// AVX-512): the 8-lane float trait for fast_kernels.inc, with the polynomial
+// exp of fast_exp.inc (2^n applied in two exponent steps so overflow and
+// gradual underflow come out right without vscalefps). Tails go through a
+// small stack buffer. Compiled for AVX2 by a target pragma only
+// (isa_target.h); fast_avx2() (baseline code) checks the CPU.
 #include <cmath>
 #include <cstdint>
 #include <limits>
 #include <type_traits>
 
 #include "backend/cpu/fast_isa.h"
+#include "backend/cpu/isa_target.h"
 
 #if (defined(__x86_64__) || defined(_M_X64)) && (defined(__GNUC__) || defined(__clang__))
 #define OXMLX_HAVE_AVX2_FAST 1
 #include <immintrin.h>
 
-#if defined(__clang__)
-#pragma clang attribute push(__attribute__((target("avx2,fma,f16c"))), apply_to = function)
-#else
-#pragma GCC push_options
-#pragma GCC target("avx2,fma,f16c")
-#endif
+OXMLX_ISA_BEGIN("avx2,fma,f16c")
 
 namespace oxmlx::cpu::fast_detail {
 namespace {
+
+#include "backend/cpu/fast_exp.inc"
 
 struct Tr {
   using A = float;
@@ -85,44 +83,39 @@ struct Tr {
   static V min(V a, V b) {
     return _mm256_blendv_ps(_mm256_min_ps(a, b), a, _mm256_cmp_ps(a, a, _CMP_UNORD_Q));
   }
-  static float hsum(V v) {
-    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-    s = _mm_add_ss(s, _mm_movehdup_ps(s));
+  // op over the 8 lanes: halves, then pairs, then the last two (lane 0 of
+  // the result; op acts lane-wise on __m128).
+  template <typename Op>
+  static float hreduce(V v, Op op) {
+    __m128 s = op(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = op(s, _mm_movehl_ps(s, s));
+    s = op(s, _mm_movehdup_ps(s));
     return _mm_cvtss_f32(s);
+  }
+  static float hsum(V v) {
+    return hreduce(v, [](__m128 a, __m128 b) { return _mm_add_ps(a, b); });
   }
   static bool any_nan(V v) { return _mm256_movemask_ps(_mm256_cmp_ps(v, v, _CMP_UNORD_Q)) != 0; }
   static float hmax(V v) {
     if (any_nan(v)) return std::numeric_limits<float>::quiet_NaN();
-    __m128 s = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-    s = _mm_max_ps(s, _mm_movehl_ps(s, s));
-    s = _mm_max_ss(s, _mm_movehdup_ps(s));
-    return _mm_cvtss_f32(s);
+    return hreduce(v, [](__m128 a, __m128 b) { return _mm_max_ps(a, b); });
   }
   static float hmin(V v) {
     if (any_nan(v)) return std::numeric_limits<float>::quiet_NaN();
-    __m128 s = _mm_min_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-    s = _mm_min_ps(s, _mm_movehl_ps(s, s));
-    s = _mm_min_ss(s, _mm_movehdup_ps(s));
-    return _mm_cvtss_f32(s);
+    return hreduce(v, [](__m128 a, __m128 b) { return _mm_min_ps(a, b); });
   }
 
-  // As fast_avx512.cpp; 2^n = 2^(n/2) * 2^(n - n/2), both factors normal
-  // for the clamped n in [-150, 128].
-  static V exp(V x) {
-    x = _mm256_min_ps(set1(89.0f), _mm256_max_ps(set1(-104.0f), x));
-    V n = _mm256_round_ps(_mm256_mul_ps(x, set1(1.44269504088896341f)),
-                          _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-    V r = _mm256_fnmadd_ps(n, set1(0.693359375f), x);
-    r = _mm256_fnmadd_ps(n, set1(-2.12194440e-4f), r);
-    V p = set1(1.0f / 5040);
-    p = _mm256_fmadd_ps(p, r, set1(1.0f / 720));
-    p = _mm256_fmadd_ps(p, r, set1(1.0f / 120));
-    p = _mm256_fmadd_ps(p, r, set1(1.0f / 24));
-    p = _mm256_fmadd_ps(p, r, set1(1.0f / 6));
-    p = _mm256_fmadd_ps(p, r, set1(0.5f));
-    p = _mm256_fmadd_ps(p, r, set1(1.0f));
-    p = _mm256_fmadd_ps(p, r, set1(1.0f));
+  // Primitives of simd_exp (fast_exp.inc), as fast_avx512.cpp's; without
+  // vscalefps, 2^n = 2^(n/2) * 2^(n - n/2), both factors normal for n in
+  // [-150, 128].
+  static V fnmadd(V a, V b, V c) { return _mm256_fnmadd_ps(a, b, c); }
+  static V clamp(V x, float lo, float hi) {
+    return _mm256_min_ps(set1(hi), _mm256_max_ps(set1(lo), x));
+  }
+  static V round_even(V v) {
+    return _mm256_round_ps(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  }
+  static V scale2(V p, V n) {
     __m256i ni = _mm256_cvtps_epi32(n);
     __m256i n1 = _mm256_srai_epi32(ni, 1);
     __m256i n2 = _mm256_sub_epi32(ni, n1);
@@ -131,15 +124,10 @@ struct Tr {
     V s2 = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(n2, bias), 23));
     return _mm256_mul_ps(_mm256_mul_ps(p, s1), s2);
   }
+  static V exp(V x) { return simd_exp<Tr>(x); }
 };
 
 #include "backend/cpu/fast_kernels.inc"
-
-void exp_rows(const float* x, float* y, int64_t n) {
-  int64_t i = 0;
-  for (; i + 8 <= n; i += 8) Tr::store(y + i, Tr::exp(Tr::load(x + i)));
-  if (i < n) Tr::store_n(y + i, Tr::exp(Tr::load_n(x + i, int(n - i), 0.0f)), int(n - i));
-}
 
 void add_row(const float* x, float* acc, int64_t n) {
   int64_t i = 0;
@@ -148,31 +136,10 @@ void add_row(const float* x, float* acc, int64_t n) {
   for (; i < n; ++i) acc[i] += x[i];
 }
 
-template <typename T>
-RowFns<T, float> row_fns() {
-  RowFns<T, float> f;
-  f.softmax = &k_softmax<T>;
-  f.logsumexp = &k_logsumexp<T>;
-  f.rms_norm = &k_rms_norm<T>;
-  f.layer_norm = &k_layer_norm<T>;
-  f.row_max = &k_row_max<T>;
-  f.row_min = &k_row_min<T>;
-  f.row_sum = &k_sum<T>;
-  f.exp_sum = &k_exp_sum<T>;
-  f.rms_norm_vjp = &k_rms_norm_vjp<T>;
-  f.layer_norm_vjp = &k_layer_norm_vjp<T>;
-  f.rope_row = &k_rope_row<T>;
-  return f;
-}
-
 }  // namespace
 }  // namespace oxmlx::cpu::fast_detail
 
-#if defined(__clang__)
-#pragma clang attribute pop
-#else
-#pragma GCC pop_options
-#endif
+OXMLX_ISA_END()
 #endif
 
 namespace oxmlx::cpu::fast_detail {
@@ -182,17 +149,7 @@ const FastIsa* fast_avx2() {
   __builtin_cpu_init();
   if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
       __builtin_cpu_supports("f16c")) {
-    static const FastIsa isa = [] {
-      FastIsa k;
-      k.name = "avx2";
-      k.f32 = row_fns<float>();
-      k.f16 = row_fns<float16_t>();
-      k.bf16 = row_fns<bfloat16_t>();
-      k.f64 = fast_generic()->f64;
-      k.exp_f32 = &exp_rows;
-      k.add_row_f32 = &add_row;
-      return k;
-    }();
+    static const FastIsa isa = k_float_isa("avx2", fast_generic()->f64, &add_row);
     return &isa;
   }
 #endif

@@ -1,8 +1,8 @@
 // AVX-512 row kernels of the fused family (x86-64): the 16-lane float trait
-// for fast_kernels.inc, including our polynomial exp.
+// for fast_kernels.inc and the primitives of our polynomial exp (fast_exp.inc).
 //
 // As in gemm_avx512.cpp, the body is compiled for AVX-512 through a target
-// pragma (not global -m flags) and lives in an anonymous namespace, so the
+// pragma (isa_target.h; not global -m flags) and lives in an anonymous namespace, so the
 // library stays portable; fast_avx512() (baseline code) checks the CPU
 // before handing out the table.
 #include <cmath>
@@ -11,6 +11,7 @@
 #include <type_traits>
 
 #include "backend/cpu/fast_isa.h"
+#include "backend/cpu/isa_target.h"
 
 #if (defined(__x86_64__) || defined(_M_X64)) && (defined(__GNUC__) || defined(__clang__))
 #define OXMLX_HAVE_AVX512_FAST 1
@@ -20,17 +21,12 @@
 #endif
 #include <immintrin.h>
 
-#if defined(__clang__)
-#pragma clang attribute push(                                                   \
-    __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,fma,f16c,avx2"))), \
-    apply_to = function)
-#else
-#pragma GCC push_options
-#pragma GCC target("avx512f,avx512bw,avx512dq,avx512vl,fma,f16c,avx2")
-#endif
+OXMLX_ISA_BEGIN("avx512f,avx512bw,avx512dq,avx512vl,fma,f16c,avx2")
 
 namespace oxmlx::cpu::fast_detail {
 namespace {
+
+#include "backend/cpu/fast_exp.inc"
 
 inline __mmask16 lanes(int n) { return n >= 16 ? __mmask16(0xffff) : __mmask16((1u << n) - 1); }
 
@@ -117,36 +113,21 @@ struct Tr {
     return _mm512_reduce_max_ps(v);
   }
 
-  // exp(x) = 2^n * e^r with n = round(x / ln 2) and |r| <= ln(2)/2 (Cody-Waite
-  // split of ln 2), e^r by its degree-7 Taylor polynomial (truncation error
-  // below 6e-9 relative), 2^n applied by vscalefps, which handles overflow to
-  // inf and gradual underflow to subnormals and zero. The clamp keeps n in
-  // range; NaN passes through it (vmaxps/vminps return the second operand).
-  static V exp(V x) {
-    x = _mm512_min_ps(set1(89.0f), _mm512_max_ps(set1(-104.0f), x));
-    V n = _mm512_roundscale_ps(_mm512_mul_ps(x, set1(1.44269504088896341f)),
-                               _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-    V r = _mm512_fnmadd_ps(n, set1(0.693359375f), x);
-    r = _mm512_fnmadd_ps(n, set1(-2.12194440e-4f), r);
-    V p = set1(1.0f / 5040);
-    p = _mm512_fmadd_ps(p, r, set1(1.0f / 720));
-    p = _mm512_fmadd_ps(p, r, set1(1.0f / 120));
-    p = _mm512_fmadd_ps(p, r, set1(1.0f / 24));
-    p = _mm512_fmadd_ps(p, r, set1(1.0f / 6));
-    p = _mm512_fmadd_ps(p, r, set1(0.5f));
-    p = _mm512_fmadd_ps(p, r, set1(1.0f));
-    p = _mm512_fmadd_ps(p, r, set1(1.0f));
-    return _mm512_scalef_ps(p, n);
+  // Primitives of simd_exp (fast_exp.inc). vmaxps/vminps return their
+  // second operand on NaN, so NaN passes through the clamp; vscalefps
+  // handles overflow to inf and gradual underflow.
+  static V fnmadd(V a, V b, V c) { return _mm512_fnmadd_ps(a, b, c); }
+  static V clamp(V x, float lo, float hi) {
+    return _mm512_min_ps(set1(hi), _mm512_max_ps(set1(lo), x));
   }
+  static V round_even(V v) {
+    return _mm512_roundscale_ps(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  }
+  static V scale2(V p, V n) { return _mm512_scalef_ps(p, n); }
+  static V exp(V x) { return simd_exp<Tr>(x); }
 };
 
 #include "backend/cpu/fast_kernels.inc"
-
-void exp_rows(const float* x, float* y, int64_t n) {
-  int64_t i = 0;
-  for (; i + 16 <= n; i += 16) Tr::store(y + i, Tr::exp(Tr::load(x + i)));
-  if (i < n) Tr::store_n(y + i, Tr::exp(Tr::load_n(x + i, int(n - i), 0.0f)), int(n - i));
-}
 
 void add_row(const float* x, float* acc, int64_t n) {
   int64_t i = 0;
@@ -164,31 +145,10 @@ void add_row(const float* x, float* acc, int64_t n) {
   }
 }
 
-template <typename T>
-RowFns<T, float> row_fns() {
-  RowFns<T, float> f;
-  f.softmax = &k_softmax<T>;
-  f.logsumexp = &k_logsumexp<T>;
-  f.rms_norm = &k_rms_norm<T>;
-  f.layer_norm = &k_layer_norm<T>;
-  f.row_max = &k_row_max<T>;
-  f.row_min = &k_row_min<T>;
-  f.row_sum = &k_sum<T>;
-  f.exp_sum = &k_exp_sum<T>;
-  f.rms_norm_vjp = &k_rms_norm_vjp<T>;
-  f.layer_norm_vjp = &k_layer_norm_vjp<T>;
-  f.rope_row = &k_rope_row<T>;
-  return f;
-}
-
 }  // namespace
 }  // namespace oxmlx::cpu::fast_detail
 
-#if defined(__clang__)
-#pragma clang attribute pop
-#else
-#pragma GCC pop_options
-#endif
+OXMLX_ISA_END()
 #endif
 
 namespace oxmlx::cpu::fast_detail {
@@ -199,17 +159,7 @@ const FastIsa* fast_avx512() {
   if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
       __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl") &&
       __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c")) {
-    static const FastIsa isa = [] {
-      FastIsa k;
-      k.name = "avx512";
-      k.f32 = row_fns<float>();
-      k.f16 = row_fns<float16_t>();
-      k.bf16 = row_fns<bfloat16_t>();
-      k.f64 = fast_generic()->f64;
-      k.exp_f32 = &exp_rows;
-      k.add_row_f32 = &add_row;
-      return k;
-    }();
+    static const FastIsa isa = k_float_isa("avx512", fast_generic()->f64, &add_row);
     return &isa;
   }
 #endif

@@ -255,18 +255,26 @@ class Plan {
   std::shared_ptr<const Plan> sub_;
 };
 
-std::shared_ptr<const Plan> get_plan(int64_t n) {
+// The cached plan P of length n, made by make(n) on a miss: built outside
+// the lock (it may look up other lengths); at most kMaxCachedPlans are kept
+// (plans in use stay alive). One cache per make (a lambda: per call site).
+template <typename P, typename Make>
+std::shared_ptr<const P> cached_plan(int64_t n, Make make) {
   static std::mutex mu;
-  static std::map<int64_t, std::shared_ptr<const Plan>> cache;
+  static std::map<int64_t, std::shared_ptr<const P>> cache;
   {
     std::lock_guard<std::mutex> lock(mu);
     auto it = cache.find(n);
     if (it != cache.end()) return it->second;
   }
-  auto p = std::make_shared<const Plan>(n);  // built outside the lock (may recurse)
+  std::shared_ptr<const P> p = make(n);
   std::lock_guard<std::mutex> lock(mu);
-  if (cache.size() >= kMaxCachedPlans) cache.clear();  // plans in use stay alive
-  return cache.emplace(n, p).first->second;
+  if (cache.size() >= kMaxCachedPlans) cache.clear();
+  return cache.emplace(n, std::move(p)).first->second;
+}
+
+std::shared_ptr<const Plan> get_plan(int64_t n) {
+  return cached_plan<Plan>(n, [](int64_t len) { return std::make_shared<const Plan>(len); });
 }
 
 Plan::Plan(int64_t n) : n_(n) {
@@ -354,20 +362,13 @@ struct RealPlan {
 };
 
 std::shared_ptr<const RealPlan> get_real_plan(int64_t n) {
-  static std::mutex mu;
-  static std::map<int64_t, std::shared_ptr<const RealPlan>> cache;
-  {
-    std::lock_guard<std::mutex> lock(mu);
-    auto it = cache.find(n);
-    if (it != cache.end()) return it->second;
-  }
-  auto p = std::make_shared<RealPlan>();
-  p->half = get_plan(n / 2);
-  p->w.resize(n / 2 + 1);
-  for (int64_t k = 0; k <= n / 2; ++k) p->w[k] = root(k, n);
-  std::lock_guard<std::mutex> lock(mu);
-  if (cache.size() >= kMaxCachedPlans) cache.clear();
-  return cache.emplace(n, std::shared_ptr<const RealPlan>(p)).first->second;
+  return cached_plan<RealPlan>(n, [](int64_t len) {
+    auto p = std::make_shared<RealPlan>();
+    p->half = get_plan(len / 2);
+    p->w.resize(len / 2 + 1);
+    for (int64_t k = 0; k <= len / 2; ++k) p->w[k] = root(k, len);
+    return std::shared_ptr<const RealPlan>(p);
+  });
 }
 
 // ----------------------------------------------------------- line drivers
@@ -470,30 +471,42 @@ void c2c_axis(const cf* src, const Strides& sstr, cf* dst, const Strides& dstr, 
   else c2c_lines<cf>(l, src, sstr[axis], dst, dstr[axis], n, inverse);
 }
 
+// The plans of a real line of length n: even n runs as a complex line of its
+// h = n/2 packed pairs (rplan->half, with rplan's split twiddles), odd n as a
+// full complex line; len is that complex line's length, m = h + 1 the length
+// of the half spectrum.
+struct RealLine {
+  int64_t h, m;
+  bool even;
+  std::shared_ptr<const RealPlan> rplan;
+  std::shared_ptr<const Plan> plan;
+  int64_t len;
+  explicit RealLine(int64_t n)
+      : h(n / 2), m(n / 2 + 1), even(n % 2 == 0), rplan(even ? get_real_plan(n) : nullptr),
+        plan(even ? rplan->half : get_plan(n)), len(even ? h : n) {}
+};
+
 // Real lines of length n -> n/2 + 1 complex values.
 template <typename T>
 void r2c_lines(const Lines& l, const float* src, int64_t si, cf* dst, int64_t di, int64_t n) {
-  const int64_t h = n / 2, m = h + 1;
-  const bool even = n % 2 == 0;
-  auto rplan = even ? get_real_plan(n) : nullptr;
-  auto plan = even ? rplan->half : get_plan(n);
-  const int64_t len = even ? h : n;
+  const RealLine p(n);
+  const int64_t h = p.h;
   auto id = [](cf v) { return v; };
   auto body = [&](LineBufs<T>& b, Offsets oi, Offsets oo, int g) {
     T* z = b.buf.get();
-    T* res = z + len;
-    if (!even) {
+    T* res = z + p.len;
+    if (!p.even) {
       gather(z, n, src, oi, g, si, [](float v) { return cf{v, 0.0f}; });
-      plan->forward(z, b.scratch.get());
-      std::copy(z, z + m, res);
+      p.plan->forward(z, b.scratch.get());
+      std::copy(z, z + p.m, res);
     } else {
       // Packed pairs z_j = x_2j + i x_2j+1.
       if (g < lanes_of<T>) std::fill(z, z + h, T{});
       for (int64_t j = 0; j < h; ++j)
         for (int q = 0; q < g; ++q)
           set_lane(z[j], q, cf{src[oi[q] + 2 * j * si], src[oi[q] + (2 * j + 1) * si]});
-      plan->forward(z, b.scratch.get());
-      const cf* w = rplan->w.data();
+      p.plan->forward(z, b.scratch.get());
+      const cf* w = p.rplan->w.data();
       for (int64_t k = 0; k <= h; ++k) {
         T zk = z[k % h], zc = conj(z[(h - k) % h]);
         T ev = 0.5f * (zk + zc);
@@ -501,9 +514,9 @@ void r2c_lines(const Lines& l, const float* src, int64_t si, cf* dst, int64_t di
         res[k] = ev + w[k] * od;
       }
     }
-    scatter(res, m, dst, oo, g, di, id);
+    scatter(res, p.m, dst, oo, g, di, id);
   };
-  for_groups<T>(l, n, len + m, plan->scratch_size(), body);
+  for_groups<T>(l, n, p.len + p.m, p.plan->scratch_size(), body);
 }
 
 void r2c_axis(const float* src, const Strides& sstr, cf* dst, const Strides& dstr,
@@ -518,29 +531,25 @@ void r2c_axis(const float* src, const Strides& sstr, cf* dst, const Strides& dst
 // Half spectra (n/2 + 1 values) -> real lines of length n.
 template <typename T>
 void c2r_lines(const Lines& l, const cf* src, int64_t si, float* dst, int64_t di, int64_t n) {
-  const int64_t h = n / 2, m = h + 1;
-  const bool even = n % 2 == 0;
-  auto rplan = even ? get_real_plan(n) : nullptr;
-  auto plan = even ? rplan->half : get_plan(n);
-  const int64_t len = even ? h : n;
-  auto id = [](cf v) { return v; };
+  const RealLine p(n);
+  const int64_t h = p.h;
   auto body = [&](LineBufs<T>& b, Offsets oi, Offsets oo, int g) {
     T* z = b.buf.get();
-    T* s = z + len;
-    gather(s, m, src, oi, g, si, id);
-    if (!even) {
+    T* s = z + p.len;
+    gather(s, p.m, src, oi, g, si, [](cf v) { return v; });
+    if (!p.even) {
       // Hermitian extension, conjugated for the inverse: conj(Y_k).
       z[0] = real_only(s[0]);
       for (int64_t k = 1; k <= h; ++k) {
         z[k] = conj(s[k]);
         z[n - k] = s[k];
       }
-      plan->forward(z, b.scratch.get());
+      p.plan->forward(z, b.scratch.get());
       for (int64_t j = 0; j < n; ++j)
         for (int q = 0; q < g; ++q) dst[oo[q] + j * di] = get_lane(z[j], q).re;
       return;
     }
-    const cf* w = rplan->w.data();
+    const cf* w = p.rplan->w.data();
     for (int64_t k = 0; k < h; ++k) {
       T xk = s[k], xc = conj(s[h - k]);
       if (k == 0) {
@@ -549,7 +558,7 @@ void c2r_lines(const Lines& l, const cf* src, int64_t si, float* dst, int64_t di
       }
       z[k] = conj((xk + xc) + mul_i(conj(w[k]) * (xk - xc)));  // inverse via the forward plan
     }
-    plan->forward(z, b.scratch.get());
+    p.plan->forward(z, b.scratch.get());
     for (int64_t j = 0; j < h; ++j)
       for (int q = 0; q < g; ++q) {
         cf v = get_lane(z[j], q);
@@ -557,7 +566,7 @@ void c2r_lines(const Lines& l, const cf* src, int64_t si, float* dst, int64_t di
         dst[oo[q] + (2 * j + 1) * di] = -v.im;
       }
   };
-  for_groups<T>(l, n, len + m, plan->scratch_size(), body);
+  for_groups<T>(l, n, p.len + p.m, p.plan->scratch_size(), body);
 }
 
 void c2r_axis(const cf* src, const Strides& sstr, float* dst, const Strides& dstr,

@@ -32,6 +32,31 @@ std::vector<int64_t> offsets_of(const Shape& shape, const Strides& strides) {
   return off;
 }
 
+// The index value v as a position (negative: from the end) whose slice
+// [i, i + slice) lies inside [0, dim); IndexError otherwise.
+inline int64_t wrap_index(int64_t v, int64_t dim, int64_t slice, int axis) {
+  int64_t i = v < 0 ? v + dim : v;
+  if (i < 0 || i > dim - slice)
+    throw IndexError(
+        msg("[gather] Index ", v, " is out of bounds for axis ", axis, " with size ", dim, "."));
+  return i;
+}
+
+// f(p) with p the data of idx as its integer type; false, without calling
+// f, for a non-integer index dtype.
+template <typename F>
+bool with_int_index(const array& idx, F&& f) {
+  return dispatch_dtype(idx.dtype(), [&](auto t) -> bool {
+    using I = decltype(t);
+    if constexpr (!is_int_v<I>) {
+      return false;
+    } else {
+      f(idx.data<I>());
+      return true;
+    }
+  });
+}
+
 // Adds idx[p] * stride to base[p] for every index position p, after wrapping
 // negatives and checking that [i, i + slice) lies inside [0, dim).
 void add_index(const array& idx, int64_t dim, int64_t slice, int64_t stride, int axis,
@@ -43,14 +68,8 @@ void add_index(const array& idx, int64_t dim, int64_t slice, int64_t stride, int
       throw TypeError(msg("[gather] Indices must be integers, got ", dtype_name(idx.dtype()), "."));
     } else {
       const T* p = idx.data<T>();
-      for (size_t k = 0; k < off.size(); ++k) {
-        int64_t i = int64_t(p[off[k]]);
-        if (i < 0) i += dim;
-        if (i < 0 || i + slice > dim)
-          throw IndexError(msg("[gather] Index ", int64_t(p[off[k]]), " is out of bounds for axis ",
-                               axis, " with size ", dim, "."));
-        base[k] += i * stride;
-      }
+      for (size_t k = 0; k < off.size(); ++k)
+        base[k] += wrap_index(int64_t(p[off[k]]), dim, slice, axis) * stride;
     }
   });
 }
@@ -111,26 +130,13 @@ inline void combine(ScatterOp op, T& x, T v) {
 // non-integer index dtype (the general path raises the TypeError).
 bool one_index_bases(const array& src, const array& idx, int axis, int64_t slice,
                      std::vector<int64_t>& base) {
-  return dispatch_dtype(idx.dtype(), [&](auto t) -> bool {
-    using I = decltype(t);
-    if constexpr (!is_int_v<I>) {
-      return false;
-    } else {
-      const I* p = idx.data<I>();
-      const int64_t dim = src.shape(axis), stride = src.strides()[axis];
-      base.resize(size_t(idx.size()));
-      parallel_for(idx.size(), 1 << 15, [&](int64_t b, int64_t e) {
-        for (int64_t k = b; k < e; ++k) {
-          int64_t i = int64_t(p[k]);
-          if (i < 0) i += dim;
-          if (i < 0 || i + slice > dim)
-            throw IndexError(msg("[gather] Index ", int64_t(p[k]), " is out of bounds for axis ",
-                                 axis, " with size ", dim, "."));
-          base[size_t(k)] = i * stride;
-        }
-      });
-      return true;
-    }
+  return with_int_index(idx, [&](const auto* p) {
+    const int64_t dim = src.shape(axis), stride = src.strides()[axis];
+    base.resize(size_t(idx.size()));
+    parallel_for(idx.size(), 1 << 15, [&](int64_t b, int64_t e) {
+      for (int64_t k = b; k < e; ++k)
+        base[size_t(k)] = wrap_index(int64_t(p[k]), dim, slice, axis) * stride;
+    });
   });
 }
 
@@ -138,30 +144,16 @@ bool one_index_bases(const array& src, const array& idx, int axis, int64_t slice
 // take): index, check and load in one pass, without a position table.
 // Returns false for a non-integer index dtype.
 bool gather_one_element(const array& src, const array& idx, array& out, int axis) {
-  return dispatch_dtype(idx.dtype(), [&](auto t) -> bool {
-    using I = decltype(t);
-    if constexpr (!is_int_v<I>) {
-      return false;
-    } else {
-      const I* p = idx.data<I>();
-      const int64_t dim = src.shape(axis), stride = src.strides()[axis];
-      dispatch_dtype(out.dtype(), [&](auto v) {
-        using T = decltype(v);
-        const T* s = src.data<T>();
-        T* d = out.data<T>();
-        parallel_for(idx.size(), 1 << 15, [&](int64_t b, int64_t e) {
-          for (int64_t k = b; k < e; ++k) {
-            int64_t i = int64_t(p[k]);
-            if (i < 0) i += dim;
-            if (i < 0 || i >= dim)
-              throw IndexError(msg("[gather] Index ", int64_t(p[k]), " is out of bounds for axis ",
-                                   axis, " with size ", dim, "."));
-            d[k] = s[i * stride];
-          }
-        });
+  return with_int_index(idx, [&](const auto* p) {
+    const int64_t dim = src.shape(axis), stride = src.strides()[axis];
+    dispatch_dtype(out.dtype(), [&](auto v) {
+      using T = decltype(v);
+      const T* s = src.data<T>();
+      T* d = out.data<T>();
+      parallel_for(idx.size(), 1 << 15, [&](int64_t b, int64_t e) {
+        for (int64_t k = b; k < e; ++k) d[k] = s[wrap_index(int64_t(p[k]), dim, 1, axis) * stride];
       });
-      return true;
-    }
+    });
   });
 }
 

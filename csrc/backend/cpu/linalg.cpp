@@ -106,6 +106,62 @@ auto equilibrate(std::vector<S>& w) {
   return std::ldexp(R(1), e);
 }
 
+// svd of the batch src (nb entries m x n, S real or complex, R its real
+// type) into outs (s, or u, s, vt): each entry is equilibrated and
+// decomposed in double precision (W: double or std::complex<double>), the
+// results rounded once. Jacobi rotations accumulate rounding in U and V:
+// float32 runs in double, which keeps LAPACK-level accuracy.
+template <typename W, typename R, typename S>
+void run_svd(std::vector<array>& outs, const S* src, int64_t nb, int64_t m, int64_t n,
+             int64_t work) {
+  int64_t k = std::min(m, n);
+  bool uv = outs.size() == 3;
+  R* s = outs[uv ? 1 : 0].data<R>();
+  S* u = uv ? outs[0].data<S>() : nullptr;
+  S* vt = uv ? outs[2].data<S>() : nullptr;
+  int info = run_batch(nb, work, [&](int64_t b) {
+    std::vector<W> w(src + b * m * n, src + (b + 1) * m * n);
+    double f = equilibrate(w);
+    if (std::isnan(f)) {
+      fill_nan(s + b * k, k);
+      if (uv) fill_nan(u + b * m * m, m * m), fill_nan(vt + b * n * n, n * n);
+      return 0;
+    }
+    std::vector<double> sd(static_cast<size_t>(k));
+    std::vector<W> ud(uv ? size_t(m * m) : 0), vd(uv ? size_t(n * n) : 0);
+    int r = la::svd<double>(w.data(), m, n, sd.data(), uv ? ud.data() : nullptr, uv ? vd.data() : nullptr);
+    for (int64_t i = 0; i < k; ++i) s[b * k + i] = R(sd[size_t(i)] * f);
+    for (size_t i = 0; i < ud.size(); ++i) u[b * m * m + int64_t(i)] = S(ud[i]);
+    for (size_t i = 0; i < vd.size(); ++i) vt[b * n * n + int64_t(i)] = S(vd[i]);
+    return r;
+  });
+  if (info) fail("[linalg::svd] Jacobi SVD", info);
+}
+
+// eigh of the batch src (nb entries n x n, lower triangles read; S real or
+// complex, R its real type) into outs (w, or w and the eigenvectors).
+template <typename R, typename S>
+void run_eigh(std::vector<array>& outs, const S* src, int64_t nb, int64_t n, int64_t work) {
+  bool vec = outs.size() == 2;
+  R* w = outs[0].data<R>();
+  S* v = vec ? outs[1].data<S>() : nullptr;
+  int info = run_batch(nb, work, [&](int64_t b) {
+    std::vector<S> buf(src + b * n * n, src + (b + 1) * n * n);
+    drop_upper(buf, n);
+    R f = equilibrate(buf);
+    if (std::isnan(f)) {
+      fill_nan(w + b * n, n);
+      if (vec) fill_nan(v + b * n * n, n * n);
+      return 0;
+    }
+    int r = la::eigh<R>(buf.data(), n, w + b * n, vec);
+    for (int64_t i = 0; i < n; ++i) w[b * n + i] *= f;
+    if (vec) std::copy(buf.begin(), buf.end(), v + b * n * n);
+    return r;
+  });
+  if (info) fail("[linalg::eigh] Eigenvalue iteration", info);
+}
+
 template <typename T>
 void run_real(LinalgOp op, const std::vector<array>& in_raw, std::vector<array>& outs) {
   array a = dense(in_raw[0]);
@@ -164,54 +220,8 @@ void run_real(LinalgOp op, const std::vector<array>& in_raw, std::vector<array>&
       });
       return;
     }
-    case LinalgOp::Svd: {
-      bool uv = outs.size() == 3;
-      T* s = outs[uv ? 1 : 0].data<T>();
-      T* u = uv ? outs[0].data<T>() : nullptr;
-      T* vt = uv ? outs[2].data<T>() : nullptr;
-      // Jacobi rotations accumulate rounding in U and V: float32 runs in
-      // double (results rounded once), which keeps LAPACK-level accuracy.
-      int info = run_batch(nb, work * 8, [&](int64_t b) {
-        std::vector<double> w(src + b * m * n, src + (b + 1) * m * n);
-        double f = equilibrate(w);
-        if (std::isnan(f)) {
-          fill_nan(s + b * k, k);
-          if (uv) fill_nan(u + b * m * m, m * m), fill_nan(vt + b * n * n, n * n);
-          return 0;
-        }
-        std::vector<double> sd(static_cast<size_t>(k)), ud(uv ? size_t(m * m) : 0), vd(uv ? size_t(n * n) : 0);
-        int r = la::svd<double>(w.data(), m, n, sd.data(), uv ? ud.data() : nullptr, uv ? vd.data() : nullptr);
-        for (int64_t i = 0; i < k; ++i) s[b * k + i] = T(sd[size_t(i)] * f);
-        if (uv) {
-          std::copy(ud.begin(), ud.end(), u + b * m * m);
-          std::copy(vd.begin(), vd.end(), vt + b * n * n);
-        }
-        return r;
-      });
-      if (info) fail("[linalg::svd] Jacobi SVD", info);
-      return;
-    }
-    case LinalgOp::Eigh: {
-      bool vec = outs.size() == 2;
-      T* w = outs[0].data<T>();
-      T* v = vec ? outs[1].data<T>() : nullptr;
-      int info = run_batch(nb, work * 4, [&](int64_t b) {
-        std::vector<T> buf(src + b * n * n, src + (b + 1) * n * n);
-        drop_upper(buf, n);
-        T f = equilibrate(buf);
-        if (std::isnan(f)) {
-          fill_nan(w + b * n, n);
-          if (vec) fill_nan(v + b * n * n, n * n);
-          return 0;
-        }
-        int r = la::eigh<T>(buf.data(), n, w + b * n, vec);
-        for (int64_t i = 0; i < n; ++i) w[b * n + i] *= f;
-        if (vec) std::copy(buf.begin(), buf.end(), v + b * n * n);
-        return r;
-      });
-      if (info) fail("[linalg::eigh] Eigenvalue iteration", info);
-      return;
-    }
+    case LinalgOp::Svd: return run_svd<double, T>(outs, src, nb, m, n, work * 8);
+    case LinalgOp::Eigh: return run_eigh<T>(outs, src, nb, n, work * 4);
     case LinalgOp::Eig: {
       bool vec = outs.size() == 2;
       c64* w = outs[0].data<c64>();
@@ -305,54 +315,8 @@ void run_complex(LinalgOp op, const std::vector<array>& in_raw, std::vector<arra
   int64_t work = m * n * k * 4;
   int info = 0;
   switch (op) {
-    case LinalgOp::Svd: {
-      bool uv = outs.size() == 3;
-      float* s = outs[uv ? 1 : 0].data<float>();
-      c64* u = uv ? outs[0].data<c64>() : nullptr;
-      c64* vt = uv ? outs[2].data<c64>() : nullptr;
-      info = run_batch(nb, work * 8, [&](int64_t b) {  // in double, as for float32
-        using c128 = std::complex<double>;
-        std::vector<c128> w(src + b * m * n, src + (b + 1) * m * n);
-        double f = equilibrate(w);
-        if (std::isnan(f)) {
-          fill_nan(s + b * k, k);
-          if (uv) fill_nan(u + b * m * m, m * m), fill_nan(vt + b * n * n, n * n);
-          return 0;
-        }
-        std::vector<double> sd(static_cast<size_t>(k));
-        std::vector<c128> ud(uv ? size_t(m * m) : 0), vd(uv ? size_t(n * n) : 0);
-        int r = la::svd<double>(w.data(), m, n, sd.data(), uv ? ud.data() : nullptr, uv ? vd.data() : nullptr);
-        for (int64_t i = 0; i < k; ++i) s[b * k + i] = float(sd[size_t(i)] * f);
-        if (uv) {
-          for (size_t i = 0; i < ud.size(); ++i) u[b * m * m + int64_t(i)] = c64(ud[i]);
-          for (size_t i = 0; i < vd.size(); ++i) vt[b * n * n + int64_t(i)] = c64(vd[i]);
-        }
-        return r;
-      });
-      if (info) fail("[linalg::svd] Jacobi SVD", info);
-      return;
-    }
-    case LinalgOp::Eigh: {
-      bool vec = outs.size() == 2;
-      float* w = outs[0].data<float>();
-      c64* v = vec ? outs[1].data<c64>() : nullptr;
-      info = run_batch(nb, work * 4, [&](int64_t b) {
-        std::vector<c64> buf(src + b * n * n, src + (b + 1) * n * n);
-        drop_upper(buf, n);
-        float f = equilibrate(buf);
-        if (std::isnan(f)) {
-          fill_nan(w + b * n, n);
-          if (vec) fill_nan(v + b * n * n, n * n);
-          return 0;
-        }
-        int r = la::eigh<float>(buf.data(), n, w + b * n, vec);
-        for (int64_t i = 0; i < n; ++i) w[b * n + i] *= f;
-        if (vec) std::copy(buf.begin(), buf.end(), v + b * n * n);
-        return r;
-      });
-      if (info) fail("[linalg::eigh] Eigenvalue iteration", info);
-      return;
-    }
+    case LinalgOp::Svd: return run_svd<std::complex<double>, float>(outs, src, nb, m, n, work * 8);
+    case LinalgOp::Eigh: return run_eigh<float>(outs, src, nb, n, work * 4);
     case LinalgOp::Eig: {
       bool vec = outs.size() == 2;
       c64* w = outs[0].data<c64>();

@@ -5,10 +5,103 @@
 // std::complex<T>). Kernels return 0 or a LAPACK-style info code.
 #pragma once
 
+#include <algorithm>
+#include <cmath>
 #include <complex>
 #include <cstdint>
 
 namespace oxmlx::cpu::la {
+
+// Scalar helpers of the kernel files, for S real (float, double) or
+// std::complex<R>: Real<S>::type is R; conj_, re, im, abs2 (|x|^2) and, for
+// complex x, abs1 (|re| + |im|).
+template <typename S>
+struct Real {
+  using type = S;
+};
+template <typename R>
+struct Real<std::complex<R>> {
+  using type = R;
+};
+template <typename R>
+R conj_(R x) { return x; }
+template <typename R>
+std::complex<R> conj_(std::complex<R> x) { return std::conj(x); }
+template <typename R>
+R re(R x) { return x; }
+template <typename R>
+R re(std::complex<R> x) { return x.real(); }
+template <typename R>
+R im(R) { return R(0); }
+template <typename R>
+R im(std::complex<R> x) { return x.imag(); }
+template <typename R>
+R abs2(R x) { return x * x; }
+template <typename R>
+R abs2(std::complex<R> x) { return x.real() * x.real() + x.imag() * x.imag(); }
+template <typename R>
+R abs1(std::complex<R> x) { return std::abs(x.real()) + std::abs(x.imag()); }
+
+// Householder reflector P = I - sg v v^H with P x = beta e1, beta real, for
+// x of length len (stride 1): v overwrites x (v[0] = 1; x[1:] untouched when
+// trivial) and sg is returned. trivial(alpha) (alpha = x[0]; x[1:] is zero)
+// says whether x already counts as beta e1: then sg = 0 and beta = re(alpha).
+// All in units of the scale of x (the reflector is scale-free), so tiny or
+// subnormal columns still give an exactly consistent (unitary) P.
+template <typename S, typename Trivial>
+S householder(S* x, int64_t len, typename Real<S>::type& beta, Trivial trivial) {
+  using R = typename Real<S>::type;
+  S alpha = x[0];
+  R rest = 0;
+  for (int64_t i = 1; i < len; ++i) rest = std::max(rest, std::abs(x[i]));
+  if (rest == R(0) && trivial(alpha)) {
+    beta = re(alpha);
+    return S(0);
+  }
+  R sc = std::max(rest, std::abs(alpha)), xn2 = 0;
+  for (int64_t i = 1; i < len; ++i) xn2 += abs2(x[i] / sc);
+  S y0 = alpha / sc;
+  R nrm = std::sqrt(abs2(y0) + xn2);
+  R by = re(alpha) >= R(0) ? -nrm : nrm;
+  beta = by * sc;
+  S tau = (S(by) - y0) / S(by);  // LAPACK's tau; P = H^H
+  S den = y0 - S(by);
+  for (int64_t i = 1; i < len; ++i) x[i] = (x[i] / sc) / den;
+  x[0] = S(1);
+  return conj_(tau);
+}
+
+// Householder reflector P = I - t v v^H applied to the block [r0, r1) x
+// [c0, c1) of the row-major a (leading dimension ld): from the left
+// (block <- P block, v of r1 - r0 entries; acc is scratch of c1 entries) or
+// from the right (block <- block P, v of c1 - c0 entries).
+template <typename S>
+void reflect_left(S* a, int64_t ld, int64_t r0, int64_t r1, int64_t c0, int64_t c1, const S* v,
+                  S t, S* acc) {
+  std::fill(acc + c0, acc + c1, S(0));
+  for (int64_t i = r0; i < r1; ++i) {
+    S cv = conj_(v[i - r0]);
+    const S* ai = a + i * ld;
+    for (int64_t j = c0; j < c1; ++j) acc[j] += cv * ai[j];
+  }
+  for (int64_t i = r0; i < r1; ++i) {
+    S f = t * v[i - r0];
+    S* ai = a + i * ld;
+    for (int64_t j = c0; j < c1; ++j) ai[j] -= f * acc[j];
+  }
+}
+template <typename S>
+void reflect_right(S* a, int64_t ld, int64_t r0, int64_t r1, int64_t c0, int64_t c1, const S* v,
+                   S t) {
+  int64_t len = c1 - c0;
+  for (int64_t i = r0; i < r1; ++i) {
+    S* ai = a + i * ld + c0;
+    S s = S(0);
+    for (int64_t j = 0; j < len; ++j) s += ai[j] * v[j];
+    s *= t;
+    for (int64_t j = 0; j < len; ++j) ai[j] -= s * conj_(v[j]);
+  }
+}
 
 // In-place LU with partial pivoting of the m x n matrix a: unit-lower L below
 // the diagonal, U on and above it; piv[k] (k < min(m, n)) is the row swapped

@@ -19,59 +19,15 @@ namespace oxmlx::cpu::la {
 
 namespace {
 
-template <typename S>
-struct Real {
-  using type = S;
-};
-template <typename R>
-struct Real<std::complex<R>> {
-  using type = R;
-};
-template <typename R>
-R conj_(R x) { return x; }
-template <typename R>
-std::complex<R> conj_(std::complex<R> x) { return std::conj(x); }
-template <typename R>
-R re(R x) { return x; }
-template <typename R>
-R re(std::complex<R> x) { return x.real(); }
-template <typename R>
-R im(R) { return R(0); }
-template <typename R>
-R im(std::complex<R> x) { return x.imag(); }
-template <typename R>
-R abs2(R x) { return x * x; }
-template <typename R>
-R abs2(std::complex<R> x) { return x.real() * x.real() + x.imag() * x.imag(); }
-template <typename R>
-R abs1(std::complex<R> x) { return std::abs(x.real()) + std::abs(x.imag()); }
-
 // Reflector P = I - sigma v v^H (v[0] = 1) with P x = beta e1, beta real,
-// for x of length len (stride 1). Writes v into x[1:], returns sigma (0 when
-// x is already beta e1) and beta.
+// for x the column k of the n x n a below the diagonal (rows k+1..): v is
+// written to v (n - k - 1 entries); returns sigma (0 when x is already
+// beta e1: x[1:] zero and x[0] real) and beta.
 template <typename S>
-S make_reflector(S* x, int64_t len, typename Real<S>::type& beta) {
+S column_reflector(const S* a, int64_t n, int64_t k, S* v, typename Real<S>::type& beta) {
   using R = typename Real<S>::type;
-  S alpha = x[0];
-  R rest = 0;
-  for (int64_t i = 1; i < len; ++i) rest = std::max(rest, std::abs(x[i]));
-  if (rest == R(0) && im(alpha) == R(0)) {
-    beta = re(alpha);
-    return S(0);
-  }
-  // All in units of sc (the reflector is scale-free), so tiny or subnormal
-  // columns still give an exactly consistent (unitary) P.
-  R sc = std::max(rest, std::abs(alpha)), xn2 = 0;
-  for (int64_t i = 1; i < len; ++i) xn2 += abs2(x[i] / sc);
-  S y0 = alpha / sc;
-  R nrm = std::sqrt(abs2(y0) + xn2);
-  R by = re(alpha) >= R(0) ? -nrm : nrm;
-  beta = by * sc;
-  S tau = (S(by) - y0) / S(by);  // LAPACK's tau; P = H^H
-  S den = y0 - S(by);
-  for (int64_t i = 1; i < len; ++i) x[i] = (x[i] / sc) / den;
-  x[0] = S(1);
-  return conj_(tau);
+  for (int64_t i = 0; i + k + 1 < n; ++i) v[i] = a[(k + 1 + i) * n + k];
+  return householder(v, n - k - 1, beta, [](S alpha) { return im(alpha) == R(0); });
 }
 
 }  // namespace
@@ -152,20 +108,18 @@ int eigh_impl(S* a, int64_t n, typename Real<S>::type* w, bool vectors) {
     for (int64_t j = i + 1; j < n; ++j) a[i * n + j] = conj_(a[j * n + i]);
   }
   std::vector<R> d(static_cast<size_t>(n)), e(size_t(n), R(0));
-  std::vector<S> vs(size_t(n * n), S(0)), sig(size_t(n), S(0)), x(static_cast<size_t>(n)), p(static_cast<size_t>(n));
+  std::vector<S> vs(size_t(n * n), S(0)), sig(size_t(n), S(0)), p(static_cast<size_t>(n));
   // Tridiagonalize: A <- P_k A P_k^H on the trailing block.
   for (int64_t k = 0; k + 1 < n; ++k) {
     int64_t len = n - k - 1;
-    for (int64_t i = 0; i < len; ++i) x[size_t(i)] = a[(k + 1 + i) * n + k];
+    S* v = vs.data() + k * n;
     R beta;
-    S sg = make_reflector(x.data(), len, beta);
+    S sg = column_reflector(a, n, k, v, beta);
     e[size_t(k)] = beta;
     sig[size_t(k)] = sg;
-    for (int64_t i = 0; i < len; ++i) vs[size_t(k * n + i)] = x[size_t(i)];
     if (sg == S(0)) continue;
     // p = A22 v, gamma = v^H p, w = conj(sg) p - |sg|^2 gamma / 2 v;
     // A22 -= w v^H + v w^H.
-    S* v = vs.data() + k * n;
     S gamma = S(0);
     for (int64_t i = 0; i < len; ++i) {
       const S* ri = a + (k + 1 + i) * n + k + 1;
@@ -195,19 +149,7 @@ int eigh_impl(S* a, int64_t n, typename Real<S>::type* w, bool vectors) {
     for (int64_t k = n - 2; k >= 0; --k) {
       S t = conj_(sig[size_t(k)]);  // P_k^H = I - t v v^H
       if (t == S(0)) continue;
-      const S* v = vs.data() + k * n;
-      int64_t len = n - k - 1;
-      std::fill(row.begin(), row.end(), S(0));
-      for (int64_t i = 0; i < len; ++i) {
-        S cv = conj_(v[i]);
-        const S* qi = q.data() + (k + 1 + i) * n;
-        for (int64_t j = k + 1; j < n; ++j) row[size_t(j)] += cv * qi[j];
-      }
-      for (int64_t i = 0; i < len; ++i) {
-        S f = t * v[i];
-        S* qi = q.data() + (k + 1 + i) * n;
-        for (int64_t j = k + 1; j < n; ++j) qi[j] -= f * row[size_t(j)];
-      }
+      reflect_left(q.data(), n, k + 1, n, k + 1, n, vs.data() + k * n, t, row.data());
     }
     // Transpose in place into a (a becomes Vt).
     for (int64_t i = 0; i < n; ++i)
@@ -298,59 +240,28 @@ int eig_impl(std::complex<R>* h, int64_t n, std::complex<R>* w, std::complex<R>*
   for (int64_t i = 0; i < n * n; ++i) anorm = std::max(anorm, abs1(h[i]));
   bool want = vout != nullptr;
   // Hessenberg reduction H <- P H P^H, Z accumulates P_0^H ... P_{n-3}^H.
-  std::vector<C> z(want ? size_t(n * n) : 0), x(static_cast<size_t>(n)), row(static_cast<size_t>(n));
+  std::vector<C> z(want ? size_t(n * n) : 0), row(static_cast<size_t>(n));
   if (want)
     for (int64_t i = 0; i < n; ++i) z[size_t(i * n + i)] = C(1);
   std::vector<C> vs(static_cast<size_t>(n * n)), sig(size_t(n), C(0));
   for (int64_t k = 0; k + 2 < n; ++k) {
     int64_t len = n - k - 1;
-    for (int64_t i = 0; i < len; ++i) x[size_t(i)] = h[(k + 1 + i) * n + k];
+    C* v = vs.data() + k * n;
     R beta;
-    C sg = make_reflector(x.data(), len, beta);
+    C sg = column_reflector(h, n, k, v, beta);
     sig[size_t(k)] = sg;
-    for (int64_t i = 0; i < len; ++i) vs[size_t(k * n + i)] = x[size_t(i)];
     if (sg == C(0)) continue;
-    const C* v = vs.data() + k * n;
-    // Left: rows k+1.., H -= sg v (v^H H).
-    std::fill(row.begin(), row.end(), C(0));
-    for (int64_t i = 0; i < len; ++i) {
-      C cv = std::conj(v[i]);
-      const C* hi = h + (k + 1 + i) * n;
-      for (int64_t j = k; j < n; ++j) row[size_t(j)] += cv * hi[j];
-    }
-    for (int64_t i = 0; i < len; ++i) {
-      C f = sg * v[i];
-      C* hi = h + (k + 1 + i) * n;
-      for (int64_t j = k; j < n; ++j) hi[j] -= f * row[size_t(j)];
-    }
-    // Right: columns k+1.., H -= conj(sg) (H v) v^H.
-    C csg = std::conj(sg);
-    for (int64_t r = 0; r < n; ++r) {
-      C* hr = h + r * n + k + 1;
-      C s = C(0);
-      for (int64_t j = 0; j < len; ++j) s += hr[j] * v[j];
-      s *= csg;
-      for (int64_t j = 0; j < len; ++j) hr[j] -= s * std::conj(v[j]);
-    }
+    // Left: rows k+1.., H -= sg v (v^H H); right: columns k+1..,
+    // H -= conj(sg) (H v) v^H.
+    reflect_left(h, n, k + 1, n, k, n, v, sg, row.data());
+    reflect_right(h, n, 0, n, k + 1, n, v, std::conj(sg));
     for (int64_t i = 1; i < len; ++i) h[(k + 1 + i) * n + k] = C(0);
   }
   if (want) {
     for (int64_t k = n - 3; k >= 0; --k) {
       C t = std::conj(sig[size_t(k)]);
       if (t == C(0)) continue;
-      const C* v = vs.data() + k * n;
-      int64_t len = n - k - 1;
-      std::fill(row.begin(), row.end(), C(0));
-      for (int64_t i = 0; i < len; ++i) {
-        C cv = std::conj(v[i]);
-        const C* zi = z.data() + (k + 1 + i) * n;
-        for (int64_t j = k + 1; j < n; ++j) row[size_t(j)] += cv * zi[j];
-      }
-      for (int64_t i = 0; i < len; ++i) {
-        C f = t * v[i];
-        C* zi = z.data() + (k + 1 + i) * n;
-        for (int64_t j = k + 1; j < n; ++j) zi[j] -= f * row[size_t(j)];
-      }
+      reflect_left(z.data(), n, k + 1, n, k + 1, n, vs.data() + k * n, t, row.data());
     }
   }
 

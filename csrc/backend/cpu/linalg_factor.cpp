@@ -24,6 +24,19 @@ void gemm_sub(int64_t m, int64_t n, int64_t k, const T* a, int64_t lda, const T*
   gemm<T>(false, false, m, n, k, -1.0f, a, lda, b, ldb, 1.0f, c, ldc);
 }
 
+// One row of a substitution: bi[j] -= sum_{k0 <= k < k1} ti[k] b[k * ldb + j]
+// for j < ncols, zero coefficients skipped.
+template <typename T>
+void sub_rows(T* bi, const T* ti, int64_t k0, int64_t k1, const T* b, int64_t ldb,
+              int64_t ncols) {
+  for (int64_t k = k0; k < k1; ++k) {
+    T f = ti[k];
+    if (f == T(0)) continue;
+    const T* bk = b + k * ldb;
+    for (int64_t j = 0; j < ncols; ++j) bi[j] -= f * bk[j];
+  }
+}
+
 // Unblocked LU of the panel a[r0:m, c0:c1] (leading dim lda); the row swaps
 // are applied to the whole rows of the panel only.
 template <typename T>
@@ -76,12 +89,7 @@ int lu(T* a, int64_t m, int64_t n, int64_t* piv) {
     // U12 = L11^-1 A12 (unit lower), then A22 -= L21 U12.
     for (int64_t i = c0 + 1; i < c1; ++i) {
       T* ri = a + i * n;
-      for (int64_t k = c0; k < i; ++k) {
-        T f = ri[k];
-        if (f == T(0)) continue;
-        const T* rk = a + k * n;
-        for (int64_t j = c1; j < n; ++j) ri[j] -= f * rk[j];
-      }
+      sub_rows(ri + c1, ri, c0, i, a + c1, n, n - c1);
     }
     if (c1 < m) gemm_sub<T>(m - c1, n - c1, c1 - c0, a + c1 * n + c0, n, a + c0 * n + c1, n,
                             a + c1 * n + c1, n);
@@ -94,26 +102,12 @@ void lu_solve(const T* lu, const int64_t* piv, int64_t n, T* b, int64_t nrhs) {
   for (int64_t k = 0; k < n; ++k)
     if (piv[k] != k) std::swap_ranges(b + k * nrhs, b + (k + 1) * nrhs, b + piv[k] * nrhs);
   // L y = P b (unit lower), row by row.
-  for (int64_t i = 1; i < n; ++i) {
-    T* bi = b + i * nrhs;
-    const T* li = lu + i * n;
-    for (int64_t k = 0; k < i; ++k) {
-      T f = li[k];
-      if (f == T(0)) continue;
-      const T* bk = b + k * nrhs;
-      for (int64_t j = 0; j < nrhs; ++j) bi[j] -= f * bk[j];
-    }
-  }
+  for (int64_t i = 1; i < n; ++i) sub_rows(b + i * nrhs, lu + i * n, 0, i, b, nrhs, nrhs);
   // U x = y.
   for (int64_t i = n - 1; i >= 0; --i) {
     T* bi = b + i * nrhs;
     const T* ui = lu + i * n;
-    for (int64_t k = i + 1; k < n; ++k) {
-      T f = ui[k];
-      if (f == T(0)) continue;
-      const T* bk = b + k * nrhs;
-      for (int64_t j = 0; j < nrhs; ++j) bi[j] -= f * bk[j];
-    }
+    sub_rows(bi, ui, i + 1, n, b, nrhs, nrhs);
     T inv = T(1) / ui[i];
     for (int64_t j = 0; j < nrhs; ++j) bi[j] *= inv;
   }
@@ -189,12 +183,7 @@ int tri_solve_lower(const T* l, int64_t n, T* b, int64_t nrhs) {
   for (int64_t i = 0; i < n; ++i) {
     T* bi = b + i * nrhs;
     const T* li = l + i * n;
-    for (int64_t k = 0; k < i; ++k) {
-      T f = li[k];
-      if (f == T(0)) continue;
-      const T* bk = b + k * nrhs;
-      for (int64_t j = 0; j < nrhs; ++j) bi[j] -= f * bk[j];
-    }
+    sub_rows(bi, li, 0, i, b, nrhs, nrhs);
     T inv = T(1) / li[i];
     for (int64_t j = 0; j < nrhs; ++j) bi[j] *= inv;
   }

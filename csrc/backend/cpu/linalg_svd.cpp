@@ -17,28 +17,6 @@ namespace oxmlx::cpu::la {
 
 namespace {
 
-template <typename S>
-struct Real {
-  using type = S;
-};
-template <typename R>
-struct Real<std::complex<R>> {
-  using type = R;
-};
-
-template <typename R>
-R conj_(R x) { return x; }
-template <typename R>
-std::complex<R> conj_(std::complex<R> x) { return std::conj(x); }
-template <typename R>
-R re_(R x) { return x; }
-template <typename R>
-R re_(std::complex<R> x) { return x.real(); }
-template <typename R>
-R abs2(R x) { return x * x; }
-template <typename R>
-R abs2(std::complex<R> x) { return x.real() * x.real() + x.imag() * x.imag(); }
-
 // sum conj(x_i) y_i
 template <typename S>
 S dotc(const S* x, const S* y, int64_t n) {
@@ -52,26 +30,9 @@ S dotc(const S* x, const S* y, int64_t n) {
 // (0 when x is already beta e1).
 template <typename S>
 S reflect_vec(S* x, int64_t len, typename Real<S>::type& beta) {
-  using R = typename Real<S>::type;
-  S alpha = x[0];
-  R rest = 0;
-  for (int64_t i = 1; i < len; ++i) rest = std::max(rest, std::abs(x[i]));
-  if (rest == R(0) && abs2(alpha) == re_(alpha) * re_(alpha)) {
-    beta = re_(alpha);
-    x[0] = S(1);
-    return S(0);
-  }
-  R sc = std::max(rest, std::abs(alpha)), xn2 = 0;
-  for (int64_t i = 1; i < len; ++i) xn2 += abs2(x[i] / sc);
-  S y0 = alpha / sc;
-  R nrm = std::sqrt(abs2(y0) + xn2);
-  R by = re_(alpha) >= R(0) ? -nrm : nrm;
-  beta = by * sc;
-  S tau = (S(by) - y0) / S(by);
-  S den = y0 - S(by);
-  for (int64_t i = 1; i < len; ++i) x[i] = (x[i] / sc) / den;
+  S sg = householder(x, len, beta, [](S alpha) { return abs2(alpha) == re(alpha) * re(alpha); });
   x[0] = S(1);
-  return conj_(tau);
+  return sg;
 }
 
 // Fills the rows of b (p x p, row-major) not marked `good` with an
@@ -96,18 +57,7 @@ void complete_basis(S* b, int64_t p, std::vector<bool>& good) {
     S t = reflect_vec(x.data(), len, beta);
     sg[size_t(j)] = t;
     for (int64_t i = 0; i < len; ++i) vs[size_t(j * p + i)] = x[size_t(i)];
-    if (t == S(0)) continue;
-    std::fill(acc.begin(), acc.end(), S(0));
-    for (int64_t i = 0; i < len; ++i) {
-      S cv = conj_(x[size_t(i)]);
-      const S* wi = w.data() + (j + i) * r;
-      for (int64_t k = j + 1; k < r; ++k) acc[size_t(k)] += cv * wi[k];
-    }
-    for (int64_t i = 0; i < len; ++i) {
-      S f = t * x[size_t(i)];
-      S* wi = w.data() + (j + i) * r;
-      for (int64_t k = j + 1; k < r; ++k) wi[k] -= f * acc[size_t(k)];
-    }
+    if (t != S(0)) reflect_left(w.data(), r, j, p, j + 1, r, x.data(), t, acc.data());
   }
   // Complement = P_0^H ... P_{r-1}^H [0; I] (p x c).
   std::vector<S> e(static_cast<size_t>(p * c), S(0));
@@ -115,19 +65,7 @@ void complete_basis(S* b, int64_t p, std::vector<bool>& good) {
   for (int64_t j = r - 1; j >= 0; --j) {
     S t = conj_(sg[size_t(j)]);  // P_j^H = I - conj(sg) v v^H
     if (t == S(0)) continue;
-    const S* v = vs.data() + j * p;
-    int64_t len = p - j;
-    std::fill(acc.begin(), acc.begin() + c, S(0));
-    for (int64_t i = 0; i < len; ++i) {
-      S cv = conj_(v[i]);
-      const S* ei = e.data() + (j + i) * c;
-      for (int64_t k = 0; k < c; ++k) acc[size_t(k)] += cv * ei[k];
-    }
-    for (int64_t i = 0; i < len; ++i) {
-      S f = t * v[i];
-      S* ei = e.data() + (j + i) * c;
-      for (int64_t k = 0; k < c; ++k) ei[k] -= f * acc[size_t(k)];
-    }
+    reflect_left(e.data(), c, j, p, 0, c, vs.data() + j * p, t, acc.data());
   }
   for (int64_t k = 0; k < c; ++k) {
     int64_t slot = miss[size_t(k)];
@@ -234,24 +172,9 @@ int svd_values(std::vector<S>& w, int64_t p, int64_t q, typename Real<S>::type* 
   std::vector<R> d(static_cast<size_t>(q), R(0)), e(static_cast<size_t>(q), R(0));
   std::vector<S> v(static_cast<size_t>(std::max(p, q))), acc(static_cast<size_t>(q));
   auto reflector = [&](int64_t len, R& beta) -> S {  // on v[0..len)
-    S alpha = v[0];
-    R rest = 0;
-    for (int64_t i = 1; i < len; ++i) rest = std::max(rest, std::abs(v[size_t(i)]));
-    if (rest == R(0) && re_(alpha) == std::abs(alpha) * (re_(alpha) < 0 ? -1 : 1)) {
-      beta = re_(alpha);
-      return S(0);
-    }
-    R sc = std::max(rest, std::abs(alpha)), xn2 = 0;  // in units of sc
-    for (int64_t i = 1; i < len; ++i) xn2 += abs2(v[size_t(i)] / sc);
-    S y0 = alpha / sc;
-    R nrm = std::sqrt(abs2(y0) + xn2);
-    R by = re_(alpha) >= R(0) ? -nrm : nrm;
-    beta = by * sc;
-    S tau = (S(by) - y0) / S(by);
-    S den = y0 - S(by);
-    for (int64_t i = 1; i < len; ++i) v[size_t(i)] = (v[size_t(i)] / sc) / den;
-    v[0] = S(1);
-    return conj_(tau);  // P = I - sg v v^H, P x = beta e1
+    return householder(v.data(), len, beta, [](S alpha) {
+      return re(alpha) == std::abs(alpha) * (re(alpha) < 0 ? -1 : 1);
+    });
   };
   for (int64_t k = 0; k < q; ++k) {
     // Left: column k, rows k..p-1.
@@ -260,19 +183,7 @@ int svd_values(std::vector<S>& w, int64_t p, int64_t q, typename Real<S>::type* 
     R beta;
     S sg = reflector(len, beta);
     d[size_t(k)] = std::abs(beta);
-    if (sg != S(0) && k + 1 < q) {
-      std::fill(acc.begin(), acc.end(), S(0));
-      for (int64_t i = 0; i < len; ++i) {
-        S cv = conj_(v[size_t(i)]);
-        const S* ri = w.data() + (k + i) * q;
-        for (int64_t j = k + 1; j < q; ++j) acc[size_t(j)] += cv * ri[j];
-      }
-      for (int64_t i = 0; i < len; ++i) {
-        S f = sg * v[size_t(i)];
-        S* ri = w.data() + (k + i) * q;
-        for (int64_t j = k + 1; j < q; ++j) ri[j] -= f * acc[size_t(j)];
-      }
-    }
+    if (sg != S(0) && k + 1 < q) reflect_left(w.data(), q, k, p, k + 1, q, v.data(), sg, acc.data());
     if (k + 1 >= q) continue;
     // Right: row k, columns k+1..q-1 (reflect the conjugated row).
     int64_t rl = q - k - 1;
@@ -280,14 +191,7 @@ int svd_values(std::vector<S>& w, int64_t p, int64_t q, typename Real<S>::type* 
     sg = reflector(rl, beta);
     e[size_t(k)] = std::abs(beta);
     if (sg == S(0)) continue;
-    S csg = conj_(sg);
-    for (int64_t i = k + 1; i < p; ++i) {
-      S* ri = w.data() + i * q + k + 1;
-      S t = S(0);
-      for (int64_t j = 0; j < rl; ++j) t += ri[j] * v[size_t(j)];
-      t *= csg;
-      for (int64_t j = 0; j < rl; ++j) ri[j] -= t * conj_(v[size_t(j)]);
-    }
+    reflect_right(w.data(), q, k + 1, p, k + 1, q, v.data(), conj_(sg));
   }
   int64_t n2 = 2 * q;
   std::vector<R> td(static_cast<size_t>(n2), R(0)), te(static_cast<size_t>(n2), R(0));

@@ -238,6 +238,27 @@ void for_each_sort_line(const array& in, const array& out, int axis, F&& line,
 template <typename T>
 using scratch_t = std::conditional_t<std::is_same_v<T, bool>, uint8_t, T>;
 
+// One line of a sort or partition in this thread's scratch: its values
+// (the n elements of src from io on, stride ist, converted to T) ...
+template <typename T, typename T0>
+struct ValLine {
+  Scratch<std::vector<T>, 0> sv;
+  std::vector<T>& vals;
+  ValLine(const T0* src, int64_t io, int64_t ist, int64_t n) : vals(sv.get(n)) {
+    for (int64_t i = 0; i < n; ++i) vals[i] = T(src[io + i * ist]);
+  }
+};
+// ... and, for argsort/argpartition, the indices 0..n-1.
+template <typename T, typename T0>
+struct ArgLine : ValLine<T, T0> {
+  Scratch<std::vector<uint32_t>, 1> si;
+  std::vector<uint32_t>& idx;
+  ArgLine(const T0* src, int64_t io, int64_t ist, int64_t n)
+      : ValLine<T, T0>(src, io, ist, n), idx(si.get(n)) {
+    std::iota(idx.begin(), idx.end(), uint32_t(0));
+  }
+};
+
 template <typename T0>
 void run_sort(const array& in, array& out, int axis, bool arg) {
   using T = scratch_t<T0>;
@@ -268,13 +289,9 @@ void run_sort(const array& in, array& out, int axis, bool arg) {
   if (arg) {
     uint32_t* dst = out.data<uint32_t>();
     for_each_sort_line(in, out, axis, [&](int64_t io, int64_t oo) {
-      Scratch<std::vector<T>, 0> sv;
-      Scratch<std::vector<uint32_t>, 1> si;
-      auto& vals = sv.get(n);
-      auto& idx = si.get(n);
-      for (int64_t i = 0; i < n; ++i) vals[i] = T(src[io + i * ist]);
-      std::iota(idx.begin(), idx.end(), uint32_t(0));
-      const T* v = vals.data();
+      ArgLine<T, T0> line(src, io, ist, n);
+      auto& idx = line.idx;
+      const T* v = line.vals.data();
       if constexpr (RadixKey<T0>::ok) {
         if (n >= kRadixMin) {
           radix_argsort(reinterpret_cast<const T0*>(v), n, idx.data());
@@ -290,9 +307,8 @@ void run_sort(const array& in, array& out, int axis, bool arg) {
   } else {
     T0* dst = out.data<T0>();
     for_each_sort_line(in, out, axis, [&](int64_t io, int64_t oo) {
-      Scratch<std::vector<T>, 0> sv;
-      auto& vals = sv.get(n);
-      for (int64_t i = 0; i < n; ++i) vals[i] = T(src[io + i * ist]);
+      ValLine<T, T0> line(src, io, ist, n);
+      auto& vals = line.vals;
       if constexpr (RadixKey<T0>::ok) {
         if (n >= kRadixMin) {
           Scratch<std::vector<uint32_t>, 2> sp;
@@ -316,13 +332,9 @@ void run_partition(const array& in, array& out, int axis, int kth, bool arg) {
   if (arg) {
     uint32_t* dst = out.data<uint32_t>();
     for_each_sort_line(in, out, axis, [&](int64_t io, int64_t oo) {
-      Scratch<std::vector<T>, 0> sv;
-      Scratch<std::vector<uint32_t>, 1> si;
-      auto& vals = sv.get(n);
-      auto& idx = si.get(n);
-      for (int64_t i = 0; i < n; ++i) vals[i] = T(src[io + i * ist]);
-      std::iota(idx.begin(), idx.end(), uint32_t(0));
-      const T* v = vals.data();
+      ArgLine<T, T0> line(src, io, ist, n);
+      auto& idx = line.idx;
+      const T* v = line.vals.data();
       // Ties broken by index, so the order is total and the result is the
       // same as MLX's for the same selection algorithm.
       std::nth_element(idx.begin(), idx.begin() + kth, idx.end(), [v](uint32_t a, uint32_t b) {
@@ -339,9 +351,8 @@ void run_partition(const array& in, array& out, int axis, int kth, bool arg) {
   } else {
     T0* dst = out.data<T0>();
     for_each_sort_line(in, out, axis, [&](int64_t io, int64_t oo) {
-      Scratch<std::vector<T>, 0> sv;
-      auto& vals = sv.get(n);
-      for (int64_t i = 0; i < n; ++i) vals[i] = T(src[io + i * ist]);
+      ValLine<T, T0> line(src, io, ist, n);
+      auto& vals = line.vals;
       std::nth_element(vals.begin(), vals.begin() + kth, vals.end(),
                        [](T a, T b) { return nan_last_less(a, b); });
       for (int64_t i = 0; i < n; ++i) dst[oo + i * ost] = T0(vals[i]);

@@ -21,6 +21,30 @@ def _default_leaf(module, key, value):
     return not isinstance(value, (Module, dict, list))
 
 
+def _merge_tree(dst, src, assign, strict, what):
+    """Walk the nested dict/list ``src`` over ``dst`` (``Module.update`` and
+    ``update_modules``): ``assign(dst, slot, new)`` for every slot both have;
+    with ``strict``, a key or index ``dst`` lacks or a non-container ``src``
+    raises (``what`` names the entries in the message)."""
+    if isinstance(src, dict):
+        for k in src:
+            if k in dst:
+                assign(dst, k, src[k])
+            elif strict:
+                raise ValueError(f'Module does not have {what} named "{k}".')
+    elif isinstance(src, list):
+        for i, new in enumerate(src):
+            if i >= len(dst):
+                if strict:
+                    raise ValueError(
+                        f"List index {i} is out of bounds for destination of length {len(dst)}."
+                    )
+                continue
+            assign(dst, i, new)
+    elif strict:
+        raise ValueError(f"Received invalid type: {type(src).__name__}.")
+
+
 class Module(dict):
     """Base class for building neural networks (mirrors ``mlx.nn.Module``)."""
 
@@ -200,28 +224,9 @@ class Module(dict):
                     raise ValueError(f"Received invalid type: {type(new).__name__}.")
                 dst[slot] = new
             else:
-                merge(cur, new)
+                _merge_tree(cur, new, assign, strict, "parameter")
 
-        def merge(dst, src):
-            if isinstance(src, dict):
-                for k in src:
-                    if k in dst:
-                        assign(dst, k, src[k])
-                    elif strict:
-                        raise ValueError(f'Module does not have parameter named "{k}".')
-            elif isinstance(src, list):
-                for i, new in enumerate(src):
-                    if i >= len(dst):
-                        if strict:
-                            raise ValueError(
-                                f"List index {i} is out of bounds for destination of length {len(dst)}."
-                            )
-                        continue
-                    assign(dst, i, new)
-            elif strict:
-                raise ValueError(f"Received invalid type: {type(src).__name__}.")
-
-        merge(self, parameters)
+        _merge_tree(self, parameters, assign, strict, "parameter")
         return self
 
     def apply(
@@ -242,30 +247,11 @@ class Module(dict):
             if isinstance(cur, Module) and isinstance(new, Module):
                 dst[slot] = new
             elif isinstance(cur, (dict, list)):
-                merge(cur, new)
+                _merge_tree(cur, new, assign, strict, "sub-module")
             elif strict and new != {}:
                 raise ValueError(f"Received invalid type: {type(new).__name__}.")
 
-        def merge(dst, src):
-            if isinstance(src, dict):
-                for k in src:
-                    if k in dst:
-                        assign(dst, k, src[k])
-                    elif strict:
-                        raise ValueError(f'Module does not have sub-module named "{k}".')
-            elif isinstance(src, list):
-                for i, new in enumerate(src):
-                    if i >= len(dst):
-                        if strict:
-                            raise ValueError(
-                                f"List index {i} is out of bounds for destination of length {len(dst)}."
-                            )
-                        continue
-                    assign(dst, i, new)
-            elif strict:
-                raise ValueError(f"Received invalid type: {type(src).__name__}.")
-
-        merge(self, modules)
+        _merge_tree(self, modules, assign, strict, "sub-module")
         return self
 
     def apply_to_modules(self, apply_fn: Callable[[str, "Module"], Any]) -> "Module":
@@ -306,6 +292,19 @@ class Module(dict):
             if not any(k in m for m in mods):
                 raise KeyError(f"Module doesn't contain member {k}.")
 
+    def _each_module(self, fn, recurse, keys, strict):
+        """``fn(module, strict)`` on this module, or with ``recurse`` on every
+        module; there the named ``keys`` (strict) need only exist somewhere in
+        the tree (checked once, then each module takes its own)."""
+        if recurse:
+            if strict and keys is not None:
+                self._validate_keys_recursive(keys)
+                strict = False
+            self.apply_to_modules(lambda _, m: fn(m, strict))
+        else:
+            fn(self, strict)
+        return self
+
     def freeze(
         self,
         *,
@@ -315,7 +314,7 @@ class Module(dict):
     ) -> "Module":
         """Stop computing gradients for all (or the named) parameters."""
 
-        def freeze_one(_, m, strict_here):
+        def freeze_one(m, strict_here):
             names = keys
             if names is None:
                 own = m.filter_and_map(
@@ -325,14 +324,7 @@ class Module(dict):
             names = m._validate_keys(names, strict_here)
             m._no_grad.update(names)
 
-        if recurse:
-            if strict and keys is not None:
-                self._validate_keys_recursive(keys)
-                strict = False
-            self.apply_to_modules(lambda p, m: freeze_one(p, m, strict))
-        else:
-            freeze_one("", self, strict)
-        return self
+        return self._each_module(freeze_one, recurse, keys, strict)
 
     def unfreeze(
         self,
@@ -343,20 +335,13 @@ class Module(dict):
     ) -> "Module":
         """Compute gradients again for all (or the named) parameters."""
 
-        def unfreeze_one(_, m, strict_here):
+        def unfreeze_one(m, strict_here):
             if keys is None:
                 m._no_grad.clear()
             else:
                 m._no_grad.difference_update(m._validate_keys(keys, strict_here))
 
-        if recurse:
-            if strict and keys is not None:
-                self._validate_keys_recursive(keys)
-                strict = False
-            self.apply_to_modules(lambda p, m: unfreeze_one(p, m, strict))
-        else:
-            unfreeze_one("", self, strict)
-        return self
+        return self._each_module(unfreeze_one, recurse, keys, strict)
 
     # ---------------------------------------------------------- modes, dtype
     def _set_training_mode(self, mode: bool) -> None:
