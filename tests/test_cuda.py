@@ -768,7 +768,7 @@ def test_fused_special_values():
 FTOL = {"float32": 3e-5, "float16": 4e-3, "bfloat16": 3e-2, "float64": 1e-12}
 
 
-def both(fn):
+def both_streams(fn):
     """fn(stream) on the GPU and on the CPU."""
     return fn(G), fn(C)
 
@@ -779,11 +779,11 @@ def both(fn):
 def test_softmax_logsumexp_rows(dtype, n):
     rows = 3 if n > 10_000 else 17
     x = rand((rows, n), dtype, -4, 4, seed=50)
-    g, c = both(lambda s: mx.softmax(x, axis=-1, stream=s))
+    g, c = both_streams(lambda s: mx.softmax(x, axis=-1, stream=s))
     same(g, c, rtol=FTOL[dtype])
-    g, c = both(lambda s: mx.logsumexp(x, axis=-1, stream=s))
+    g, c = both_streams(lambda s: mx.logsumexp(x, axis=-1, stream=s))
     same(g, c, rtol=FTOL[dtype])
-    g, c = both(lambda s: mx.softmax(x.T, axis=0, stream=s))  # a transposed input
+    g, c = both_streams(lambda s: mx.softmax(x.T, axis=0, stream=s))  # a transposed input
     same(g, c, rtol=FTOL[dtype])
 
 
@@ -792,7 +792,7 @@ def test_softmax_special_rows():
     x = mx.array([[0.0, -np.inf, 1.0], [-np.inf] * 3, [np.nan, 1.0, 2.0], [np.inf, 1.0, 0.0]],
                  dtype=mx.float32)
     for f in [lambda s: mx.softmax(x, axis=-1, stream=s), lambda s: mx.logsumexp(x, axis=-1, stream=s)]:
-        g, c = both(f)
+        g, c = both_streams(f)
         same(g, c)
 
 
@@ -806,12 +806,12 @@ def test_norms(dtype, n):
     b = rand((n,), dtype, -1, 1, seed=53)
     tol = FTOL[dtype]
     for wt in [w, None]:
-        g, c = both(lambda s: mx.fast.rms_norm(x, wt, 1e-5, stream=s))
+        g, c = both_streams(lambda s: mx.fast.rms_norm(x, wt, 1e-5, stream=s))
         same(g, c, rtol=tol)
         for bb in [b, None]:
-            g, c = both(lambda s: mx.fast.layer_norm(x, wt, bb, 1e-5, stream=s))
+            g, c = both_streams(lambda s: mx.fast.layer_norm(x, wt, bb, 1e-5, stream=s))
             same(g, c, rtol=tol)
-    g, c = both(lambda s: mx.fast.layer_norm(x[:, 1:], None, None, 1e-5, stream=s))  # unaligned rows
+    g, c = both_streams(lambda s: mx.fast.layer_norm(x[:, 1:], None, None, 1e-5, stream=s))  # unaligned rows
     same(g, c, rtol=tol)
 
 
@@ -824,11 +824,11 @@ def test_rope(dtype, traditional):
     # and the GPU's cosf/sinf may differ from the CPU's by an ulp.
     tol = 1e-6 if dtype == "float64" else FTOL[dtype]
     for dims, off in [(64, 0), (32, 5), (48, mx.array([3, 1000], dtype=mx.int32))]:
-        g, c = both(lambda s: mx.fast.rope(x, dims, traditional=traditional, base=10000.0,
+        g, c = both_streams(lambda s: mx.fast.rope(x, dims, traditional=traditional, base=10000.0,
                                            scale=1.0, offset=off, stream=s))
         same(g, c, rtol=tol)
     fr = mx.array(np.linspace(1.0, 500.0, 16).astype(np.float32))
-    g, c = both(lambda s: mx.fast.rope(x, 32, traditional=traditional, base=None, scale=0.5,
+    g, c = both_streams(lambda s: mx.fast.rope(x, 32, traditional=traditional, base=None, scale=0.5,
                                        offset=7, freqs=fr, stream=s))
     same(g, c, rtol=tol)
 
@@ -846,7 +846,7 @@ def sdpa_case(dtype, B, Nq, Nkv, Tq, Tkv, D, Dv, mask=None, sinks=False, seed=60
     tol = {"float32": 1e-4, "float16": 6e-3, "bfloat16": 4e-2}[dtype]
     def f(s):
         return mx.fast.scaled_dot_product_attention(q, k, v, scale=D ** -0.5, mask=m, sinks=sk, stream=s)
-    g, c = both(f)
+    g, c = both_streams(f)
     same(g, c, rtol=tol)
 
 
@@ -875,7 +875,7 @@ def test_sdpa_cpu_cases_and_grad():
     # float64 and head dims over 256 run on the CPU kernel through host copies.
     sdpa_case("float32", 1, 2, 2, 9, 9, 320, 64)
     q = rand((1, 2, 9, 16), "float64", seed=70)
-    g, c = both(lambda s: mx.fast.scaled_dot_product_attention(q, q, q, scale=0.25, stream=s))
+    g, c = both_streams(lambda s: mx.fast.scaled_dot_product_attention(q, q, q, scale=0.25, stream=s))
     same(g, c)
     # The backward composes core ops on the GPU from the forward's outputs.
     q, k, v = (rand((1, 2, 17, 32), "float32", seed=s) for s in (71, 72, 73))
