@@ -190,6 +190,16 @@ std::vector<array> vmap(const ArrayFn& fun, const std::vector<array>& inputs,
     }
     if (!any) continue;
     std::vector<array> outs = a.outputs();
+    if (batch == 0) {
+      // An empty batch computes nothing: every batched output is empty
+      // (the rules need not handle V = 0, e.g. V * groups convolutions).
+      for (auto& o : outs) {
+        Shape s = o.shape();
+        s.insert(s.begin(), 0);
+        batched[o.id()] = {zeros(s, o.dtype()), 0};
+      }
+      continue;
+    }
     std::pair<std::vector<array>, std::vector<int>> r;
     {
       OutputsScope scope(&outs);
