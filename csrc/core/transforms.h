@@ -48,6 +48,12 @@ array vmap_to_front(const array& x, int axis);
 array vmap_batched_front(const array& x, int axis, int64_t batch);
 // (B,) + elem_shape array from B arrays of elem_shape.
 array vmap_stack(const std::vector<array>& parts, const Shape& elem_shape, Dtype dtype);
+// The rule of a primitive whose kernel treats every leading axis as a batch
+// axis (linalg factorizations, det, quantize, ...): batch axes moved to the
+// front (unbatched inputs broadcast), the node's own primitive applied once,
+// outputs batched at 0.
+std::pair<std::vector<array>, std::vector<int>> vmap_leading_batch(const std::vector<array>& inputs,
+                                                                   const std::vector<int>& axes);
 // The generic rule: the node applied to each batch element, results stacked
 // (output batch axes 0). The default of Primitive::vmap.
 std::pair<std::vector<array>, std::vector<int>> vmap_fallback(const std::vector<array>& inputs,

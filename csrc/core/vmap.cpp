@@ -70,6 +70,24 @@ array vmap_stack(const std::vector<array>& parts, const Shape& elem_shape, Dtype
   return out;
 }
 
+std::pair<std::vector<array>, std::vector<int>> vmap_leading_batch(const std::vector<array>& inputs,
+                                                                   const std::vector<int>& axes) {
+  const std::vector<array>& outs = vmap_unbatched_outputs();
+  const int64_t batch = vmap_batch_size(inputs, axes);
+  std::vector<array> ins;
+  for (size_t i = 0; i < inputs.size(); ++i) ins.push_back(vmap_batched_front(inputs[i], axes[i], batch));
+  std::vector<Shape> shapes;
+  std::vector<Dtype> dtypes;
+  for (auto& o : outs) {
+    Shape s = o.shape();
+    s.insert(s.begin(), batch);
+    shapes.push_back(std::move(s));
+    dtypes.push_back(o.dtype());
+  }
+  return {array::make_arrays(shapes, dtypes, outs[0].primitive_ptr(), std::move(ins)),
+          std::vector<int>(outs.size(), 0)};
+}
+
 std::pair<std::vector<array>, std::vector<int>> vmap_fallback(const std::vector<array>& inputs,
                                                               const std::vector<int>& axes) {
   const std::vector<array>& outs = vmap_unbatched_outputs();
@@ -172,6 +190,16 @@ std::vector<array> vmap(const ArrayFn& fun, const std::vector<array>& inputs,
     }
     if (!any) continue;
     std::vector<array> outs = a.outputs();
+    if (batch == 0) {
+      // An empty batch computes nothing: every batched output is empty
+      // (the rules need not handle V = 0, e.g. V * groups convolutions).
+      for (auto& o : outs) {
+        Shape s = o.shape();
+        s.insert(s.begin(), 0);
+        batched[o.id()] = {zeros(s, o.dtype()), 0};
+      }
+      continue;
+    }
     std::pair<std::vector<array>, std::vector<int>> r;
     {
       OutputsScope scope(&outs);

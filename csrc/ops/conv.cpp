@@ -31,6 +31,7 @@ class ConvPrim : public Primitive {
                          const std::vector<int>&, const std::vector<array>&) override;
   std::vector<array> jvp(const std::vector<array>&, const std::vector<array>&,
                          const std::vector<int>&) override;
+  OXMLX_VMAP_RULE
   std::string name() const override { return "Convolution"; }
   bool is_equivalent(const Primitive& o) const override {
     auto* p = dynamic_cast<const ConvPrim*>(&o);
@@ -63,6 +64,7 @@ class ConvWeightGradPrim : public Primitive {
                          const std::vector<int>&, const std::vector<array>&) override;
   std::vector<array> jvp(const std::vector<array>&, const std::vector<array>&,
                          const std::vector<int>&) override;
+  OXMLX_VMAP_RULE
   std::string name() const override { return "ConvolutionWeightGrad"; }
   ConvPrim::Params p_;
   Shape wshape_;
@@ -413,6 +415,95 @@ std::vector<array> ConvWeightGradPrim::jvp(const std::vector<array>& primals,
     out = out ? add(*out, w) : w;
   }
   return {*out};
+}
+
+}  // namespace oxmlx
+
+// ------------------------------------------------------------ vmap rules
+
+namespace oxmlx {
+
+namespace {
+
+// (V, N, S..., C) -> (N, S..., V*C): the batch folded into the channels
+// (channel v*C + c is batch element v's channel c).
+array fold_into_channels(const array& xb) {
+  array m = moveaxis(xb, 0, xb.ndim() - 2);  // (N, S..., V, C)
+  Shape s(m.shape().begin(), m.shape().end() - 2);
+  s.push_back(m.shape(-2) * m.shape(-1));
+  return reshape(m, s);
+}
+
+// (..., V*C) -> (..., V, C), the batch axis at ndim - 2.
+array split_channels(const array& y, int64_t V) {
+  Shape s(y.shape().begin(), y.shape().end() - 1);
+  s.push_back(V);
+  s.push_back(y.shape(-1) / V);
+  return reshape(y, s);
+}
+
+}  // namespace
+
+// A batched input folds into N; a batched weight becomes V times as many
+// output channels (each group's V copies side by side); both batched is a
+// convolution with V times the groups, the batch folded into the channels.
+std::pair<std::vector<array>, std::vector<int>> ConvPrim::vmap(const std::vector<array>& in,
+                                                               const std::vector<int>& axes) {
+  const Stream st = stream();
+  const int64_t V = vmap_batch_size(in, axes);
+  auto run = [&](const array& x, const array& w, int groups) {
+    return conv_node(x, w, stride_, lo_, hi_, kdil_, idil_, groups, flip_, st);
+  };
+  if (axes[1] < 0) {
+    array xb = vmap_to_front(in[0], axes[0]);  // (V, N, S..., C)
+    Shape s(xb.shape().begin() + 1, xb.shape().end());
+    s[0] *= V;
+    array y = run(reshape(xb, s), in[1], groups_);  // (V*N, S'..., O)
+    Shape ys = y.shape();
+    ys[0] = xb.shape(1);
+    ys.insert(ys.begin(), V);
+    return {{reshape(y, ys)}, {0}};
+  }
+  array wb = vmap_to_front(in[1], axes[1]);  // (V, O, K..., Cg)
+  const int64_t O = wb.shape(1), G = groups_;
+  const int nd = wb.ndim() - 3;
+  if (axes[0] < 0) {
+    // (V, G, Og, K..., Cg) -> (G, V, Og, K..., Cg) -> (G*V*Og, K..., Cg)
+    Shape s{V, G, O / G};
+    s.insert(s.end(), wb.shape().begin() + 2, wb.shape().end());
+    array w = swapaxes(reshape(wb, s), 0, 1);
+    Shape ws{V * O};
+    ws.insert(ws.end(), wb.shape().begin() + 2, wb.shape().end());
+    array y = run(in[0], reshape(w, ws), groups_);  // (N, S'..., G*V*Og)
+    Shape gs(y.shape().begin(), y.shape().end() - 1);
+    gs.insert(gs.end(), {G, V, O / G});
+    array r = swapaxes(reshape(y, gs), -3, -2);  // (N, S'..., V, G, Og)
+    Shape os(y.shape().begin(), y.shape().end() - 1);
+    os.insert(os.end(), {V, O});
+    return {{reshape(r, os)}, {nd + 1}};
+  }
+  array x = fold_into_channels(vmap_to_front(in[0], axes[0]));
+  Shape ws(wb.shape().begin() + 1, wb.shape().end());
+  ws[0] *= V;
+  array y = run(x, reshape(wb, ws), int(V) * groups_);  // (N, S'..., V*O)
+  return {{split_channels(y, V)}, {nd + 1}};
+}
+
+// dw[v] from x[v] and cot[v]: a weight gradient with V times the groups, the
+// batch folded into the channels of both (unbatched operands broadcast).
+std::pair<std::vector<array>, std::vector<int>> ConvWeightGradPrim::vmap(
+    const std::vector<array>& in, const std::vector<int>& axes) {
+  const int64_t V = vmap_batch_size(in, axes);
+  array x = fold_into_channels(vmap_batched_front(in[0], axes[0], V));
+  array cot = fold_into_channels(vmap_batched_front(in[1], axes[1], V));
+  ConvPrim::Params p = p_;
+  p.groups = int(V) * p_.groups;
+  Shape ws = wshape_;
+  ws[0] *= V;
+  array dw(ws, x.dtype(), std::make_shared<ConvWeightGradPrim>(stream(), p, ws), {x, cot});
+  Shape os = wshape_;
+  os.insert(os.begin(), V);
+  return {{reshape(dw, os)}, {0}};
 }
 
 }  // namespace oxmlx

@@ -355,7 +355,11 @@ std::vector<array> UnaryPrim::vjp(const std::vector<array>& in, const std::vecto
   if (op_ == UnaryOp::Imag)
     return {multiply(astype(cots[0], complex64), array(complex64_t(0.0f, 1.0f), complex64))};
   if (op_ == UnaryOp::Conjugate) return {conjugate(cots[0])};
-  return {multiply(cots[0], unary_derivative(op_, in[0], outs[0]))};
+  array d = unary_derivative(op_, in[0], outs[0]);
+  // Holomorphic f: the cotangent times conj(f'(z)). |z| is real-valued: its
+  // cotangent is already dL/dRe + i dL/dIm = g z / |z| (sign(z)).
+  if (is_complex(d.dtype()) && op_ != UnaryOp::Abs) d = conjugate(d);
+  return {multiply(cots[0], d)};
 }
 
 std::vector<array> UnaryPrim::jvp(const std::vector<array>& in, const std::vector<array>& tans,
@@ -417,8 +421,11 @@ std::vector<array> BinaryPrim::vjp(const std::vector<array>& in, const std::vect
                                    const std::vector<int>& argnums,
                                    const std::vector<array>& outs) {
   auto [da, db] = binary_partials(op_, in[0], in[1], outs[0]);
+  // Complex operands: the cotangent times the conjugate partial (MLX's
+  // convention, dL/dRe + i dL/dIm for a real loss L).
+  auto conj_if = [](const array& d) { return is_complex(d.dtype()) ? conjugate(d) : d; };
   std::vector<array> r;
-  for (int k : argnums) r.push_back(multiply(cots[0], k == 0 ? da : db));
+  for (int k : argnums) r.push_back(multiply(cots[0], conj_if(k == 0 ? da : db)));
   return r;
 }
 

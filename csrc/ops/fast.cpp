@@ -684,4 +684,129 @@ std::vector<array> FastPrim::jvp(const std::vector<array>& primals,
   }
 }
 
+// ------------------------------------------------------------ vmap rule
+
+namespace {
+
+// (V, B, ...) -> (V*B, ...)
+array merge_front(const array& f) {
+  Shape s(f.shape().begin() + 1, f.shape().end());
+  s[0] *= f.shape(0);
+  return reshape(f, s);
+}
+
+// The composition of a node whose inputs `fold` had the batch merged into
+// their leading axis (B_i -> V*B_i): inputs split again, the original
+// composition vmapped over V, outputs merged back. Used when the backend has
+// no kernel (the compositions read B from their captured shapes).
+ArrayFn folded_fallback(ArrayFn fb, int64_t V, std::vector<int64_t> lead) {
+  return [fb, V, lead](const std::vector<array>& in) {
+    std::vector<array> ins;
+    std::vector<int> ax;
+    for (size_t i = 0; i < in.size(); ++i) {
+      if (lead[i] < 0) {
+        ins.push_back(in[i]);
+        ax.push_back(kVmapNone);
+        continue;
+      }
+      Shape s = in[i].shape();
+      s[0] = lead[i];
+      s.insert(s.begin(), V);
+      ins.push_back(reshape(in[i], s));
+      ax.push_back(0);
+    }
+    std::vector<array> outs = oxmlx::vmap(fb, ins, ax, std::vector<int>{0});
+    for (auto& o : outs) o = merge_front(o);
+    return outs;
+  };
+}
+
+}  // namespace
+
+// Softmax, logsumexp and exp act on rows of the last axis: the batch axis
+// goes in front. The norms take the batch in front of x's rows unless the
+// weight or bias is batched. Rope, attention and the gated delta rule fold
+// the batch into their batch axis B (rope's offset and attention's inputs
+// broadcast as needed), except batched frequencies (rope) or sinks
+// (attention). The remaining cases (a batched norm weight / bias, rope
+// frequencies, attention sinks, and the norms' backward nodes, whose weight
+// gradients sum over all rows) vmap the node's composition, whose ops all
+// batch natively.
+std::pair<std::vector<array>, std::vector<int>> FastPrim::vmap(const std::vector<array>& in,
+                                                               const std::vector<int>& axes) {
+  const int64_t V = vmap_batch_size(in, axes);
+  const std::vector<array>& outs = vmap_unbatched_outputs();
+  auto composition = [&]() -> std::pair<std::vector<array>, std::vector<int>> {
+    if (!fallback_) return vmap_fallback(in, axes);
+    std::vector<int> ax;
+    for (int a : axes) ax.push_back(a < 0 ? kVmapNone : a);
+    std::vector<array> r = oxmlx::vmap(fallback_, in, ax, std::vector<int>{0});
+    return {r, std::vector<int>(r.size(), 0)};
+  };
+  switch (op_) {
+    case FastOp::Softmax:
+    case FastOp::LogSumExp:
+    case FastOp::Exp:
+      return vmap_leading_batch(in, axes);
+    case FastOp::RmsNorm:
+    case FastOp::LayerNorm: {
+      for (size_t i = 1; i < in.size(); ++i)
+        if (axes[i] >= 0) return composition();
+      std::vector<array> ins = in;
+      ins[0] = vmap_to_front(in[0], axes[0]);
+      return {{array(ins[0].shape(), outs[0].dtype(), outs[0].primitive_ptr(), ins)}, {0}};
+    }
+    case FastOp::Rope: {
+      if (in.size() > 2 && axes[2] >= 0) return composition();
+      array x = vmap_batched_front(in[0], axes[0], V);  // (V, B, N, T, D)
+      const int64_t B = x.shape(1);
+      std::vector<array> ins = in;
+      ins[0] = merge_front(x);
+      if (axes[1] >= 0 || in[1].size() != 1) {
+        array off = vmap_batched_front(in[1], axes[1], V);  // (V, 1) or (V, B)
+        ins[1] = reshape(broadcast_to(off, {V, B}), {V * B});
+      }
+      array y(ins[0].shape(), outs[0].dtype(), outs[0].primitive_ptr(), ins);
+      return {{reshape(y, x.shape())}, {0}};
+    }
+    case FastOp::Sdpa:
+    case FastOp::SdpaVjp:
+    case FastOp::GatedDelta: {
+      int sinks = -1;
+      if (op_ != FastOp::GatedDelta && p_.has_sinks) sinks = 3 + (p_.mask ? 1 : 0);
+      if (sinks >= 0 && axes[size_t(sinks)] >= 0) return composition();
+      std::vector<array> ins;
+      std::vector<int64_t> lead;
+      for (size_t i = 0; i < in.size(); ++i) {
+        if (int(i) == sinks) {
+          ins.push_back(in[i]);
+          lead.push_back(-1);
+          continue;
+        }
+        array f = vmap_batched_front(in[i], axes[i], V);
+        lead.push_back(f.shape(1));
+        ins.push_back(merge_front(f));
+      }
+      std::vector<Shape> shapes;
+      std::vector<Dtype> dtypes;
+      for (auto& o : outs) {
+        Shape s = o.shape();
+        s[0] *= V;
+        shapes.push_back(std::move(s));
+        dtypes.push_back(o.dtype());
+      }
+      auto prim = std::make_shared<FastPrim>(stream(), op_, p_, folded_fallback(fallback_, V, lead));
+      std::vector<array> r = array::make_arrays(shapes, dtypes, prim, std::move(ins));
+      for (size_t k = 0; k < r.size(); ++k) {
+        Shape s = outs[k].shape();
+        s.insert(s.begin(), V);
+        r[k] = reshape(r[k], s);
+      }
+      return {r, std::vector<int>(r.size(), 0)};
+    }
+    default:
+      return composition();
+  }
+}
+
 }  // namespace oxmlx

@@ -24,6 +24,10 @@ class FastPrim : public Primitive {
                          const std::vector<int>&, const std::vector<array>&) override;
   std::vector<array> jvp(const std::vector<array>&, const std::vector<array>&,
                          const std::vector<int>&) override;
+  // Batch axes folded into the kernels' own leading axes where the op allows;
+  // otherwise the composition, vmapped (ops/fast.cpp says which).
+  std::pair<std::vector<array>, std::vector<int>> vmap(const std::vector<array>&,
+                                                       const std::vector<int>&) override;
   std::string name() const override;
   bool is_equivalent(const Primitive& o) const override;
   // Shapeless compile: the row ops keep their input's shape (logsumexp keeps

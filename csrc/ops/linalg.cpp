@@ -51,10 +51,16 @@ namespace oxmlx {
 
 std::vector<array> MatmulPrim::vjp(const std::vector<array>& in, const std::vector<array>& cots,
                                    const std::vector<int>& argnums, const std::vector<array>&) {
+  // Complex operands enter conjugated (the cotangent convention of
+  // BinaryPrim: g conj(dy/dx)).
+  auto h = [](const array& x) {
+    array t = swapaxes(x, -1, -2);
+    return is_complex(x.dtype()) ? conjugate(t) : t;
+  };
   std::vector<array> r;
   for (int k : argnums) {
-    if (k == 0) r.push_back(matmul(cots[0], swapaxes(in[1], -1, -2)));
-    else r.push_back(matmul(swapaxes(in[0], -1, -2), cots[0]));
+    if (k == 0) r.push_back(matmul(cots[0], h(in[1])));
+    else r.push_back(matmul(h(in[0]), cots[0]));
   }
   return r;
 }

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <limits>
 
+#include "core/transforms.h"
 #include "ops/ops.h"
 #include "ops/primitives.h"
 
@@ -166,6 +167,11 @@ class CofactorPrim : public Primitive {
     array t = matmul(matmul(x, swapaxes(tans[0], -1, -2)), x);
     return {multiply(d, subtract(multiply(tr, x), t))};
   }
+  // Acts on the last two axes: the batch axis goes in front.
+  std::pair<std::vector<array>, std::vector<int>> vmap(const std::vector<array>& in,
+                                                       const std::vector<int>& axes) override {
+    return vmap_leading_batch(in, axes);
+  }
   std::string name() const override { return "Cofactor"; }
 };
 
@@ -194,6 +200,10 @@ class DetPrim : public Primitive {
     if (!log_) return {sum(multiply(cofactor(in[0], stream()), tans[0]), {-2, -1})};
     auto sl = linalg::slogdet(in[0]);
     return {zeros_like(sl[0]), sum(multiply(inv_t(in[0]), tans[0]), {-2, -1})};
+  }
+  std::pair<std::vector<array>, std::vector<int>> vmap(const std::vector<array>& in,
+                                                       const std::vector<int>& axes) override {
+    return vmap_leading_batch(in, axes);
   }
   std::string name() const override { return log_ ? "SlogDet" : "Det"; }
 

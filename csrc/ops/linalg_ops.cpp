@@ -5,6 +5,7 @@
 #include <cmath>
 #include <limits>
 
+#include "core/transforms.h"
 #include "ops/ops.h"
 #include "ops/primitives.h"
 
@@ -24,6 +25,12 @@ void LinalgPrim::eval(const std::vector<array>& in, std::vector<array>& out) {
   backend_for(stream()).linalg(op_, in, out);
 }
 std::string LinalgPrim::name() const { return linalg_op_name(op_); }
+// The kernels treat every axis before the last two as a batch axis; solves
+// get both operands batched alike (the builder broadcast their batch dims).
+std::pair<std::vector<array>, std::vector<int>> LinalgPrim::vmap(const std::vector<array>& in,
+                                                                 const std::vector<int>& axes) {
+  return vmap_leading_batch(in, axes);
+}
 bool LinalgPrim::is_equivalent(const Primitive& o) const {
   auto* p = dynamic_cast<const LinalgPrim*>(&o);
   return p && p->op_ == op_;

@@ -79,6 +79,7 @@ class CopyPrim : public Primitive {
 };
 
 class ArangePrim : public Primitive {
+  // transforms: no vjp/jvp — no array inputs, nothing to differentiate (MLX: Arange has none either)
  public:
   ArangePrim(Stream s, double start, double step) : Primitive(s), start_(start), step_(step) {}
   void eval(const std::vector<array>& in, std::vector<array>& out) override;
@@ -142,6 +143,11 @@ class ArgReducePrim : public Primitive {
   ArgReducePrim(Stream s, ArgReduceOp op, int axis) : Primitive(s), op_(op), axis_(axis) {}
   void eval(const std::vector<array>& in, std::vector<array>& out) override;
   OXMLX_VMAP_RULE
+  // Integer indices: zero cotangents / tangents (as MLX's ArgReduce).
+  std::vector<array> vjp(const std::vector<array>&, const std::vector<array>&,
+                         const std::vector<int>&, const std::vector<array>&) override;
+  std::vector<array> jvp(const std::vector<array>&, const std::vector<array>&,
+                         const std::vector<int>&) override;
   std::vector<Shape> output_shapes(const std::vector<array>& in) override;
   std::string name() const override { return op_ == ArgReduceOp::ArgMax ? "ArgMax" : "ArgMin"; }
   bool is_equivalent(const Primitive& o) const override;
@@ -297,6 +303,8 @@ class PartitionPrim : public Primitive {
 // dtype (the last axis rescaled when the item sizes differ); copies first
 // when the input is not row-contiguous.
 class BitcastPrim : public Primitive {
+  // transforms: no vjp/jvp — reinterpreting bits is not differentiable (MLX: View has no vjp/jvp
+  // either); integer results still give zero gradients through the engine
  public:
   BitcastPrim(Stream s, Dtype to) : Primitive(s), out_dtype_(to.val) {}
   void eval(const std::vector<array>& in, std::vector<array>& out) override;
@@ -341,6 +349,7 @@ class LinalgPrim : public Primitive {
  public:
   LinalgPrim(Stream s, LinalgOp op) : Primitive(s), op_(op) {}
   void eval(const std::vector<array>& in, std::vector<array>& out) override;
+  OXMLX_VMAP_RULE
   std::vector<array> vjp(const std::vector<array>&, const std::vector<array>&,
                          const std::vector<int>&, const std::vector<array>&) override;
   std::vector<array> jvp(const std::vector<array>&, const std::vector<array>&,

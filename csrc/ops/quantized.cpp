@@ -4,6 +4,7 @@
 // core ops). Derivative rules at the end.
 #include <algorithm>
 
+#include "core/transforms.h"
 #include "ops/conv.h"
 #include "ops/primitives.h"
 
@@ -68,6 +69,11 @@ class QuantizePrim : public Primitive {
   void eval(const std::vector<array>& in, std::vector<array>& out) override {
     backend_for(stream()).quantize(in[0], out, p_.group_size, p_.bits, p_.mode);
   }
+  std::vector<array> vjp(const std::vector<array>&, const std::vector<array>&,
+                         const std::vector<int>&, const std::vector<array>&) override;
+  std::vector<array> jvp(const std::vector<array>&, const std::vector<array>&,
+                         const std::vector<int>&) override;
+  OXMLX_VMAP_RULE
   std::string name() const override { return "Quantize"; }
   QParams p_;
 };
@@ -78,6 +84,11 @@ class DequantizePrim : public Primitive {
   void eval(const std::vector<array>& in, std::vector<array>& out) override {
     backend_for(stream()).dequantize(in, out[0], p_.group_size, p_.bits, p_.mode);
   }
+  std::vector<array> vjp(const std::vector<array>&, const std::vector<array>&,
+                         const std::vector<int>&, const std::vector<array>&) override;
+  std::vector<array> jvp(const std::vector<array>&, const std::vector<array>&,
+                         const std::vector<int>&) override;
+  OXMLX_VMAP_RULE
   std::string name() const override { return "Dequantize"; }
   QParams p_;
 };
@@ -94,6 +105,7 @@ class QMatmulPrim : public Primitive {
                          const std::vector<int>&, const std::vector<array>&) override;
   std::vector<array> jvp(const std::vector<array>&, const std::vector<array>&,
                          const std::vector<int>&) override;
+  OXMLX_VMAP_RULE
   std::string name() const override { return "QuantizedMatmul"; }
   QParams p_;
   bool transpose_;
@@ -110,6 +122,7 @@ class GatherMMPrim : public Primitive {
                          const std::vector<int>&, const std::vector<array>&) override;
   std::vector<array> jvp(const std::vector<array>&, const std::vector<array>&,
                          const std::vector<int>&) override;
+  OXMLX_VMAP_RULE
   std::string name() const override { return "GatherMM"; }
 };
 
@@ -119,6 +132,11 @@ class SegmentedMMPrim : public Primitive {
   void eval(const std::vector<array>& in, std::vector<array>& out) override {
     backend_for(stream()).segmented_mm(in[0], in[1], in[2], out[0]);
   }
+  std::vector<array> vjp(const std::vector<array>&, const std::vector<array>&,
+                         const std::vector<int>&, const std::vector<array>&) override;
+  std::vector<array> jvp(const std::vector<array>&, const std::vector<array>&,
+                         const std::vector<int>&) override;
+  OXMLX_VMAP_RULE
   std::string name() const override { return "SegmentedMM"; }
 };
 
@@ -579,5 +597,286 @@ std::vector<array> GatherMMPrim::jvp(const std::vector<array>& in, const std::ve
   return {*out};
 }
 
-}  // namespace oxmlx
+// ---- quantize / dequantize / segmented_mm derivatives
 
+namespace {
+
+// The per-group scales and biases of affine quantization composed of ops,
+// as the kernel computes them (in float32): their derivatives w.r.t. w
+// (MLX differentiates its quantize through the same composition). The
+// rounded q0 is locally constant.
+std::vector<array> affine_scales_biases(const array& w, QParams p) {
+  Shape gsh = w.shape();
+  gsh.back() = w.shape(-1) / p.group_size;
+  gsh.push_back(p.group_size);
+  array g = astype(reshape(w, gsh), float32);
+  array wmax = max(g, {-1}, false), wmin = min(g, {-1}, false);
+  array eps(1e-7f, float32), zero(0.0f, float32), one(1.0f, float32);
+  array scale, bias;
+  if (p.bits == 1) {
+    scale = maximum(subtract(wmax, wmin), eps);
+    bias = wmin;
+  } else {
+    array n_bins(float((1 << p.bits) - 1), float32);
+    array mask = greater(abs(wmin), abs(wmax));
+    array s0 = maximum(divide(subtract(wmax, wmin), n_bins), eps);
+    s0 = where(mask, s0, negative(s0));
+    array edge = where(mask, wmin, wmax);
+    array q0 = round(divide(edge, s0));
+    array nz = not_equal(q0, zero);
+    scale = where(nz, divide(edge, where(nz, q0, one)), s0);
+    bias = where(nz, edge, zero);
+  }
+  return {astype(scale, w.dtype()), astype(bias, w.dtype())};
+}
+
+Shape packed_shape(const array& w, int bits) {
+  Shape s = w.shape();
+  s.back() = w.shape(-1) * bits / 32;
+  return s;
+}
+
+}  // namespace
+
+// w_q is integer (no derivative); scales and biases are differentiable
+// functions of w in affine mode; the microscaled modes' outputs are all
+// integer (uint32 words, uint8 scales).
+std::vector<array> QuantizePrim::vjp(const std::vector<array>& in, const std::vector<array>& cots,
+                                     const std::vector<int>&, const std::vector<array>&) {
+  if (p_.mode != QuantMode::Affine) return {zeros_like(in[0])};
+  QParams p = p_;
+  auto fn = [p](const std::vector<array>& x) { return affine_scales_biases(x[0], p); };
+  return {oxmlx::vjp(fn, {in[0]}, {cots[1], cots[2]}).second[0]};
+}
+
+std::vector<array> QuantizePrim::jvp(const std::vector<array>& in, const std::vector<array>& tans,
+                                     const std::vector<int>&) {
+  array tq = zeros(packed_shape(in[0], p_.bits), uint32);
+  if (p_.mode != QuantMode::Affine) {
+    Shape ss = in[0].shape();
+    ss.back() /= p_.group_size;
+    return {tq, zeros(ss, uint8)};
+  }
+  QParams p = p_;
+  auto fn = [p](const std::vector<array>& x) { return affine_scales_biases(x[0], p); };
+  auto t = oxmlx::jvp(fn, {in[0]}, {tans[0]}).second;
+  return {tq, t[0], t[1]};
+}
+
+std::pair<std::vector<array>, std::vector<int>> QuantizePrim::vmap(const std::vector<array>& in,
+                                                                   const std::vector<int>& axes) {
+  return vmap_leading_batch(in, axes);  // groups run along the last axis
+}
+
+// out = scales * q + biases per group: linear in (scales, biases); w_q and
+// the microscaled modes' uint8 scales are integer.
+std::vector<array> DequantizePrim::vjp(const std::vector<array>& in, const std::vector<array>& cots,
+                                       const std::vector<int>& argnums,
+                                       const std::vector<array>& outs) {
+  std::vector<array> r;
+  for (int a : argnums) {
+    if (a == 0 || p_.mode != QuantMode::Affine) {
+      r.push_back(zeros_like(in[size_t(a)]));
+      continue;
+    }
+    Shape gsh = in[1].shape();
+    gsh.push_back(p_.group_size);
+    array g = reshape(cots[0], gsh);  // (..., groups, group_size)
+    if (a == 1) {
+      array q(outs[0].shape(), in[1].dtype(), std::make_shared<DequantizePrim>(stream(), p_),
+              {in[0], ones_like(in[1]), zeros_like(in[2])});
+      g = multiply(g, reshape(q, gsh));
+    }
+    r.push_back(sum(g, {-1}, false));
+  }
+  return r;
+}
+
+std::vector<array> DequantizePrim::jvp(const std::vector<array>& in, const std::vector<array>& tans,
+                                       const std::vector<int>& argnums) {
+  Shape os = in[0].shape();
+  os.back() = in[0].shape(-1) * 32 / p_.bits;
+  if (p_.mode != QuantMode::Affine) return {zeros(os, float32)};
+  array ts = zeros_like(in[1]), tb = zeros_like(in[2]);
+  for (size_t i = 0; i < argnums.size(); ++i) {
+    if (argnums[i] == 1) ts = astype(tans[i], in[1].dtype());
+    if (argnums[i] == 2) tb = astype(tans[i], in[2].dtype());
+  }
+  return {array(os, in[1].dtype(), std::make_shared<DequantizePrim>(stream(), p_), {in[0], ts, tb})};
+}
+
+std::pair<std::vector<array>, std::vector<int>> DequantizePrim::vmap(const std::vector<array>& in,
+                                                                     const std::vector<int>& axes) {
+  return vmap_leading_batch(in, axes);
+}
+
+namespace {
+
+// Segment membership of the inner index: (S, K) with 1 where k0 <= k < k1.
+array segment_mask(const array& segments, int64_t K, Dtype dt) {
+  array s = astype(reshape(segments, {-1, 2}), int64);
+  const int64_t S = s.shape(0);
+  array k0 = slice(s, {0, 0}, {S, 1}, {1, 1}), k1 = slice(s, {0, 1}, {S, 2}, {1, 1});
+  array k = reshape(arange(0, double(K), 1, int64), {1, K});
+  return astype(logical_and(greater_equal(k, k0), less(k, k1)), dt);
+}
+
+}  // namespace
+
+// out[s] = a[:, k0:k1] @ b[k0:k1, :] (MLX has no derivative for it):
+// da = sum_s (cot[s] @ b^T) * mask[s], db = sum_s mask[s]^T * (a^T @ cot[s]).
+std::vector<array> SegmentedMMPrim::vjp(const std::vector<array>& in,
+                                        const std::vector<array>& cots,
+                                        const std::vector<int>& argnums,
+                                        const std::vector<array>&) {
+  const array &a = in[0], &b = in[1];
+  const int64_t M = a.shape(0), K = a.shape(1), N = b.shape(1);
+  array cot = reshape(cots[0], {-1, M, N});
+  std::vector<array> r;
+  for (int k : argnums) {
+    if (k == 2) {
+      r.push_back(zeros_like(in[2]));
+      continue;
+    }
+    array mask = segment_mask(in[2], K, cot.dtype());  // (S, K)
+    if (k == 0)
+      r.push_back(sum(multiply(matmul(cot, transpose(b)), expand_dims(mask, {1})), {0}, false));
+    else
+      r.push_back(sum(multiply(matmul(transpose(a), cot), expand_dims(mask, {2})), {0}, false));
+  }
+  return r;
+}
+
+std::vector<array> SegmentedMMPrim::jvp(const std::vector<array>& in,
+                                        const std::vector<array>& tans,
+                                        const std::vector<int>& argnums) {
+  Shape os(in[2].shape().begin(), in[2].shape().end() - 1);
+  os.push_back(in[0].shape(0));
+  os.push_back(in[1].shape(1));
+  std::optional<array> out;
+  for (size_t i = 0; i < argnums.size(); ++i) {
+    if (argnums[i] == 2) continue;
+    std::vector<array> ins = in;
+    ins[size_t(argnums[i])] = astype(tans[i], in[size_t(argnums[i])].dtype());
+    array t(os, in[0].dtype(), std::make_shared<SegmentedMMPrim>(stream()), ins);
+    out = out ? add(*out, t) : t;
+  }
+  if (!out) return {zeros(os, in[0].dtype())};
+  return {*out};
+}
+
+// ---- vmap rules of the matmul variants
+
+namespace {
+
+// Indices (V, B) into a stack of V*Bm matrices (element v's stack at v*Bm);
+// an index out of range for its own stack stays out of range.
+array offset_indices(const array& idx, int64_t V, int64_t Bm) {
+  array bm(int64_t(Bm), uint32);
+  array off = multiply(reshape(iota(V), {V, 1}), bm);
+  return where(greater_equal(idx, bm), array(int64_t(UINT32_MAX), uint32), add(idx, off));
+}
+
+// Folds the batch into the stacks of the matrices mats and the flat index
+// array idx of a gathered matmul node: matrices batched together (any one
+// batched: all of them) become one stack of V*Bm, their indices offset per
+// batch element; the indices always become (V*B).
+void fold_gathered(std::vector<array>& ins, const std::vector<array>& in,
+                   const std::vector<int>& axes, std::initializer_list<int> mats, int idx,
+                   int64_t V) {
+  bool batched = false;
+  for (int m : mats) batched |= axes[size_t(m)] >= 0;
+  array ix = vmap_batched_front(in[size_t(idx)], axes[size_t(idx)], V);  // (V, B)
+  if (batched) {
+    int64_t Bm = 0;
+    for (int m : mats) {
+      array f = vmap_batched_front(in[size_t(m)], axes[size_t(m)], V);  // (V, Bm, r, c)
+      Bm = f.shape(1);
+      Shape s(f.shape().begin() + 1, f.shape().end());
+      s[0] *= V;
+      ins[size_t(m)] = reshape(f, s);
+    }
+    ix = offset_indices(ix, V, Bm);
+  }
+  ins[size_t(idx)] = reshape(ix, {-1});
+}
+
+std::pair<std::vector<array>, std::vector<int>> gathered_node(const std::vector<array>& ins,
+                                                              int64_t V) {
+  const array& o = vmap_unbatched_outputs()[0];  // (B, M, N)
+  Shape fs = o.shape(), os = o.shape();
+  fs[0] *= V;
+  os.insert(os.begin(), V);
+  array r(fs, o.dtype(), o.primitive_ptr(), ins);
+  return {{reshape(r, os)}, {0}};
+}
+
+}  // namespace
+
+std::pair<std::vector<array>, std::vector<int>> GatherMMPrim::vmap(const std::vector<array>& in,
+                                                                   const std::vector<int>& axes) {
+  const int64_t V = vmap_batch_size(in, axes);
+  std::vector<array> ins = in;
+  fold_gathered(ins, in, axes, {0}, 2, V);
+  fold_gathered(ins, in, axes, {1}, 3, V);
+  return gathered_node(ins, V);
+}
+
+std::pair<std::vector<array>, std::vector<int>> QMatmulPrim::vmap(const std::vector<array>& in,
+                                                                  const std::vector<int>& axes) {
+  const int64_t V = vmap_batch_size(in, axes);
+  std::vector<array> ins = in;
+  fold_gathered(ins, in, axes, {0}, 4, V);
+  fold_gathered(ins, in, axes, {1, 2, 3}, 5, V);
+  return gathered_node(ins, V);
+}
+
+// Batched segments add leading axes; a batched `a` folds into M, a batched
+// `b` into N; otherwise the V problems sit side by side along the inner axis
+// (a as (M, V*K), b as (V*K, N)) with the segments offset by v*K.
+std::pair<std::vector<array>, std::vector<int>> SegmentedMMPrim::vmap(
+    const std::vector<array>& in, const std::vector<int>& axes) {
+  const int64_t V = vmap_batch_size(in, axes);
+  const array& o = vmap_unbatched_outputs()[0];  // (..., M, N)
+  const int sb = o.ndim() - 2;
+  auto node = [&](Shape shape, std::vector<array> ins) {
+    return array(std::move(shape), o.dtype(), o.primitive_ptr(), std::move(ins));
+  };
+  if (axes[0] < 0 && axes[1] < 0) {
+    Shape os = o.shape();
+    os.insert(os.begin(), V);
+    return {{node(os, {in[0], in[1], vmap_to_front(in[2], axes[2])})}, {0}};
+  }
+  if (axes[1] < 0 && axes[2] < 0) {
+    array a = vmap_to_front(in[0], axes[0]);  // (V, M, K)
+    Shape fs = o.shape(), rs = o.shape();
+    fs[size_t(sb)] *= V;
+    rs.insert(rs.begin() + sb, V);
+    array y = node(fs, {reshape(a, {V * a.shape(1), a.shape(2)}), in[1], in[2]});
+    return {{reshape(y, rs)}, {sb}};
+  }
+  if (axes[0] < 0 && axes[2] < 0) {
+    array b = vmap_to_front(in[1], axes[1]);  // (V, K, N)
+    Shape fs = o.shape(), rs = o.shape();
+    fs[size_t(sb) + 1] *= V;
+    rs.insert(rs.begin() + sb + 1, V);
+    array y = node(fs, {in[0], reshape(swapaxes(b, 0, 1), {b.shape(1), V * b.shape(2)}), in[2]});
+    return {{reshape(y, rs)}, {sb + 1}};
+  }
+  array a = vmap_batched_front(in[0], axes[0], V);  // (V, M, K)
+  array b = vmap_batched_front(in[1], axes[1], V);  // (V, K, N)
+  const int64_t M = a.shape(1), K = a.shape(2);
+  array s = astype(vmap_batched_front(in[2], axes[2], V), int64);  // (V, ..., 2)
+  Shape offs(size_t(s.ndim()), 1);
+  offs[0] = V;
+  array kk(int64_t(K), int64);
+  array off = reshape(multiply(arange(0, double(V), 1, int64), kk), offs);
+  array bad = logical_or(less(s, array(int64_t(0), int64)), greater(s, kk));
+  s = where(bad, array(int64_t(-1), int64), add(s, off));
+  Shape os = o.shape();
+  os.insert(os.begin(), V);
+  return {{node(os, {reshape(swapaxes(a, 0, 1), {M, V * K}), reshape(b, {V * K, b.shape(2)}), s})},
+          {0}};
+}
+
+}  // namespace oxmlx

@@ -9,6 +9,11 @@ namespace oxmlx {
 namespace {
 
 class RandomBitsPrim : public Primitive {
+  // transforms: no vjp/jvp — a uint32 key in, integer bits out: nothing to differentiate (MLX:
+  // RandomBits has no vjp/jvp either)
+  // transforms: fallback vmap — the backends' kernel takes one key, so a batch of keys runs one
+  // node per key (each as much work as a batched kernel's share; MLX's kernel takes a stack of
+  // keys). An unbatched key never reaches this rule.
  public:
   using Primitive::Primitive;
   void eval(const std::vector<array>& in, std::vector<array>& out) override {

@@ -190,7 +190,8 @@ std::vector<array> ReducePrim::vjp(const std::vector<array>& in, const std::vect
         r *= x.shape(ax);
       }
       flat.push_back(r);
-      array xt = reshape(transpose(x, perm), flat);
+      // Complex: the conjugate derivative (products of the conjugates).
+      array xt = reshape(transpose(is_complex(x.dtype()) ? conjugate(x) : x, perm), flat);
       array left = scan(ScanOp::Prod, xt, -1, false, false);
       array right = scan(ScanOp::Prod, xt, -1, true, false);
       Shape tshape;
@@ -305,7 +306,11 @@ std::vector<array> ScanPrim::vjp(const std::vector<array>& in, const std::vector
     return {multiply(g, exp(in[0]))};
   }
   if (op_ == ScanOp::Max || op_ == ScanOp::Min) return {cummax_vjp(op_, axis_, reverse_, inclusive_, in[0], cots[0])};
-  if (op_ == ScanOp::Prod) return {cumprod_vjp(axis_, reverse_, inclusive_, in[0], cots[0])};
+  if (op_ == ScanOp::Prod) {
+    // Complex: the conjugate derivative, i.e. the same products of conj(x).
+    const array x = is_complex(in[0].dtype()) ? conjugate(in[0]) : in[0];
+    return {cumprod_vjp(axis_, reverse_, inclusive_, x, cots[0])};
+  }
   throw ValueError(msg("[", op_name(op_), "] vjp is not implemented."));
 }
 
@@ -363,6 +368,18 @@ std::pair<std::vector<array>, std::vector<int>> ArgReducePrim::vmap(const std::v
   return {{array(keep_dims(x.shape(), {axis_ + 1}), uint32,
                  std::make_shared<ArgReducePrim>(stream(), op_, axis_ + 1), {x})},
           {0}};
+}
+
+std::vector<array> ArgReducePrim::vjp(const std::vector<array>& in, const std::vector<array>&,
+                                      const std::vector<int>& argnums, const std::vector<array>&) {
+  std::vector<array> r;
+  for (int k : argnums) r.push_back(zeros_like(in[size_t(k)]));
+  return r;
+}
+
+std::vector<array> ArgReducePrim::jvp(const std::vector<array>& in, const std::vector<array>&,
+                                      const std::vector<int>&) {
+  return {zeros(keep_dims(in[0].shape(), {axis_}), uint32)};
 }
 
 std::vector<Shape> ArgReducePrim::output_shapes(const std::vector<array>& in) {
