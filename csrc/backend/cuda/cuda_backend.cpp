@@ -217,7 +217,37 @@ array CudaBackend::contiguous(const array& a_in) {
 
 // ------------------------------------------------------------ families
 
+namespace {
+
+Backend& cpu_family() {
+  static Backend& b = backend(find_backend("cpu"));
+  return b;
+}
+
+bool any_complex(std::initializer_list<const array*> v) {
+  for (auto* a : v)
+    if (a->dtype() == complex64) return true;
+  return false;
+}
+
+}  // namespace
+
+// complex64 has no GPU kernels in the elementwise, copy, reduce, scan and
+// matmul families: such nodes run on the CPU backend through host copies and
+// their result is uploaded (correct, bit-identical to the CPU, synchronizing).
+template <typename F>
+void CudaBackend::complex_on_cpu(std::initializer_list<const array*> inputs, array& out, F&& fn) {
+  std::vector<array> hin;
+  for (auto* a : inputs) hin.push_back(host_array(*a));
+  array t(std::make_shared<ArrayDesc>(out.shape(), out.dtype()));
+  fn(cpu_family(), hin, t);
+  adopt(t, out);
+}
+
 void CudaBackend::copy(const array& in_h, array& out) {
+  if (any_complex({&in_h, &out}))
+    return complex_on_cpu({&in_h}, out,
+                          [&](Backend& b, std::vector<array>& h, array& o) { b.copy(h[0], o); });
   array in = on_gpu(in_h);
   alloc_out(out);
   bool contig;
@@ -227,6 +257,9 @@ void CudaBackend::copy(const array& in_h, array& out) {
 }
 
 void CudaBackend::unary(UnaryOp op, const array& in_h, array& out) {
+  if (any_complex({&in_h, &out}))
+    return complex_on_cpu({&in_h}, out,
+                          [&](Backend& b, std::vector<array>& h, array& o) { b.unary(op, h[0], o); });
   array in = on_gpu(in_h);
   int idt = dt(in);
   alloc_out(out);
@@ -237,6 +270,9 @@ void CudaBackend::unary(UnaryOp op, const array& in_h, array& out) {
 }
 
 void CudaBackend::binary(BinaryOp op, const array& a_h, const array& b_h, array& out) {
+  if (any_complex({&a_h, &b_h, &out}))
+    return complex_on_cpu({&a_h, &b_h}, out,
+                          [&](Backend& b, std::vector<array>& h, array& o) { b.binary(op, h[0], h[1], o); });
   array a = on_gpu(a_h), b = on_gpu(b_h);
   int adt = dt(a);
   alloc_out(out);
@@ -247,8 +283,11 @@ void CudaBackend::binary(BinaryOp op, const array& a_h, const array& b_h, array&
   launched();
 }
 
-void CudaBackend::ternary(TernaryOp, const array& c_h, const array& a_h, const array& b_h,
+void CudaBackend::ternary(TernaryOp op, const array& c_h, const array& a_h, const array& b_h,
                           array& out) {
+  if (any_complex({&c_h, &a_h, &b_h, &out}))
+    return complex_on_cpu({&c_h, &a_h, &b_h}, out,
+                          [&](Backend& b, std::vector<array>& h, array& o) { b.ternary(op, h[0], h[1], h[2], o); });
   array c = on_gpu(c_h), a = on_gpu(a_h), b = on_gpu(b_h);
   dt(out);
   alloc_out(out);
@@ -268,6 +307,9 @@ void CudaBackend::arange(double start, double step, array& out) {
 
 void CudaBackend::slice_update(const array& base, const array& update_h, array& out,
                                const Shape& start, const Shape& step) {
+  if (any_complex({&base, &update_h, &out}))
+    return complex_on_cpu({&base, &update_h}, out,
+                          [&](Backend& b, std::vector<array>& h, array& o) { b.slice_update(h[0], h[1], o, start, step); });
   // out = copy of base, then update copied into the strided window.
   copy(base, out);
   array update = on_gpu(update_h);
@@ -288,6 +330,9 @@ void CudaBackend::slice_update(const array& base, const array& update_h, array& 
 }
 
 void CudaBackend::reduce(ReduceOp op, const array& in_h, array& out, const std::vector<int>& axes) {
+  if (any_complex({&in_h, &out}))
+    return complex_on_cpu({&in_h}, out,
+                          [&](Backend& b, std::vector<array>& h, array& o) { b.reduce(op, h[0], o, axes); });
   array in = contiguous(in_h);
   int idt = dt(in);
   alloc_out(out);
@@ -320,6 +365,9 @@ void split(const array& a, int axis, int64_t& outer, int64_t& len, int64_t& inne
 }  // namespace
 
 void CudaBackend::arg_reduce(ArgReduceOp op, const array& in_h, array& out, int axis) {
+  if (any_complex({&in_h, &out}))
+    return complex_on_cpu({&in_h}, out,
+                          [&](Backend& b, std::vector<array>& h, array& o) { b.arg_reduce(op, h[0], o, axis); });
   array in = contiguous(in_h);
   int idt = dt(in);
   alloc_out(out);
@@ -331,6 +379,9 @@ void CudaBackend::arg_reduce(ArgReduceOp op, const array& in_h, array& out, int 
 
 void CudaBackend::scan(ScanOp op, const array& in_h, array& out, int axis, bool reverse,
                        bool inclusive) {
+  if (any_complex({&in_h, &out}))
+    return complex_on_cpu({&in_h}, out,
+                          [&](Backend& b, std::vector<array>& h, array& o) { b.scan(op, h[0], o, axis, reverse, inclusive); });
   array in = contiguous(in_h);
   int idt = dt(in);
   alloc_out(out);

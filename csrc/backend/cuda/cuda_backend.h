@@ -117,6 +117,8 @@ class CudaBackend final : public Backend {
  private:
   void alloc_out(array& out);
   void adopt(array& host_result, array& out);  // out takes a device copy
+  template <typename F>
+  void complex_on_cpu(std::initializer_list<const array*> inputs, array& out, F&& fn);
   void fast_on_cpu(FastOp op, const std::vector<array>& in, std::vector<array>& out,
                    const FastParams& p);
   void* stage(const void* src, size_t bytes);
