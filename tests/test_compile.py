@@ -378,3 +378,44 @@ def test_fused_nodes_on_a_backend_without_the_fused_family():
         got, ref = cf(x), f(x)
     assert programs(cf)[0].step_names() == ["Fused"]
     np.testing.assert_allclose(np.array(got), np.array(ref), rtol=1e-6)
+
+
+def test_fused_scalar_only_instructions_and_buffer_reuse():
+    # Instructions on size-1 inputs only run once per call (s * 2 + 1, exp(s)),
+    # results are bit-identical to the uncompiled ops, and a program with many
+    # intermediates of mixed lifetimes (scratch buffers reused) stays right,
+    # with vector ops mixed with scalar loops (sin, where, astype).
+    def f(x, s):
+        a = x * (s * 2 + 1) - mx.exp(s)
+        b = mx.exp(a * 0.25)
+        c = a + b
+        d = c * a
+        e = d - b
+        g = mx.maximum(e, c) / (mx.abs(x) + 1)
+        h = mx.where(x > 0, mx.sin(g), 0.5) + (x * 3).astype(mx.float16).astype(mx.float32)
+        return h * b - s
+
+    for n in (1, 7, 1024, 1025, 5000):
+        x = mx.array(RNG.uniform(-2, 2, n).astype(np.float32))
+        s = mx.array(np.float32(0.75))
+        cf = mx.compile(f)
+        np.testing.assert_array_equal(np.array(cf(x, s)), np.array(f(x, s)))
+        assert "Fused" in programs(cf)[0].step_names()
+
+
+def test_fused_outputs_of_scalars_inputs_and_repeats():
+    f = lambda x, s: (x + s, mx.broadcast_to(s * 2, x.shape) + 0, x * 1, x + s)  # noqa: E731
+    x = mx.array(RNG.uniform(-2, 2, (3, 1025)).astype(np.float32))
+    s = mx.array(np.float32(1.5))
+    got, ref = mx.compile(f)(x, s), f(x, s)
+    for g, r in zip(got, ref):
+        np.testing.assert_array_equal(np.array(g), np.array(r))
+
+
+def test_fused_float64_and_mixed_dtypes_against_numpy():
+    a = RNG.uniform(-3, 3, 3001)
+    x = mx.array(a)  # float32
+    xd = mx.array(a, dtype=mx.float64)
+    f = lambda v: mx.sqrt(mx.abs(v) + 1) * 3 - mx.minimum(v, 0.5) / 2  # noqa: E731
+    np.testing.assert_array_equal(np.array(mx.compile(f)(xd)), np.sqrt(np.abs(a) + 1) * 3 - np.minimum(a, 0.5) / 2)
+    np.testing.assert_allclose(np.array(mx.compile(f)(x)), np.array(f(x)), rtol=0, atol=0)

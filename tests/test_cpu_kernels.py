@@ -297,3 +297,129 @@ def test_take_flat_elements(dtype, n):
         mx.eval(mx.take(x, mx.array(np.array([0, n], np.int32))))
     with pytest.raises(IndexError):
         mx.eval(mx.take(x, mx.array(np.array([-n - 1], np.int32))))
+
+
+# ---------------------------------------------------------------- vector kernels (fused_vec)
+#
+# The float32/float64 arithmetic of the unary, binary and fused families runs
+# through one set of vector step kernels per ISA (AVX-512, AVX2, portable):
+# vector/scalar operand forms, masked tails, in-place (donated) outputs and
+# non-temporal stores behind an aligned head. The script below checks them
+# against numpy bit for bit (exp within an ulp); it runs in this process and,
+# with each ISA forced and with streaming forced for every size, in a child.
+
+VEC_CHECK = r'''
+import numpy as np
+import oxmlx.core as mx
+
+rng = np.random.default_rng(7)
+SPECIAL = [0.0, -0.0, 1.0, -1.0, np.inf, -np.inf, np.nan, 1e-38, 1e-45, 88.7, -103.0, 2.5]
+
+
+def same(got, want):
+    got, want = np.array(got), np.asarray(want)
+    assert got.dtype == want.dtype and got.shape == want.shape, (got.dtype, want.dtype, got.shape)
+    nan = np.isnan(want)
+    assert np.array_equal(np.isnan(got), nan)
+    u = np.uint32 if got.dtype == np.float32 else np.uint64
+    bad = got.view(u)[~nan] != want.view(u)[~nan]
+    assert not bad.any(), (got[~nan][bad][:5], want[~nan][bad][:5])
+
+
+def close_exp(got, a):
+    got = np.array(got).astype(np.float64)
+    with np.errstate(over="ignore"):
+        ref = np.exp(a.astype(np.float64))
+    if a.dtype == np.float64:
+        np.testing.assert_allclose(got, ref, rtol=1e-15, equal_nan=True)
+        return
+    normal = (ref > 1.2e-38) & (ref < 3.4e38)
+    assert np.all(np.abs(got[normal] - ref[normal]) <= 2.5e-7 * ref[normal])
+    small = ref <= 1.2e-38
+    assert np.all(np.abs(got[small] - ref[small]) <= 1.5e-45)
+    assert np.all(np.isinf(got[ref >= 3.41e38])) and np.array_equal(np.isnan(got), np.isnan(ref))
+
+
+for dt in (np.float32, np.float64):
+    for n in (1, 3, 8, 13, 16, 17, 31, 33, 100, 4099, 70001):
+        a = rng.uniform(-3, 3, n + 3).astype(dt)
+        b = rng.uniform(-3, 3, n + 3).astype(dt)
+        k = min(n, len(SPECIAL))
+        a[:k] = SPECIAL[:k]
+        b[1:k + 1] = SPECIAL[:k][::-1]
+        for off in (0, 3):  # offset views: unaligned pointers
+            av, bv = a[off:off + n], b[off:off + n]
+            md = mx.float32 if dt == np.float32 else mx.float64
+            x, y = mx.array(a, dtype=md)[off:off + n], mx.array(b, dtype=md)[off:off + n]
+            s = dt(2.5)
+            with np.errstate(all="ignore"):
+                same(-x, -av)
+                same(mx.abs(x), np.abs(av))
+                same(mx.square(x), av * av)
+                same(mx.sqrt(x), np.sqrt(av))
+                same(mx.rsqrt(x), dt(1) / np.sqrt(av))
+                same(mx.reciprocal(x), dt(1) / av)
+                close_exp(mx.exp(x), av)
+                for f, g in [(mx.add, np.add), (mx.subtract, np.subtract), (mx.multiply, np.multiply),
+                             (mx.divide, np.divide), (mx.maximum, np.maximum), (mx.minimum, np.minimum)]:
+                    same(f(x, y), g(av, bv))
+                    same(f(x, s), g(av, s))
+                    same(f(s, x), g(s, av))
+                # donated intermediates (in place), then a fused program of the same ops
+                same(mx.sqrt(mx.abs(x * s)) - 1, np.sqrt(np.abs(av * s)) - dt(1))
+                f = lambda p, q: mx.maximum(mx.exp(p) * 2 + p * q - 1, -p) / (q * q + 1)
+                got, ref = mx.compile(f)(x, y), f(x, y)
+                same(got, np.array(ref))
+                if dt == np.float32:
+                    want = np.maximum(np.exp(av) * 2 + av * bv - 1, -av) / (bv * bv + 1)
+                    fin = np.isfinite(want)
+                    np.testing.assert_allclose(np.array(got)[fin], want[fin], rtol=1e-6, atol=1e-6)
+# Several outputs, one of them also read later in the program.
+x = mx.array(rng.uniform(-2, 2, 50003).astype(np.float32))
+g = mx.compile(lambda v: (v * 2, mx.exp(v * 2) + 1, v))
+o = g(x)
+xv = np.array(x)
+same(o[0], xv * 2)
+same(o[1], np.array(mx.exp(x * 2) + 1))
+same(o[2], xv)
+print("ok")
+'''
+
+
+def run_vec_check(env):
+    import os
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-c", VEC_CHECK], env=dict(os.environ, **env),
+                         capture_output=True, text=True)
+    assert out.returncode == 0 and out.stdout.strip().endswith("ok"), out.stderr[-3000:]
+
+
+def test_vec_kernels_default_isa():
+    exec(compile(VEC_CHECK, "VEC_CHECK", "exec"), {})
+
+
+@pytest.mark.parametrize("isa", ["generic", "avx2"])
+def test_vec_kernels_forced_isa(isa):
+    # avx2 falls back to the best ISA where the CPU lacks it.
+    run_vec_check({"OXMLX_FUSED_ISA": isa})
+
+
+def test_vec_kernels_streaming_stores_for_every_size():
+    run_vec_check({"OXMLX_STREAM_BYTES": "1"})
+
+
+@pytest.mark.parametrize("n", [2 * 10**6 + 13, 3 * 10**6 + 1])
+def test_vec_kernels_large_streamed_outputs(n):
+    # > 8 MiB: fresh outputs are written with non-temporal stores, in chunks
+    # split across threads at element (not vector) boundaries.
+    a = RNG.uniform(-2, 2, n).astype(np.float32)
+    x = mx.array(a)
+    assert_equal(x * np.float32(3), a * np.float32(3))
+    assert_equal(x - x[::-1], a - a[::-1])
+    assert_equal(mx.sqrt(mx.abs(x)), np.sqrt(np.abs(a)))
+    ref = np.exp(a.astype(np.float64))
+    np.testing.assert_allclose(to_np(mx.exp(x)).astype(np.float64), ref, rtol=2.5e-7, atol=0)
+    f = lambda v: mx.exp(v) * 2 + v * v - 1  # noqa: E731
+    assert_equal(mx.compile(f)(x), f(x))
