@@ -1,8 +1,6 @@
 // Binary family: vector-vector, scalar-vector and vector-scalar flat loops for
-// dense operands that share a layout (float arithmetic through the vector
-// kernels of fused_vec.h); strided rows for everything else.
+// dense operands that share a layout; strided rows for everything else.
 #include "backend/cpu/cpu_backend.h"
-#include "backend/cpu/fused_vec.h"
 #include "backend/cpu/scalar_ops.h"
 #include "backend/cpu/strided.h"
 
@@ -40,31 +38,6 @@ void run_binary(const array& a, const array& b, array& out) {
     R* dst = out.data<R>();
     parallel_for(out.size(), 1 << 17, [&](int64_t s, int64_t e) { std::fill(dst + s, dst + e, v); });
     return;
-  }
-  if constexpr ((std::is_same_v<T, float> || std::is_same_v<T, double>) && std::is_same_v<R, T>) {
-    // The vector kernels of the fused family, the scalar side held in a
-    // register; a large fresh output is streamed past the caches.
-    constexpr bool f64 = std::is_same_v<T, double>;
-    vec::Op vop;
-    vec::Form form = da && db && a.strides() == b.strides() ? vec::Form::VV
-                     : sa && db                            ? vec::Form::SV
-                     : da && sb                            ? vec::Form::VS
-                                                           : vec::Form::S;
-    if (form != vec::Form::S && vec::vec_op(op, &vop)) {
-      const array& like = form == vec::Form::SV ? b : a;
-      bool donated = try_donate(a, out) || try_donate(b, out);
-      if (!donated) alloc_like(like, out);
-      const bool stream = !donated && int64_t(out.nbytes()) >= vec::stream_bytes();
-      T* dst = out.data<T>();
-      const double x = form == vec::Form::SV ? double(*pa) : 0, y = form == vec::Form::VS ? double(*pb) : 0;
-      parallel_for(like.data_size(), kGrain, [&](int64_t s, int64_t e) {
-        vec::Step st{vop, form, stream, form == vec::Form::SV ? pa : pa + s,
-                     form == vec::Form::VS ? pb : pb + s, dst + s, x, y};
-        vec::run(&st, 1, e - s, f64);
-        if (stream) vec::stream_fence();
-      });
-      return;
-    }
   }
   if (da && db && a.strides() == b.strides()) {
     flat(a, [&](R* dst, int64_t s, int64_t e) {

@@ -1,8 +1,7 @@
 // Unary family: contiguous inputs run one flat (vectorizable) loop over the
-// buffer, keeping the input's layout (float ops through the vector kernels of
-// fused_vec.h); other layouts go through strided rows.
+// buffer, keeping the input's layout; other layouts go through strided rows.
 #include "backend/cpu/cpu_backend.h"
-#include "backend/cpu/fused_vec.h"
+#include "backend/cpu/fast_isa.h"
 #include "backend/cpu/scalar_ops.h"
 #include "backend/cpu/strided.h"
 
@@ -17,24 +16,14 @@ void run_unary(const array& in, array& out) {
   using R = typename UnaryOut<op, T>::type;
   if (sizeof(R) != out.itemsize()) throw RuntimeError(msg("[", op_name(op), "] bad output dtype."));
   if (is_dense(in)) {
-    const bool donated = try_donate(in, out);
-    if (!donated) alloc_like(in, out);
+    if (!try_donate(in, out)) alloc_like(in, out);
     const T* src = in.data<T>();
     R* dst = out.data<R>();
-    if constexpr ((std::is_same_v<T, float> || std::is_same_v<T, double>) && std::is_same_v<R, T>) {
-      // The vector kernels of the fused family (the same values as compiled
-      // code); a large fresh output is streamed past the caches.
-      constexpr bool f64 = std::is_same_v<T, double>;
-      vec::Op vop;
-      if (vec::vec_op(op, f64, &vop)) {
-        const bool stream = !donated && int64_t(out.nbytes()) >= vec::stream_bytes();
-        parallel_for(in.data_size(), kGrain, [&](int64_t b, int64_t e) {
-          vec::Step s{vop, vec::Form::V, stream, src + b, nullptr, dst + b};
-          vec::run(&s, 1, e - b, f64);
-          if (stream) vec::stream_fence();
-        });
-        return;
-      }
+    if constexpr (op == UnaryOp::Exp && std::is_same_v<T, float>) {
+      // The fused family's SIMD polynomial exp (<= 1 ulp, fast_isa.h).
+      auto fn = fast_detail::fast_isa().exp_f32;
+      parallel_for(in.data_size(), kGrain, [&](int64_t b, int64_t e) { fn(src + b, dst + b, e - b); });
+      return;
     }
     parallel_for(in.data_size(), kGrain, [&](int64_t b, int64_t e) {
       for (int64_t i = b; i < e; ++i) dst[i] = unary_scalar<op, T>(src[i]);
