@@ -49,7 +49,9 @@ def main():
 
     ap = argparse.ArgumentParser()
     ap.add_argument("--only", default=",".join(GROUPS), help="comma-separated groups: " + ",".join(GROUPS))
-    want = set(ap.parse_args().only.split(","))
+    ap.add_argument("--sweep", action="store_true", help="also time the fused kernel's unroll choices")
+    args = ap.parse_args()
+    want, sweep = set(args.only.split(",")), args.sweep
 
     mx.set_default_device(mx.gpu)
     rows = []
@@ -104,6 +106,14 @@ def main():
         add("fused exp(x)*2+x*x-1 64M f32, compiled (bytes: 1 read + 1 write)", t_ox, t_t,
             lambda t: gbs(8 * m, t))
         fused_bw = 8 * m / t_ox
+        if sweep:  # vectors per thread of the generated kernel (OXMLX_CUDA_FUSED_UNROLL)
+            import os
+
+            for u in (1, 2, 4, 8):
+                os.environ["OXMLX_CUDA_FUSED_UNROLL"] = str(u)
+                t_ox, t_t = pair(lambda: mx.eval(chain(x)), lambda: ty.copy_(tx))
+                add(f"fused chain, unroll {u} (vs torch copy)", t_ox, t_t, lambda t: gbs(8 * m, t))
+            del os.environ["OXMLX_CUDA_FUSED_UNROLL"]
 
     if fused_bw:
         print(f"fused chain bandwidth / torch copy bandwidth: {fused_bw / copy_bw:.3f}")

@@ -272,7 +272,8 @@ def test_to_numpy_bfloat16_raises_like_mlx():
 
 
 def test_asarray_is_zero_copy():
-    a = mx.arange(12, dtype=mx.float32).reshape(3, 4)
+    # numpy views host memory in place (CPU stream; a GPU array is copied out)
+    a = mx.arange(12, dtype=mx.float32, stream=mx.cpu).reshape(3, 4, stream=mx.cpu)
     x = np.asarray(a)
     y = np.asarray(a)
     assert np.shares_memory(x, y)

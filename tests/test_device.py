@@ -2,6 +2,7 @@
 stream, new streams, `stream=` on ops, the `with mx.stream(...)` context, and
 the errors of a build without a GPU backend."""
 
+import os
 import threading
 
 import numpy as np
@@ -23,6 +24,9 @@ def restore_defaults():
 # these tests check the behaviour without one (CI).
 HAS_GPU = mx.is_available(mx.gpu)
 no_gpu = pytest.mark.skipif(HAS_GPU, reason="a GPU is available here (see tests/test_cuda.py)")
+# The default device the suite started with: the CPU, or the GPU under
+# scripts/pytest_gpu_default.py (which sets this variable).
+START = mx.gpu if os.environ.get("OXMLX_TEST_DEFAULT_DEVICE") == "gpu" else mx.cpu
 
 
 def test_device_objects():
@@ -35,8 +39,8 @@ def test_device_objects():
     assert d == mx.cpu and d == mx.Device(mx.cpu, 0)
     assert d != mx.Device(mx.gpu) and d != mx.Device(mx.cpu, 1)
     assert len({mx.Device(mx.cpu), mx.Device(mx.cpu, 0), mx.Device(mx.gpu)}) == 2
-    assert mx.default_device() == mx.cpu
-    assert repr(mx.default_device()) == "Device(cpu, 0)"
+    assert mx.default_device() == START
+    assert repr(mx.default_device()) == ("Device(gpu, 0)" if START == mx.gpu else "Device(cpu, 0)")
     assert mx.is_available(mx.cpu) and mx.is_available(mx.gpu) == HAS_GPU
     assert mx.device_count(mx.cpu) == 1
 
@@ -83,7 +87,8 @@ def test_gpu_errors_match_mlx(mlx):
 
 def test_streams():
     d = mx.default_stream(mx.cpu)
-    assert d == mx.default_stream(mx.default_device())
+    assert mx.default_stream(mx.default_device()).device == mx.default_device()
+    assert (d == mx.default_stream(mx.default_device())) == (START == mx.cpu)
     assert d.device == mx.cpu
     s1, s2 = mx.new_stream(mx.cpu), mx.new_stream(mx.cpu)
     assert s1 != d and s2 != s1 and s1 == s1

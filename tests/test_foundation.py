@@ -2,6 +2,7 @@
 (deep chains, memory release), conversion in and out, devices and streams."""
 
 import gc
+import os
 
 import numpy as np
 import pytest
@@ -145,7 +146,7 @@ def test_numpy_in_and_zero_copy_out():
     np.testing.assert_array_equal(np.array(a), x.astype(np.float32))
     b = mx.array(x, dtype=mx.float64)
     assert b.dtype == mx.float64
-    c = mx.arange(6).reshape(2, 3)
+    c = mx.arange(6, stream=mx.cpu).reshape(2, 3, stream=mx.cpu)  # host memory: zero-copy
     mx.eval(c)
     v1, v2 = np.asarray(c), np.asarray(c)
     assert v1.__array_interface__["data"][0] == v2.__array_interface__["data"][0]
@@ -159,7 +160,8 @@ def test_numpy_in_and_zero_copy_out():
 
 
 def test_devices_and_streams():
-    assert mx.default_device() == mx.cpu
+    start = mx.gpu if os.environ.get("OXMLX_TEST_DEFAULT_DEVICE") == "gpu" else mx.cpu
+    assert mx.default_device() == start
     s = mx.new_stream(mx.cpu)
     assert s != mx.default_stream(mx.cpu)
     with mx.stream(s):
@@ -167,6 +169,9 @@ def test_devices_and_streams():
         r = mx.add(mx.array(1), 2)
     assert mx.default_stream(mx.cpu) != s
     assert r.item() == 3 and mx.add(1, 2, stream=s).item() == 3 and mx.add(1, 2, stream=mx.cpu).item() == 3
+    if mx.is_available(mx.gpu):  # tests/test_cuda.py covers the GPU
+        assert mx.zeros((2,), stream=mx.gpu).tolist() == [0.0, 0.0]
+        return
     with pytest.raises(ValueError, match="gpu"):
         mx.set_default_device(mx.gpu)
     with pytest.raises(ValueError):

@@ -1,5 +1,8 @@
 """Memory: active memory returns to its baseline, eval releases intermediates
-(peak memory of a long elementwise chain), the buffer cache and its limits."""
+(peak memory of a long elementwise chain), the buffer cache and its limits.
+These are the host (CPU) allocator's statistics, so every test runs on the
+CPU stream, also where the GPU is the default device
+(scripts/pytest_gpu_default.py)."""
 
 import gc
 
@@ -19,7 +22,8 @@ def clean_cache():
     limit = mx.get_memory_limit()
     cache = mx.set_cache_limit(1 << 40)
     mx.set_cache_limit(cache)
-    yield
+    with mx.stream(mx.cpu):
+        yield
     mx.set_memory_limit(limit)
     mx.set_cache_limit(cache)
     gc.collect()

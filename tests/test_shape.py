@@ -307,7 +307,9 @@ def test_contiguous():
 
 
 def test_views_share_the_source_buffer():
-    a = mx.arange(12, dtype=mx.float32).reshape(3, 4)
-    base = np.asarray(a)
-    for v in (a.T, a[1:, ::2], a.reshape(4, 3), mx.broadcast_to(a[:1], (5, 4)), a[None, 1]):
-        assert np.shares_memory(np.asarray(v), base)
+    # host memory (the CPU stream; numpy copies GPU arrays out)
+    with mx.stream(mx.cpu):
+        a = mx.arange(12, dtype=mx.float32).reshape(3, 4)
+        base = np.asarray(a)
+        for v in (a.T, a[1:, ::2], a.reshape(4, 3), mx.broadcast_to(a[:1], (5, 4)), a[None, 1]):
+            assert np.shares_memory(np.asarray(v), base)

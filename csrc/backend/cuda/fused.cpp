@@ -238,6 +238,7 @@ enum Kind : char { Dense = 'd', Single = 's', Strided = 'x' };
 struct Plan {
   std::vector<Kind> kind;
   int vec = 1;          // elements per thread and step (dense path)
+  int unroll = 1;       // vectors per thread and step (dense path)
   int nd = 0;           // merged dims of the strided inputs
   bool idx32 = true;    // the element count fits 32-bit index math
   Shape shape;          // merged
@@ -330,27 +331,44 @@ std::string generate(const FusedProgram& p, const Plan& pl, std::string* err) {
   if (ns == 0) {
     const std::string V = std::to_string(pl.vec);
     if (pl.vec > 1) {
-      s += "  const i64 nc = a.n / " + V + ";\n";
-      s += "  for (i64 c = tid; c < nc; c += step) {\n";
-      for (int i = 0; i < nin; ++i) {
-        if (pl.kind[i] != Dense) continue;
-        std::string t = ctype(rd[i]), I = std::to_string(i);
-        s += "    const Pack<" + t + ", " + V + "> v" + I + " = ((const Pack<" + t + ", " + V + ">*)p" + I + ")[c];\n";
-      }
-      for (int o = 0; o < nout; ++o)
-        s += std::string("    Pack<") + ctype(rd[p.outputs[o]]) + ", " + V + "> w" + std::to_string(o) + ";\n";
-      s += "#pragma unroll\n    for (int e = 0; e < " + V + "; ++e) prog(";
-      for (int i = 0; i < nin; ++i) {
-        std::string I = std::to_string(i);
-        s += std::string(i ? ", " : "") + (pl.kind[i] == Single ? "s" + I : "v" + I + ".v[e]");
-      }
-      for (int o = 0; o < nout; ++o) s += ", w" + std::to_string(o) + ".v[e]";
-      s += ");\n";
-      for (int o = 0; o < nout; ++o) {
-        std::string O = std::to_string(o);
-        s += std::string("    ((Pack<") + ctype(rd[p.outputs[o]]) + ", " + V + ">*)q" + O + ")[c] = w" + O + ";\n";
-      }
+      // Tiles of U x 256 vectors per block and step: every thread issues
+      // its U vector loads of each input before computing (more bytes in
+      // flight than one vector per step); the last, partial tile is guarded.
+      const std::string U = std::to_string(pl.unroll);
+      auto body = [&](const std::string& ind, const std::string& uu) {
+        std::string b;
+        for (int i = 0; i < nin; ++i) {
+          if (pl.kind[i] != Dense) continue;
+          std::string t = ctype(rd[i]), I = std::to_string(i);
+          b += ind + "Pack<" + t + ", " + V + "> v" + I + "[" + uu + "];\n";
+          b += ind + "#pragma unroll\n" + ind + "for (int u = 0; u < " + uu +
+               "; ++u) v" + I + "[u] = ((const Pack<" + t + ", " + V + ">*)p" + I +
+               ")[c + u * 256];\n";
+        }
+        for (int o = 0; o < nout; ++o)
+          b += ind + "Pack<" + std::string(ctype(rd[p.outputs[o]])) + ", " + V + "> w" +
+               std::to_string(o) + "[" + uu + "];\n";
+        b += ind + "#pragma unroll\n" + ind + "for (int u = 0; u < " + uu + "; ++u)\n";
+        b += ind + "#pragma unroll\n" + ind + "  for (int e = 0; e < " + V + "; ++e) prog(";
+        for (int i = 0; i < nin; ++i) {
+          std::string I = std::to_string(i);
+          b += std::string(i ? ", " : "") + (pl.kind[i] == Single ? "s" + I : "v" + I + "[u].v[e]");
+        }
+        for (int o = 0; o < nout; ++o) b += ", w" + std::to_string(o) + "[u].v[e]";
+        b += ");\n";
+        for (int o = 0; o < nout; ++o) {
+          std::string O = std::to_string(o);
+          b += ind + "#pragma unroll\n" + ind + "for (int u = 0; u < " + uu + "; ++u) ((Pack<" +
+               ctype(rd[p.outputs[o]]) + ", " + V + ">*)q" + O + ")[c + u * 256] = w" + O + "[u];\n";
+        }
+        return b;
+      };
+      s += "  const i64 nc = a.n / " + V + ", tile = i64(256) * " + U + ";\n";
+      s += "  i64 c = i64(blockIdx.x) * tile + threadIdx.x;\n";
+      s += "  for (; c + (" + U + " - 1) * 256 < nc; c += i64(gridDim.x) * tile) {\n";
+      s += body("    ", U);
       s += "  }\n";
+      s += "  for (; c < nc; c += 256) {\n" + body("    ", "1") + "  }\n";
       s += "  for (i64 i = nc * " + V + " + tid; i < a.n; i += step) " + call("i") + "\n";
     } else {
       s += "  for (i64 i = tid; i < a.n; i += step) " + call("i") + "\n";
@@ -388,7 +406,8 @@ std::string signature(const FusedProgram& p, const Plan& pl) {
   }
   k += '|';
   for (int32_t r : p.outputs) k.append(reinterpret_cast<const char*>(&r), 4);
-  k += '|' + std::to_string(pl.vec) + ',' + std::to_string(pl.nd) + ',' + char('0' + pl.idx32);
+  k += '|' + std::to_string(pl.vec) + ',' + std::to_string(pl.unroll) + ',' +
+       std::to_string(pl.nd) + ',' + char('0' + pl.idx32);
   return k;
 }
 
@@ -499,6 +518,12 @@ void CudaBackend::fused(const FusedProgram& program, const std::vector<array>& i
       v /= 2;
     }
     pl.vec = v;
+    // Vectors per thread: about four 16-byte loads in flight per thread.
+    int dense = 0;
+    for (int i = 0; i < nin; ++i) dense += pl.kind[i] == Dense;
+    pl.unroll = v == 1 ? 1 : dense <= 1 ? 4 : dense == 2 ? 2 : 1;
+    if (const char* e = std::getenv("OXMLX_CUDA_FUSED_UNROLL"))  // tuning hook (bench)
+      if (int u = std::atoi(e); u >= 1 && u <= 8 && v > 1) pl.unroll = u;
   }
 
   std::string sig = signature(program, pl);
@@ -546,8 +571,8 @@ void CudaBackend::fused(const FusedProgram& program, const std::vector<array>& i
   for (int s = 0; s < std::max(ns, 1); ++s)
     for (int d = 0; d < dims; ++d) args.push_back(s < ns && d < pl.nd ? pl.st[s][d] : 0);
   int64_t work = sx.empty() && pl.vec > 1 ? std::max<int64_t>(total / pl.vec, 1) : total;
-  int64_t blocks = (work + 255) / 256;
-  // Grid-stride beyond a few waves.
+  int64_t blocks = (work + 256 * pl.unroll - 1) / (256 * pl.unroll);
+  // Grid-stride beyond many waves.
   blocks = std::min<int64_t>(blocks, int64_t(sm_count()) * 256);
   void* argp = args.data();
   void* params[] = {argp};

@@ -48,6 +48,15 @@ using comp_t = cs::conditional_t<is_half<T>, float, T>;
     default: break;                                     \
   }
 
+// float -> bfloat16 as the CPU backend (core/half.h): round to nearest even,
+// NaN keeps its sign and payload's top bits and is made quiet (the hardware
+// conversion returns the canonical positive NaN).
+__device__ __forceinline__ bf16_t f2bf(float f) {
+  const uint32_t u = __float_as_uint(f);
+  if ((u & 0x7fffffffu) > 0x7f800000u) return __ushort_as_bfloat16(uint16_t((u >> 16) | 0x40));
+  return __float2bfloat16_rn(f);
+}
+
 template <typename To, typename From>
 __device__ __forceinline__ To cvt(From x) {
   if constexpr (cs::is_same_v<To, From>) {
@@ -59,7 +68,7 @@ __device__ __forceinline__ To cvt(From x) {
   } else if constexpr (cs::is_same_v<To, half_t>) {
     return __float2half_rn(float(x));
   } else if constexpr (cs::is_same_v<To, bf16_t>) {
-    return __float2bfloat16_rn(float(x));
+    return f2bf(float(x));
   } else {
     return static_cast<To>(x);
   }

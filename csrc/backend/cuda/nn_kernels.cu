@@ -31,10 +31,16 @@ __device__ __forceinline__ A to_a(T x) {
   else if constexpr (cs::is_same_v<T, bf16_t>) return A(__bfloat162float(x));
   else return A(x);
 }
+// NaN keeps its sign (quiet), as the CPU's float -> bfloat16 (core/half.h).
+__device__ __forceinline__ bf16_t f2bf(float f) {
+  const unsigned u = __float_as_uint(f);
+  if ((u & 0x7fffffffu) > 0x7f800000u) return __ushort_as_bfloat16((unsigned short)((u >> 16) | 0x40));
+  return __float2bfloat16_rn(f);
+}
 template <typename T, typename A>
 __device__ __forceinline__ T from_a(A x) {
   if constexpr (cs::is_same_v<T, half_t>) return __float2half_rn(float(x));
-  else if constexpr (cs::is_same_v<T, bf16_t>) return __float2bfloat16_rn(float(x));
+  else if constexpr (cs::is_same_v<T, bf16_t>) return f2bf(float(x));
   else return T(x);
 }
 // x rounded through storage type T (the identity for float / double).
@@ -153,6 +159,9 @@ __global__ void __launch_bounds__(1024) row_kernel(RowOp op, RowArgs a, int G) {
     }
   }
   // Writes the row vector by vector: g(x values, first index, outputs).
+  // Held rows compute every output first (in place) and store afterwards:
+  // y may alias w / b as far as the compiler knows, so loads of the weights
+  // placed between stores would run one round trip at a time.
   T* y = static_cast<T*>(a.y) + (active ? row * n : 0);
   auto write = [&](auto&& g) {
     if (!active) return;
@@ -163,8 +172,14 @@ __global__ void __launch_bounds__(1024) row_kernel(RowOp op, RowArgs a, int G) {
         if (i0 < n) {
           A o[V];
           g(v[r], i0, o);
-          store_v<T, V>(y + i0, o);
+#pragma unroll
+          for (int e = 0; e < V; ++e) v[r][e] = o[e];
         }
+      }
+#pragma unroll
+      for (int r = 0; r < R; ++r) {
+        const int64_t i0 = (int64_t(lane) + int64_t(r) * G) * V;
+        if (i0 < n) store_v<T, V>(y + i0, v[r]);
       }
     } else {
       for (int64_t i0 = int64_t(lane) * V; i0 < n; i0 += int64_t(G) * V) {
@@ -197,8 +212,8 @@ __global__ void __launch_bounds__(1024) row_kernel(RowOp op, RowArgs a, int G) {
     });
     return;
   }
-  const T* w = static_cast<const T*>(a.w);
-  const T* b = static_cast<const T*>(a.b);
+  const T* __restrict__ w = static_cast<const T*>(a.w);
+  const T* __restrict__ b = static_cast<const T*>(a.b);
   const A inv_n = A(1) / A(n);
   A mu = A(0);
   if (op == RowOp::LayerNorm) {
