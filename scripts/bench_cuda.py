@@ -74,7 +74,7 @@ def main():
     t_ox, t_t = pair(lambda: mx.eval(mx.contiguous(xs[1:])), lambda: ty.copy_(tx))
     add("device copy 64M f32 (read+write)", t_ox, t_t, lambda t: gbs(8 * m, t))
     copy_bw = 8 * m / t_t
-    fused_bw = None
+    fused_bw = fused_async_bw = None
 
     if "gemm" in want:
         gemm_rows(rng, add, pair)
@@ -93,7 +93,7 @@ def main():
     if "reduce" in want:
         reduce_rows(rng, add, pair, gbs)
     if "rows" in want:
-        row_rows(rng, add, pair, gbs)
+        row_rows(rng, add, pair, gbs, sweep)
     if "sdpa" in want:
         sdpa_rows(rng, add, pair)
     if "mlp" in want:
@@ -106,6 +106,9 @@ def main():
         add("fused exp(x)*2+x*x-1 64M f32, compiled (bytes: 1 read + 1 write)", t_ox, t_t,
             lambda t: gbs(8 * m, t))
         fused_bw = 8 * m / t_ox
+        t_ox, t_t = pair(lambda: mx.async_eval(chain(x)), lambda: ty.copy_(tx))
+        add("fused chain, async_eval per call (vs torch copy)", t_ox, t_t, lambda t: gbs(8 * m, t))
+        fused_async_bw = 8 * m / t_ox
         if sweep:  # vectors per thread of the generated kernel (OXMLX_CUDA_FUSED_UNROLL)
             import os
 
@@ -116,7 +119,8 @@ def main():
             del os.environ["OXMLX_CUDA_FUSED_UNROLL"]
 
     if fused_bw:
-        print(f"fused chain bandwidth / torch copy bandwidth: {fused_bw / copy_bw:.3f}")
+        print(f"fused chain bandwidth / torch copy bandwidth: {fused_bw / copy_bw:.3f} "
+              f"(async_eval: {fused_async_bw / copy_bw:.3f})")
     print("| benchmark | oxmlx cuda | torch | oxmlx speed vs torch |")
     print("|---|---|---|---|")
     for row in rows:
@@ -154,7 +158,7 @@ def reduce_rows(rng, add, pair, gbs):
     del y, z, ty1, tz
 
 
-def row_rows(rng, add, pair, gbs):
+def row_rows(rng, add, pair, gbs, sweep=False):
     import torch
 
     # Row kernels.
@@ -177,25 +181,53 @@ def row_rows(rng, add, pair, gbs):
         t_ox, t_t = pair(lambda: mx.eval(mx.fast.rms_norm(sx, w, 1e-5)),
                          lambda: torch.nn.functional.rms_norm(tsx, (N,), tw, 1e-5))
         add(f"rms_norm {R}x{N} {dt_name} (w)", t_ox, t_t, lambda t: gbs(nbytes, t))
+        # Same with async_eval per call (kernels queued back to back, as torch's).
+        t_ox, t_t = pair(lambda: mx.async_eval(mx.fast.layer_norm(sx, w, bb, 1e-5)),
+                         lambda: torch.nn.functional.layer_norm(tsx, (N,), tw, tbb, 1e-5))
+        add(f"layer_norm {R}x{N} {dt_name} (w, b), async_eval", t_ox, t_t, lambda t: gbs(nbytes, t))
+        t_ox, t_t = pair(lambda: mx.async_eval(mx.fast.rms_norm(sx, w, 1e-5)),
+                         lambda: torch.nn.functional.rms_norm(tsx, (N,), tw, 1e-5))
+        add(f"rms_norm {R}x{N} {dt_name} (w), async_eval", t_ox, t_t, lambda t: gbs(nbytes, t))
+        if sweep:  # vectors held per thread (OXMLX_CUDA_ROW_MAXR)
+            import os
+
+            for cap in (1, 2, 4):
+                os.environ["OXMLX_CUDA_ROW_MAXR"] = str(cap)
+                t_ox, t_t = pair(lambda: mx.eval(mx.fast.layer_norm(sx, w, bb, 1e-5)),
+                                 lambda: torch.nn.functional.layer_norm(tsx, (N,), tw, tbb, 1e-5))
+                add(f"layer_norm {dt_name}, max R {cap}", t_ox, t_t, lambda t: gbs(nbytes, t))
+                t_ox, t_t = pair(lambda: mx.eval(mx.fast.rms_norm(sx, w, 1e-5)),
+                                 lambda: torch.nn.functional.rms_norm(tsx, (N,), tw, 1e-5))
+                add(f"rms_norm {dt_name}, max R {cap}", t_ox, t_t, lambda t: gbs(nbytes, t))
+            del os.environ["OXMLX_CUDA_ROW_MAXR"]
         del sx, tsx
 
 
 def sdpa_rows(rng, add, pair):
+    import os
+
     import torch
 
-    # Attention (torch: its flash / efficient kernels).
-    for causal in [False, True]:
-        B, H, T, D = 4, 16, 1024, 64
+    # Attention (torch: its flash / efficient kernels). oxmlx's 16-bit D 64/128
+    # cases run the tensor-core kernel (sdpa_tc.cu); OXMLX_CUDA_SDPA_TC=0 the
+    # CUDA-core one.
+    B, H, T = 4, 16, 1024
+    for D, causal, tc in [(64, False, True), (64, True, True), (128, False, True),
+                          (128, True, True), (64, False, False)]:
         q = mx.array(rng.standard_normal((B, H, T, D), dtype=np.float32)).astype(mx.bfloat16)
         mx.eval(q)
         tq = torch.randn(B, H, T, D, device="cuda", dtype=torch.bfloat16)
         fl = 4 * B * H * T * T * D / (2 if causal else 1)
+        if not tc:
+            os.environ["OXMLX_CUDA_SDPA_TC"] = "0"
         t_ox, t_t = pair(
             lambda: mx.eval(mx.fast.scaled_dot_product_attention(q, q, q, scale=D**-0.5,
                                                                  mask="causal" if causal else None)),
             lambda: torch.nn.functional.scaled_dot_product_attention(tq, tq, tq, is_causal=causal),
-            reps=3)
-        add(f"sdpa bf16 B{B} H{H} T{T} D{D}{' causal' if causal else ''}", t_ox, t_t,
+            reps=10)
+        os.environ.pop("OXMLX_CUDA_SDPA_TC", None)
+        add(f"sdpa bf16 B{B} H{H} T{T} D{D}{' causal' if causal else ''}"
+            f"{'' if tc else ' (CUDA-core kernel)'}", t_ox, t_t,
             lambda t: f"{t*1e3:.3f} ms  {fl/t/1e12:.1f} TFLOP/s")
 
 
@@ -244,9 +276,17 @@ def mlp_rows(rng, add, pair):
         loss.backward()
         opt.step()
 
+    def ox_step_async():  # queued, not waited for (as torch's step)
+        l, g = vg(state["p"], X, Y)
+        state["p"] = {k: v - lr * g[k] for k, v in state["p"].items()}
+        mx.async_eval(l, state["p"])
+
     fl = 3 * 2 * Bm * (Din * Dh + Dh * K)
     t_ox, t_t = pair(ox_step, t_step, reps=5)
     add(f"MLP train step f32 {Bm}x{Din}->{Dh}->{K} (eager vs eager)", t_ox, t_t,
+        lambda t: f"{t*1e3:.3f} ms  {fl/t/1e12:.1f} TFLOP/s")
+    t_ox, t_t = pair(ox_step_async, t_step, reps=5)
+    add("MLP train step, async_eval per step", t_ox, t_t,
         lambda t: f"{t*1e3:.3f} ms  {fl/t/1e12:.1f} TFLOP/s")
 
 

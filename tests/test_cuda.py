@@ -873,6 +873,31 @@ def test_sdpa_masks_and_sinks(dtype):
 
 
 @gpu_only
+@pytest.mark.parametrize("dtype", ["float16", "bfloat16"])
+def test_sdpa_tensor_core_cases(dtype):
+    # 16-bit attention with D == Dv in {64, 128} (no mask / causal, no sinks)
+    # runs the tensor-core kernel (sdpa_tc.cu): tiles of 64 queries and keys
+    # with tails, grouped-query heads, causal rows that see no key.
+    sdpa_case(dtype, 2, 4, 2, 130, 200, 64, 64)
+    sdpa_case(dtype, 2, 4, 2, 130, 200, 64, 64, mask="causal")
+    sdpa_case(dtype, 1, 2, 1, 70, 33, 128, 128, mask="causal")
+    sdpa_case(dtype, 1, 2, 2, 257, 64, 128, 128)
+    sdpa_case(dtype, 1, 1, 1, 1, 1000, 64, 64, mask="causal")
+    if dtype == "float16":
+        # The backward (core ops) reads the forward's row max and log-sum.
+        q, k, v = (rand((1, 2, 80, 64), dtype, -1, 1, seed=s) for s in (81, 82, 83))
+
+        def loss(q, k, v, s):
+            o = mx.fast.scaled_dot_product_attention(q, k, v, scale=0.125, mask="causal", stream=s)
+            return mx.sum(o.astype(mx.float32) ** 2)
+
+        gg = mx.grad(lambda a, b, c: loss(a, b, c, G), argnums=(0, 1, 2))(q, k, v)
+        gc = mx.grad(lambda a, b, c: loss(a, b, c, C), argnums=(0, 1, 2))(q, k, v)
+        for a, b in zip(gg, gc):
+            same(a, b, rtol=1e-2)
+
+
+@gpu_only
 def test_sdpa_cpu_cases_and_grad():
     # float64 and head dims over 256 run on the CPU kernel through host copies.
     sdpa_case("float32", 1, 2, 2, 9, 9, 320, 64)

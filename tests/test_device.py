@@ -16,8 +16,8 @@ def restore_defaults():
     dev = mx.default_device()
     st = mx.default_stream(mx.cpu)
     yield
+    mx.set_default_stream(st)  # (also makes the CPU the default device)
     mx.set_default_device(dev)
-    mx.set_default_stream(st)
 
 
 # The cuda backend serves mx.gpu where a GPU is usable (tests/test_cuda.py);

@@ -19,6 +19,7 @@ struct StreamContext {
   StreamOrDevice target;
   Device saved_device;
   std::optional<Stream> saved_stream;
+  std::optional<Stream> saved_target;  // the target device's default, when it is another device
 };
 
 }  // namespace
@@ -119,11 +120,17 @@ void init_device(nb::module_& m) {
              c.saved_device = default_device();
              c.saved_stream = default_stream(c.saved_device);
              Stream s = to_stream(c.target);
-             if (s.device != c.saved_device) set_default_device(s.device);
+             c.saved_target.reset();
+             if (s.device != c.saved_device) {
+               c.saved_target = default_stream(s.device);
+               set_default_device(s.device);
+             }
              set_default_stream(s);
            })
       .def("__exit__",
            [](StreamContext& c, nb::handle, nb::handle, nb::handle) {
+             // Both devices' defaults come back (MLX restores only the first).
+             if (c.saved_target) set_default_stream(*c.saved_target);
              if (c.saved_stream) set_default_stream(*c.saved_stream);
              set_default_device(c.saved_device);
            },

@@ -393,8 +393,9 @@ __device__ __forceinline__ T binary_val(int op, T ia, T ib) {
         if (r != C(0) && ((r < C(0)) != (b < C(0)))) r += b;
         break;
       case FloorDivide: r = floor(a / b); break;
-      case Maximum: if (isnan(a)) return ia; if (isnan(b)) return ib; return a < b ? ib : ia;
-      case Minimum: if (isnan(a)) return ia; if (isnan(b)) return ib; return b < a ? ib : ia;
+      // NaN propagates (a first); ties (-0.0 vs 0.0) give b, as the CPU (MLX, numpy)
+      case Maximum: return (isnan(a) || a > b) ? ia : ib;
+      case Minimum: return (isnan(a) || a < b) ? ia : ib;
       case ArcTan2: r = atan2(a, b); break;
       case LogAddExp: {
         if (isnan(a) || isnan(b)) { r = a + b; break; }
@@ -705,6 +706,46 @@ inline bool is_one(const Layout& l, int k, bool contig) {
   return !contig && l.ndim == 1 && l.strides[k][0] == 0;
 }
 
+// ---------------------------------------------------------------- casts
+
+// Dense casts between the common types (bool masks to float, 16-bit floats
+// to float and back, int32): 8 elements per thread and vector, two vectors
+// in flight; the generic copy_kernel switches on the output type per element.
+template <typename In, typename Out>
+__global__ void cast_vec_kernel(const In* in, Out* out, int64_t n) {
+  constexpr int V = 8;
+  const int64_t nc = n / V, step = int64_t(gridDim.x) * blockDim.x;
+  int64_t c = int64_t(blockIdx.x) * blockDim.x + threadIdx.x;
+  for (; c + step < nc; c += 2 * step) {
+    const Pack<In, V> x0 = reinterpret_cast<const Pack<In, V>*>(in)[c];
+    const Pack<In, V> x1 = reinterpret_cast<const Pack<In, V>*>(in)[c + step];
+    Pack<Out, V> y0, y1;
+#pragma unroll
+    for (int e = 0; e < V; ++e) y0.v[e] = cvt<Out>(x0.v[e]), y1.v[e] = cvt<Out>(x1.v[e]);
+    reinterpret_cast<Pack<Out, V>*>(out)[c] = y0;
+    reinterpret_cast<Pack<Out, V>*>(out)[c + step] = y1;
+  }
+  for (; c < nc; c += step) {
+    const Pack<In, V> x0 = reinterpret_cast<const Pack<In, V>*>(in)[c];
+    Pack<Out, V> y0;
+#pragma unroll
+    for (int e = 0; e < V; ++e) y0.v[e] = cvt<Out>(x0.v[e]);
+    reinterpret_cast<Pack<Out, V>*>(out)[c] = y0;
+  }
+  for (int64_t i = nc * V + int64_t(blockIdx.x) * blockDim.x + threadIdx.x; i < n; i += step)
+    out[i] = cvt<Out>(in[i]);
+}
+
+#define OX_CAST_TYPES(dt, ...)                             \
+  switch (dt) {                                            \
+    case B: { using T = bool; __VA_ARGS__; } break;        \
+    case I32: { using T = int32_t; __VA_ARGS__; } break;   \
+    case F16: { using T = half_t; __VA_ARGS__; } break;    \
+    case F32: { using T = float; __VA_ARGS__; } break;     \
+    case BF16: { using T = bf16_t; __VA_ARGS__; } break;   \
+    default: break;                                        \
+  }
+
 // ---------------------------------------------------------------- arange
 
 template <typename T>
@@ -811,6 +852,34 @@ __device__ __forceinline__ A reduce_range(const T* p, A acc, int64_t r0, int64_t
   return acc;
 }
 
+// The contiguous piece [b0, r1) of one output read as 16-byte vectors by the
+// group's lanes (p + b0 is 16-byte aligned), four in flight per lane.
+template <int OP, typename T, typename A>
+__device__ __forceinline__ A reduce_vec(const T* p, A acc, int64_t b0, int64_t r1, int lane,
+                                        int step) {
+  constexpr int VW = 16 / sizeof(T);
+  using P = Pack<T, VW>;
+  if (r1 <= b0) return acc;
+  const P* q = reinterpret_cast<const P*>(p + b0);
+  const int64_t nv = (r1 - b0) / VW;
+  auto fold = [](const P& v) {
+    A t = A(comp_t<T>(v.v[0]));
+#pragma unroll
+    for (int e = 1; e < VW; ++e) t = reduce_combine(OP, t, A(comp_t<T>(v.v[e])));
+    return t;
+  };
+  int64_t j = lane;
+  for (; j + 3 * step < nv; j += 4 * step) {
+    const P v0 = q[j], v1 = q[j + step], v2 = q[j + 2 * step], v3 = q[j + 3 * step];
+    acc = reduce_combine(OP, acc, reduce_combine(OP, reduce_combine(OP, fold(v0), fold(v1)),
+                                                 reduce_combine(OP, fold(v2), fold(v3))));
+  }
+  for (; j < nv; j += step) acc = reduce_combine(OP, acc, fold(q[j]));
+  for (int64_t r = b0 + nv * VW + lane; r < r1; r += step)
+    acc = reduce_combine(OP, acc, A(comp_t<T>(p[r])));
+  return acc;
+}
+
 // `group` threads per output (1, 32 or the whole block of 256); each output's
 // reduced range is cut into `splits` pieces of `split_len` whose results go
 // to out[o * splits + s] (group > 1) or out[s * n_out + o] (group 1), in
@@ -818,7 +887,7 @@ __device__ __forceinline__ A reduce_range(const T* p, A acc, int64_t r0, int64_t
 template <typename T>
 __global__ void reduce_kernel(int op, const T* in, void* out, int out_dt, int64_t n_out,
                               int64_t n_red, Layout kept, Layout red, int group, int64_t splits,
-                              int64_t split_len) {
+                              int64_t split_len, bool vec) {
   using A = acc_t<T>;
   __shared__ A part[kThreads / 32];
   int per_block = kThreads / group;
@@ -831,7 +900,17 @@ __global__ void reduce_kernel(int op, const T* in, void* out, int out_dt, int64_
     if (w < n_work) {
       const T* p = in + offset1(kept, o);
       int64_t r0 = s * split_len + lane, r1 = min(n_red, (s + 1) * split_len);
-      switch (op) {
+      if (vec) {
+        const int64_t b0 = s * split_len;
+        switch (op) {
+          case RSum: acc = reduce_vec<RSum>(p, acc, b0, r1, lane, group); break;
+          case RProd: acc = reduce_vec<RProd>(p, acc, b0, r1, lane, group); break;
+          case RMax: acc = reduce_vec<RMax>(p, acc, b0, r1, lane, group); break;
+          case RMin: acc = reduce_vec<RMin>(p, acc, b0, r1, lane, group); break;
+          case RAnd: acc = reduce_vec<RAnd>(p, acc, b0, r1, lane, group); break;
+          default: acc = reduce_vec<ROr>(p, acc, b0, r1, lane, group); break;
+        }
+      } else switch (op) {
         case RSum: acc = reduce_range<RSum>(p, acc, r0, r1, group, red); break;
         case RProd: acc = reduce_range<RProd>(p, acc, r0, r1, group, red); break;
         case RMax: acc = reduce_range<RMax>(p, acc, r0, r1, group, red); break;
@@ -975,7 +1054,20 @@ void copy(const void* in, int in_dt, void* out, int out_dt, int64_t n, const Lay
     if (sz == 4) move_kernel<<<g, kThreads, 0, s>>>((const uint32_t*)in, (uint32_t*)out, n, l, contig);
     if (sz == 8) move_kernel<<<g, kThreads, 0, s>>>((const uint64_t*)in, (uint64_t*)out, n, l, contig);
   } else {
-    OX_DISPATCH(in_dt, copy_kernel<T><<<g, kThreads, 0, s>>>((const T*)in, out, out_dt, n, l, contig));
+    auto common = [](int d) { return d == B || d == I32 || d == F16 || d == F32 || d == BF16; };
+    auto isz = [](int d) { return d == B ? 1 : d == I32 || d == F32 ? 4 : 2; };
+    if (contig && common(in_dt) && common(out_dt) && aligned_to(in, 8 * isz(in_dt)) &&
+        aligned_to(out, 8 * isz(out_dt))) {
+      const int64_t per = int64_t(kThreads) * 8 * 2;
+      const int64_t b = (n + per - 1) / per;
+      const int cg = int(b < 1 ? 1 : b < 132 * 64 ? b : 132 * 64);
+      OX_CAST_TYPES(in_dt, {
+        using In = T;
+        OX_CAST_TYPES(out_dt, cast_vec_kernel<In, T><<<cg, kThreads, 0, s>>>((const In*)in, (T*)out, n));
+      });
+    } else {
+      OX_DISPATCH(in_dt, copy_kernel<T><<<g, kThreads, 0, s>>>((const T*)in, out, out_dt, n, l, contig));
+    }
   }
   check_launch();
 }
@@ -1111,7 +1203,16 @@ void reduce_pass(int op, const void* in, int in_dt, void* out, int out_dt, int64
   int per_block = kThreads / group;
   int64_t blocks = (n_out * splits + per_block - 1) / per_block;
   int g = int(blocks < 132 * 64 ? (blocks < 1 ? 1 : blocks) : 132 * 64);
-  OX_DISPATCH(in_dt, reduce_kernel<T><<<g, kThreads, 0, s>>>(op, (const T*)in, out, out_dt, n_out, n_red, kept, red, group, splits, split_len));
+  OX_DISPATCH(in_dt, {
+    // Contiguous reduced elements whose every piece starts 16-byte aligned:
+    // vector loads (reduce_vec).
+    constexpr int64_t VW = 16 / sizeof(T);
+    bool vec = group > 1 && red.ndim == 1 && red.strides[0][0] == 1 && aligned_to(in, 16) &&
+               (splits == 1 || split_len % VW == 0) && n_red >= 4 * VW;
+    for (int d = 0; d < kept.ndim && vec; ++d) vec = kept.strides[0][d] % VW == 0;
+    reduce_kernel<T><<<g, kThreads, 0, s>>>(op, (const T*)in, out, out_dt, n_out, n_red, kept,
+                                            red, group, splits, split_len, vec);
+  });
 }
 
 }  // namespace
@@ -1121,7 +1222,9 @@ int64_t reduce_scratch(int in_dt, int64_t n_out, int64_t n_red, const Layout& ke
   int group = reduce_group(n_red, kept, red);
   // Enough pieces to fill the GPU when there are few outputs.
   int64_t want = (132 * 2048) / (n_out * group > 0 ? n_out * group : 1);
-  int64_t max_split = n_red / 1024;
+  // Thread-per-output (outer) reductions: pieces of at least 32 rows, so that
+  // e.g. a bias gradient (4096 x 4096 summed over rows) runs on ~2^18 threads.
+  int64_t max_split = group == 1 ? n_red / 32 : n_red / 1024;
   int64_t sp = want < max_split ? want : max_split;
   *splits = sp > 1 ? sp : 1;
   int adt = acc_dtype(in_dt);
@@ -1138,7 +1241,9 @@ void reduce(int op, const void* in, int in_dt, void* out, int out_dt, int64_t n_
     reduce_pass(op, in, in_dt, out, out_dt, n_out, n_red, kept, red, group, 1, n_red > 0 ? n_red : 1, s);
     return;
   }
+  // Pieces of whole 16-byte vectors (trailing pieces may be empty: identity).
   int64_t split_len = (n_red + splits - 1) / splits;
+  split_len = (split_len + 15) & ~int64_t(15);
   int adt = acc_dtype(in_dt);
   reduce_pass(op, in, in_dt, scratch, adt, n_out, n_red, kept, red, group, splits, split_len, s);
   // Second pass over the partial results.

@@ -7,6 +7,8 @@
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
 
+#include <cstdlib>
+
 #include <cuda/std/limits>
 #include <cuda/std/type_traits>
 
@@ -116,8 +118,13 @@ __device__ __forceinline__ A group_reduce(A x, F f, int G, A* smem) {
 // One group of G threads per row; R > 0: the row is held in registers, R
 // vectors of V elements per thread (one read of x); R == 0: rows too long
 // for that are streamed from memory once per pass.
+// Rows held in registers run in blocks of at most kHeldThreads threads, so
+// that a thread may use 128 registers (a row's R x V values, the weights of
+// the store phase) without spilling; streamed rows use up to 1024.
+constexpr int kHeldThreads = 512;
+
 template <typename T, int V, int R>
-__global__ void __launch_bounds__(1024) row_kernel(RowOp op, RowArgs a, int G) {
+__global__ void __launch_bounds__(R > 0 ? kHeldThreads : 1024) row_kernel(RowOp op, RowArgs a, int G) {
   using A = acc_of<T>;
   __shared__ A smem[32];
   const int lane = threadIdx.x % G;
@@ -126,7 +133,9 @@ __global__ void __launch_bounds__(1024) row_kernel(RowOp op, RowArgs a, int G) {
   const int64_t n = a.n;
   const T* x = static_cast<const T*>(a.x) + (active ? row * n : 0);
   constexpr int RR = R > 0 ? R : 1;
-  A v[RR][V];
+  // Held values stay in the storage type (16-bit floats: half the registers)
+  // and widen at each use, exactly.
+  Pack<T, V> v[RR];
   const A ninf = -cs::numeric_limits<A>::infinity();
   // Calls f(value, element index) for every element of the row this thread holds.
   auto visit = [&](auto&& f) {
@@ -136,7 +145,7 @@ __global__ void __launch_bounds__(1024) row_kernel(RowOp op, RowArgs a, int G) {
         const int64_t i0 = (int64_t(lane) + int64_t(r) * G) * V;
 #pragma unroll
         for (int e = 0; e < V; ++e)
-          if (active && i0 + e < n) f(v[r][e], i0 + e);
+          if (active && i0 + e < n) f(to_a<A>(v[r].v[e]), i0 + e);
       }
     } else {
       if (!active) return;
@@ -152,34 +161,37 @@ __global__ void __launch_bounds__(1024) row_kernel(RowOp op, RowArgs a, int G) {
 #pragma unroll
     for (int r = 0; r < R; ++r) {
       const int64_t i0 = (int64_t(lane) + int64_t(r) * G) * V;
-      if (active && i0 < n) load_v<T, V>(x + i0, v[r]);
+      if (active && i0 < n) v[r] = *reinterpret_cast<const Pack<T, V>*>(x + i0);
       else
 #pragma unroll
-        for (int e = 0; e < V; ++e) v[r][e] = A(0);
+        for (int e = 0; e < V; ++e) v[r].v[e] = from_a<T>(A(0));
     }
   }
   // Writes the row vector by vector: g(x values, first index, outputs).
-  // Held rows compute every output first (in place) and store afterwards:
-  // y may alias w / b as far as the compiler knows, so loads of the weights
-  // placed between stores would run one round trip at a time.
-  T* y = static_cast<T*>(a.y) + (active ? row * n : 0);
+  // Held rows compute every output first (packed in the storage type) and
+  // store afterwards, so that the weights' loads of the store phase are all
+  // in flight together rather than one round trip between two stores.
+  T* __restrict__ y = static_cast<T*>(a.y) + (active ? row * n : 0);
   auto write = [&](auto&& g) {
     if (!active) return;
     if constexpr (R > 0) {
+      Pack<T, V> outp[R];
 #pragma unroll
       for (int r = 0; r < R; ++r) {
         const int64_t i0 = (int64_t(lane) + int64_t(r) * G) * V;
         if (i0 < n) {
-          A o[V];
-          g(v[r], i0, o);
+          A xs[V], o[V];
 #pragma unroll
-          for (int e = 0; e < V; ++e) v[r][e] = o[e];
+          for (int e = 0; e < V; ++e) xs[e] = to_a<A>(v[r].v[e]);
+          g(xs, i0, o);
+#pragma unroll
+          for (int e = 0; e < V; ++e) outp[r].v[e] = from_a<T>(o[e]);
         }
       }
 #pragma unroll
       for (int r = 0; r < R; ++r) {
         const int64_t i0 = (int64_t(lane) + int64_t(r) * G) * V;
-        if (i0 < n) store_v<T, V>(y + i0, v[r]);
+        if (i0 < n) *reinterpret_cast<Pack<T, V>*>(y + i0) = outp[r];
       }
     } else {
       for (int64_t i0 = int64_t(lane) * V; i0 < n; i0 += int64_t(G) * V) {
@@ -253,7 +265,13 @@ void launch_rows(RowOp op, const RowArgs& a, int G, unsigned grid, int block, cu
 
 template <typename T, int V>
 bool rows_v(RowOp op, const RowArgs& a, cudaStream_t s) {
-  constexpr int MR = max_r<T, V>();
+  int MR = max_r<T, V>();
+  // Tuning hook (scripts/bench_cuda.py --sweep): fewer vectors held per thread.
+  if (const char* e = std::getenv("OXMLX_CUDA_ROW_MAXR")) {
+    const int c = std::atoi(e);
+    if (c >= 1 && c < MR) MR = c;
+  }
+
   const int64_t nv = (a.n + V - 1) / V;
   int G, R;
   if (nv <= 32 * MR) {
@@ -262,7 +280,7 @@ bool rows_v(RowOp op, const RowArgs& a, cudaStream_t s) {
   } else {
     int64_t g = (nv + MR - 1) / MR;
     g = ((g + 31) / 32) * 32;
-    if (g > 1024) {
+    if (g > kHeldThreads) {
       G = 1024, R = 0;  // streamed from memory
     } else {
       G = int(g);
@@ -540,6 +558,7 @@ bool rope(int dt, const RopeArgs& a, cudaStream_t s) {
 }
 
 bool sdpa(int dt, const SdpaArgs& a, cudaStream_t s) {
+  if ((dt == F16 || dt == BF16) && sdpa_tc(dt, a, s)) return true;
   switch (dt) {
     case F32: return sdpa_typed<float>(a, s);
     case F16: return sdpa_typed<half_t>(a, s);

@@ -53,5 +53,8 @@ struct SdpaArgs {
   int64_t B = 0, Nq = 0, Tq = 0, D = 0, Nkv = 0, Tkv = 0, Dv = 0;
 };
 bool sdpa(int dt, const SdpaArgs& a, cudaStream_t s);
+// The tensor-core forward (sdpa_tc.cu): float16/bfloat16, D == Dv in {64,
+// 128}, no mask or causal, no sinks; false otherwise (sdpa runs instead).
+bool sdpa_tc(int dt, const SdpaArgs& a, cudaStream_t s);
 
 }  // namespace oxmlx::cu
