@@ -1223,8 +1223,9 @@ int64_t reduce_scratch(int in_dt, int64_t n_out, int64_t n_red, const Layout& ke
   // Enough pieces to fill the GPU when there are few outputs.
   int64_t want = (132 * 2048) / (n_out * group > 0 ? n_out * group : 1);
   // Thread-per-output (outer) reductions: pieces of at least 32 rows, so that
-  // e.g. a bias gradient (4096 x 4096 summed over rows) runs on ~2^18 threads.
-  int64_t max_split = group == 1 ? n_red / 32 : n_red / 1024;
+  // e.g. a bias gradient (4096 x 4096 summed over rows) runs on ~2^18 threads
+  // (at most 1024 pieces: the second pass runs one thread per output).
+  int64_t max_split = group == 1 ? (n_red / 32 < 1024 ? n_red / 32 : 1024) : n_red / 1024;
   int64_t sp = want < max_split ? want : max_split;
   *splits = sp > 1 ? sp : 1;
   int adt = acc_dtype(in_dt);
