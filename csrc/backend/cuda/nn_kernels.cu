@@ -118,13 +118,18 @@ __device__ __forceinline__ A group_reduce(A x, F f, int G, A* smem) {
 // One group of G threads per row; R > 0: the row is held in registers, R
 // vectors of V elements per thread (one read of x); R == 0: rows too long
 // for that are streamed from memory once per pass.
-// Rows held in registers run in blocks of at most kHeldThreads threads, so
-// that a thread may use 128 registers (a row's R x V values, the weights of
-// the store phase) without spilling; streamed rows use up to 1024.
+// BATCH (the norms of 32- and 64-bit floats): held rows compute every output
+// first and store afterwards, so that the weights' loads of the store phase
+// are all in flight together rather than one round trip between two stores;
+// such rows run in blocks of at most kHeldThreads threads, so that a thread
+// may use 128 registers without spilling. Otherwise (softmax, logsumexp,
+// 16-bit norms, where that measured slower on an H200) each vector is
+// stored as it is computed, in blocks of up to 1024 threads.
 constexpr int kHeldThreads = 512;
 
-template <typename T, int V, int R>
-__global__ void __launch_bounds__(R > 0 ? kHeldThreads : 1024) row_kernel(RowOp op, RowArgs a, int G) {
+template <typename T, int V, int R, bool BATCH>
+__global__ void __launch_bounds__(BATCH && R > 0 ? kHeldThreads : 1024)
+    row_kernel(RowOp op, RowArgs a, int G) {
   using A = acc_of<T>;
   __shared__ A smem[32];
   const int lane = threadIdx.x % G;
@@ -133,9 +138,7 @@ __global__ void __launch_bounds__(R > 0 ? kHeldThreads : 1024) row_kernel(RowOp 
   const int64_t n = a.n;
   const T* x = static_cast<const T*>(a.x) + (active ? row * n : 0);
   constexpr int RR = R > 0 ? R : 1;
-  // Held values stay in the storage type (16-bit floats: half the registers)
-  // and widen at each use, exactly.
-  Pack<T, V> v[RR];
+  A v[RR][V];
   const A ninf = -cs::numeric_limits<A>::infinity();
   // Calls f(value, element index) for every element of the row this thread holds.
   auto visit = [&](auto&& f) {
@@ -145,7 +148,7 @@ __global__ void __launch_bounds__(R > 0 ? kHeldThreads : 1024) row_kernel(RowOp 
         const int64_t i0 = (int64_t(lane) + int64_t(r) * G) * V;
 #pragma unroll
         for (int e = 0; e < V; ++e)
-          if (active && i0 + e < n) f(to_a<A>(v[r].v[e]), i0 + e);
+          if (active && i0 + e < n) f(v[r][e], i0 + e);
       }
     } else {
       if (!active) return;
@@ -161,29 +164,24 @@ __global__ void __launch_bounds__(R > 0 ? kHeldThreads : 1024) row_kernel(RowOp 
 #pragma unroll
     for (int r = 0; r < R; ++r) {
       const int64_t i0 = (int64_t(lane) + int64_t(r) * G) * V;
-      if (active && i0 < n) v[r] = *reinterpret_cast<const Pack<T, V>*>(x + i0);
+      if (active && i0 < n) load_v<T, V>(x + i0, v[r]);
       else
 #pragma unroll
-        for (int e = 0; e < V; ++e) v[r].v[e] = from_a<T>(A(0));
+        for (int e = 0; e < V; ++e) v[r][e] = A(0);
     }
   }
   // Writes the row vector by vector: g(x values, first index, outputs).
-  // Held rows compute every output first (packed in the storage type) and
-  // store afterwards, so that the weights' loads of the store phase are all
-  // in flight together rather than one round trip between two stores.
   T* __restrict__ y = static_cast<T*>(a.y) + (active ? row * n : 0);
   auto write = [&](auto&& g) {
     if (!active) return;
-    if constexpr (R > 0) {
+    if constexpr (R > 0 && BATCH) {
       Pack<T, V> outp[R];
 #pragma unroll
       for (int r = 0; r < R; ++r) {
         const int64_t i0 = (int64_t(lane) + int64_t(r) * G) * V;
         if (i0 < n) {
-          A xs[V], o[V];
-#pragma unroll
-          for (int e = 0; e < V; ++e) xs[e] = to_a<A>(v[r].v[e]);
-          g(xs, i0, o);
+          A o[V];
+          g(v[r], i0, o);
 #pragma unroll
           for (int e = 0; e < V; ++e) outp[r].v[e] = from_a<T>(o[e]);
         }
@@ -192,6 +190,16 @@ __global__ void __launch_bounds__(R > 0 ? kHeldThreads : 1024) row_kernel(RowOp 
       for (int r = 0; r < R; ++r) {
         const int64_t i0 = (int64_t(lane) + int64_t(r) * G) * V;
         if (i0 < n) *reinterpret_cast<Pack<T, V>*>(y + i0) = outp[r];
+      }
+    } else if constexpr (R > 0) {
+#pragma unroll
+      for (int r = 0; r < R; ++r) {
+        const int64_t i0 = (int64_t(lane) + int64_t(r) * G) * V;
+        if (i0 < n) {
+          A o[V];
+          g(v[r], i0, o);
+          store_v<T, V>(y + i0, o);
+        }
       }
     } else {
       for (int64_t i0 = int64_t(lane) * V; i0 < n; i0 += int64_t(G) * V) {
@@ -258,12 +266,12 @@ constexpr int max_r() {
   return r > 16 ? 16 : r;
 }
 
-template <typename T, int V, int R>
+template <typename T, int V, int R, bool BATCH>
 void launch_rows(RowOp op, const RowArgs& a, int G, unsigned grid, int block, cudaStream_t s) {
-  if constexpr (R <= max_r<T, V>()) row_kernel<T, V, R><<<grid, block, 0, s>>>(op, a, G);
+  if constexpr (R <= max_r<T, V>()) row_kernel<T, V, R, BATCH><<<grid, block, 0, s>>>(op, a, G);
 }
 
-template <typename T, int V>
+template <typename T, int V, bool BATCH>
 bool rows_v(RowOp op, const RowArgs& a, cudaStream_t s) {
   int MR = max_r<T, V>();
   // Tuning hook (scripts/bench_cuda.py --sweep): fewer vectors held per thread.
@@ -280,7 +288,7 @@ bool rows_v(RowOp op, const RowArgs& a, cudaStream_t s) {
   } else {
     int64_t g = (nv + MR - 1) / MR;
     g = ((g + 31) / 32) * 32;
-    if (g > kHeldThreads) {
+    if (g > (BATCH ? kHeldThreads : 1024)) {
       G = 1024, R = 0;  // streamed from memory
     } else {
       G = int(g);
@@ -296,12 +304,12 @@ bool rows_v(RowOp op, const RowArgs& a, cudaStream_t s) {
   if (grid > 0x7fffffff) return false;
   const unsigned g = unsigned(grid);
   switch (R) {
-    case 0: launch_rows<T, V, 0>(op, a, G, g, block, s); break;
-    case 1: launch_rows<T, V, 1>(op, a, G, g, block, s); break;
-    case 2: launch_rows<T, V, 2>(op, a, G, g, block, s); break;
-    case 4: launch_rows<T, V, 4>(op, a, G, g, block, s); break;
-    case 8: launch_rows<T, V, 8>(op, a, G, g, block, s); break;
-    default: launch_rows<T, V, 16>(op, a, G, g, block, s); break;
+    case 0: launch_rows<T, V, 0, BATCH>(op, a, G, g, block, s); break;
+    case 1: launch_rows<T, V, 1, BATCH>(op, a, G, g, block, s); break;
+    case 2: launch_rows<T, V, 2, BATCH>(op, a, G, g, block, s); break;
+    case 4: launch_rows<T, V, 4, BATCH>(op, a, G, g, block, s); break;
+    case 8: launch_rows<T, V, 8, BATCH>(op, a, G, g, block, s); break;
+    default: launch_rows<T, V, 16, BATCH>(op, a, G, g, block, s); break;
   }
   return true;
 }
@@ -313,7 +321,11 @@ bool rows_typed(RowOp op, const RowArgs& a, cudaStream_t s) {
   auto al = [](const void* p) { return p == nullptr || reinterpret_cast<uintptr_t>(p) % 16 == 0; };
   const bool vec = a.n % VEC == 0 && al(a.x) && al(a.w) && al(a.b) &&
                    (op == RowOp::LogSumExp || al(a.y));  // logsumexp writes one value per row
-  return vec ? rows_v<T, VEC>(op, a, s) : rows_v<T, 1>(op, a, s);
+  if constexpr (sizeof(T) >= 4) {
+    if (op == RowOp::RmsNorm || op == RowOp::LayerNorm)
+      return vec ? rows_v<T, VEC, true>(op, a, s) : rows_v<T, 1, true>(op, a, s);
+  }
+  return vec ? rows_v<T, VEC, false>(op, a, s) : rows_v<T, 1, false>(op, a, s);
 }
 
 // ---------------------------------------------------------------- rope
