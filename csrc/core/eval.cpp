@@ -8,12 +8,15 @@
 #include "backend/backend.h"
 #include "core/host.h"
 #include "core/primitive.h"
+#include "core/tracing.h"
 #include "core/transforms.h"
 
 namespace oxmlx {
 
 namespace {
 thread_local std::vector<std::unordered_set<uintptr_t>> no_eval_tracers;
+// Scopes alive on any thread (tracing() is conservative across threads).
+std::atomic<int> g_trace_scopes{0};
 
 void check_no_tracers(const std::vector<array>& tape, const std::vector<array>& outputs) {
   auto hit = [](const array& a) {
@@ -38,8 +41,14 @@ NoEvalScope::NoEvalScope(const std::vector<array>& tracers) {
   std::unordered_set<uintptr_t> ids;
   for (auto& t : tracers) ids.insert(t.id());
   no_eval_tracers.push_back(std::move(ids));
+  g_trace_scopes.fetch_add(1);
 }
-NoEvalScope::~NoEvalScope() { no_eval_tracers.pop_back(); }
+NoEvalScope::~NoEvalScope() {
+  g_trace_scopes.fetch_sub(1);
+  no_eval_tracers.pop_back();
+}
+
+bool tracing() { return g_trace_scopes.load(std::memory_order_relaxed) != 0; }
 
 std::vector<array> Primitive::vjp(const std::vector<array>&, const std::vector<array>&,
                                   const std::vector<int>&, const std::vector<array>&) {

@@ -4,7 +4,10 @@
 #include <nanobind/stl/string.h>
 #include <nanobind/stl/vector.h>
 
+#include <cstring>
+
 #include "core/host.h"
+#include "core/tracing.h"
 #include "core/primitive.h"
 #include "python/bindings.h"
 
@@ -74,9 +77,6 @@ int getbuffer(PyObject* obj, Py_buffer* view, int flags) {
 
 void releasebuffer(PyObject*, Py_buffer* view) { delete static_cast<BufferInfo*>(view->internal); }
 
-PyType_Slot array_slots[] = {{Py_bf_getbuffer, (void*)getbuffer},
-                             {Py_bf_releasebuffer, (void*)releasebuffer},
-                             {0, nullptr}};
 
 // Binary operator with weak Python scalars; returns NotImplemented for
 // operands we do not understand so Python can try the reflected operator.
@@ -89,6 +89,120 @@ nb::object binop(nb::handle a, nb::handle b, F&& f) {
   auto [x, y] = to_arrays(a, b);
   return nb::cast(f(x, y));
 }
+
+// ---- fast arithmetic operators (type slots) ----
+//
+// `x + 1` is the hottest call of eager code. The arithmetic operators are the
+// type's number slots (Python calls them directly, with no method lookup or
+// overload dispatch), and a Python int or float operand becomes a leaf that
+// already has its partner's shape (stride 0 over one element, the same
+// layout a broadcast view of it gets), so no broadcast node is built. Those
+// leaves are cached by (value, partner dtype, partner shape): arrays are
+// immutable and a cached leaf is never donated (the cache holds a reference).
+// Anything else (subclasses, other operand types, errors, tracing) goes
+// through the bound functions of the generic path, which also translate
+// C++ exceptions.
+
+using BinFn = array (*)(const array&, const array&, StreamOrDevice);
+
+PyTypeObject* g_array_type = nullptr;
+
+struct ShapedScalar {
+  uint8_t kind = 0;  // 0: empty, 1: int, 2: float
+  uint64_t bits = 0;
+  Dtype partner;
+  array value;
+};
+constexpr int kScalarCache = 8;
+
+// Python int / float `o` as scalar_or_array(o, partner.dtype()) would make
+// it, broadcast to partner's shape; nullopt where the fast path does not apply.
+std::optional<array> shaped_scalar(PyObject* o, const array& partner) {
+  uint8_t kind;
+  uint64_t bits;
+  if (PyFloat_CheckExact(o)) {
+    double v = PyFloat_AS_DOUBLE(o);
+    std::memcpy(&bits, &v, sizeof bits);
+    kind = 2;
+  } else if (PyLong_CheckExact(o)) {
+    int overflow = 0;
+    long long v = PyLong_AsLongLongAndOverflow(o, &overflow);
+    if (overflow) return std::nullopt;
+    bits = uint64_t(v);
+    kind = 1;
+  } else {
+    return std::nullopt;
+  }
+  // Only touched with the GIL held (operators run under it).
+  static ShapedScalar* cache = new ShapedScalar[kScalarCache];
+  static int next = 0;
+  const Dtype pd = partner.dtype();
+  const Shape& ps = partner.shape();
+  for (int i = 0; i < kScalarCache; ++i) {
+    ShapedScalar& e = cache[i];
+    if (e.kind == kind && e.bits == bits && e.partner == pd && e.value.shape() == ps) return e.value;
+  }
+  array s = scalar_or_array(nb::handle(o), pd);
+  if (!ps.empty())
+    s = array(s.data_shared_ptr(), ps, s.dtype(), Strides(ps.size(), 0), s.offset());
+  ShapedScalar& e = cache[next];
+  next = (next + 1) % kScalarCache;
+  e.kind = kind;
+  e.bits = bits;
+  e.partner = pd;
+  e.value = s;
+  return s;
+}
+
+// One bound function per operator and direction: the generic path.
+template <BinFn F>
+struct Fallback {
+  static inline PyObject* fwd = nullptr;  // (array, other) -> F(array, other)
+  static inline PyObject* rev = nullptr;  // (array, other) -> F(other, array)
+};
+
+template <BinFn F>
+PyObject* binary_slot(PyObject* a, PyObject* b) {
+  const bool aa = Py_TYPE(a) == g_array_type && nb::inst_ready(a);
+  const bool ab = Py_TYPE(b) == g_array_type && nb::inst_ready(b);
+  if (aa || ab) {
+    try {
+      if (aa && ab) return nb::cast(F(*nb::inst_ptr<array>(a), *nb::inst_ptr<array>(b), {})).release().ptr();
+      if (!tracing()) {
+        if (aa) {
+          const array& x = *nb::inst_ptr<array>(a);
+          if (auto s = shaped_scalar(b, x)) return nb::cast(F(x, *s, {})).release().ptr();
+        } else {
+          const array& y = *nb::inst_ptr<array>(b);
+          if (auto s = shaped_scalar(a, y)) return nb::cast(F(*s, y, {})).release().ptr();
+        }
+      }
+    } catch (...) {
+      // The generic path below raises the translated error.
+    }
+  }
+  if (PyObject_TypeCheck(a, g_array_type))
+    return PyObject_CallFunctionObjArgs(Fallback<F>::fwd, a, b, nullptr);
+  return PyObject_CallFunctionObjArgs(Fallback<F>::rev, b, a, nullptr);
+}
+
+template <BinFn F>
+void make_fallbacks() {
+  Fallback<F>::fwd = nb::cpp_function([](nb::handle a, nb::handle b) {
+    return binop(a, b, [](const array& x, const array& y) { return F(x, y, {}); });
+  }).release().ptr();
+  Fallback<F>::rev = nb::cpp_function([](nb::handle a, nb::handle b) {
+    return binop(a, b, [](const array& x, const array& y) { return F(y, x, {}); });
+  }).release().ptr();
+}
+
+PyType_Slot array_slots[] = {{Py_bf_getbuffer, (void*)getbuffer},
+                             {Py_bf_releasebuffer, (void*)releasebuffer},
+                             {Py_nb_add, (void*)binary_slot<&add>},
+                             {Py_nb_subtract, (void*)binary_slot<&subtract>},
+                             {Py_nb_multiply, (void*)binary_slot<&multiply>},
+                             {Py_nb_true_divide, (void*)binary_slot<&divide>},
+                             {0, nullptr}};
 
 }  // namespace
 
@@ -123,7 +237,14 @@ void init_array_at(nb::module_& m) {
 
 void init_array(nb::module_& m) {
   init_array_at(m);
-  nb::class_<array> cls(m, "array", nb::type_slots(array_slots));
+  make_fallbacks<&add>();
+  make_fallbacks<&subtract>();
+  make_fallbacks<&multiply>();
+  make_fallbacks<&divide>();
+  // Pooled: a freed array object is kept (still mapped) and reused, which
+  // saves nanobind's instance map insertion and removal per result.
+  nb::class_<array> cls(m, "array", nb::type_slots(array_slots), nb::pooled(1024));
+  g_array_type = (PyTypeObject*)cls.ptr();
   cls.def("__init__",
           [](array* self, nb::handle val, std::optional<Dtype> dtype) {
             new (self) array(to_array(val, dtype));
@@ -264,7 +385,9 @@ void init_array(nb::module_& m) {
       {"__rshift__", "__rrshift__", "__irshift__", &right_shift},
   };
   for (const ArithOp& o : arith) {
-    def_bin(o.name, o.rname, o.f);
+    // +, -, *, / are the number slots above (a method would shadow them).
+    if (o.f != &add && o.f != &subtract && o.f != &multiply && o.f != &divide)
+      def_bin(o.name, o.rname, o.f);
     def_ibin(o.iname, o.f);
   }
   def_bin("__lt__", nullptr, &less);
