@@ -100,8 +100,8 @@ nb::object binop(nb::handle a, nb::handle b, F&& f) {
 // leaves are cached by (value, partner dtype, partner shape): arrays are
 // immutable and a cached leaf is never donated (the cache holds a reference).
 // Anything else (subclasses, other operand types, errors, tracing) goes
-// through the bound functions of the generic path, which also translate
-// C++ exceptions.
+// through the bound methods (the generic path), which also translate C++
+// exceptions.
 
 using BinFn = array (*)(const array&, const array&, StreamOrDevice);
 
@@ -154,14 +154,17 @@ std::optional<array> shaped_scalar(PyObject* o, const array& partner) {
   return s;
 }
 
-// One bound function per operator and direction: the generic path.
-template <BinFn F>
-struct Fallback {
-  static inline PyObject* fwd = nullptr;  // (array, other) -> F(array, other)
-  static inline PyObject* rev = nullptr;  // (array, other) -> F(other, array)
-};
+// The generic path: the bound methods (looked up on each use, so they may be
+// replaced and hold no reference here).
+PyObject* call_method(const char* name, PyObject* self, PyObject* other) {
+  PyObject* m = PyObject_GetAttrString((PyObject*)g_array_type, name);
+  if (!m) return nullptr;
+  PyObject* r = PyObject_CallFunctionObjArgs(m, self, other, nullptr);
+  Py_DECREF(m);
+  return r;
+}
 
-template <BinFn F>
+template <BinFn F, const char* Name, const char* RName>
 PyObject* binary_slot(PyObject* a, PyObject* b) {
   const bool aa = Py_TYPE(a) == g_array_type && nb::inst_ready(a);
   const bool ab = Py_TYPE(b) == g_array_type && nb::inst_ready(b);
@@ -181,27 +184,16 @@ PyObject* binary_slot(PyObject* a, PyObject* b) {
       // The generic path below raises the translated error.
     }
   }
-  if (PyObject_TypeCheck(a, g_array_type))
-    return PyObject_CallFunctionObjArgs(Fallback<F>::fwd, a, b, nullptr);
-  return PyObject_CallFunctionObjArgs(Fallback<F>::rev, b, a, nullptr);
+  if (PyObject_TypeCheck(a, g_array_type)) return call_method(Name, a, b);
+  return call_method(RName, b, a);
 }
 
-template <BinFn F>
-void make_fallbacks() {
-  Fallback<F>::fwd = nb::cpp_function([](nb::handle a, nb::handle b) {
-    return binop(a, b, [](const array& x, const array& y) { return F(x, y, {}); });
-  }).release().ptr();
-  Fallback<F>::rev = nb::cpp_function([](nb::handle a, nb::handle b) {
-    return binop(a, b, [](const array& x, const array& y) { return F(y, x, {}); });
-  }).release().ptr();
-}
+constexpr char kAdd[] = "__add__", kRAdd[] = "__radd__", kSub[] = "__sub__",
+               kRSub[] = "__rsub__", kMul[] = "__mul__", kRMul[] = "__rmul__",
+               kDiv[] = "__truediv__", kRDiv[] = "__rtruediv__";
 
 PyType_Slot array_slots[] = {{Py_bf_getbuffer, (void*)getbuffer},
                              {Py_bf_releasebuffer, (void*)releasebuffer},
-                             {Py_nb_add, (void*)binary_slot<&add>},
-                             {Py_nb_subtract, (void*)binary_slot<&subtract>},
-                             {Py_nb_multiply, (void*)binary_slot<&multiply>},
-                             {Py_nb_true_divide, (void*)binary_slot<&divide>},
                              {0, nullptr}};
 
 }  // namespace
@@ -237,10 +229,6 @@ void init_array_at(nb::module_& m) {
 
 void init_array(nb::module_& m) {
   init_array_at(m);
-  make_fallbacks<&add>();
-  make_fallbacks<&subtract>();
-  make_fallbacks<&multiply>();
-  make_fallbacks<&divide>();
   // Pooled: a freed array object is kept (still mapped) and reused, which
   // saves nanobind's instance map insertion and removal per result.
   nb::class_<array> cls(m, "array", nb::type_slots(array_slots), nb::pooled(1024));
@@ -385,11 +373,19 @@ void init_array(nb::module_& m) {
       {"__rshift__", "__rrshift__", "__irshift__", &right_shift},
   };
   for (const ArithOp& o : arith) {
-    // +, -, *, / are the number slots above (a method would shadow them).
-    if (o.f != &add && o.f != &subtract && o.f != &multiply && o.f != &divide)
-      def_bin(o.name, o.rname, o.f);
+    def_bin(o.name, o.rname, o.f);
     def_ibin(o.iname, o.f);
   }
+  // Defining __add__ made nb_add Python's generic slot (a method lookup and
+  // call per operation); point the slots of +, -, *, / at the fast versions.
+  // The methods stay for explicit calls and introspection, and subclasses
+  // get the generic slot again (it finds these methods).
+  PyNumberMethods* num = g_array_type->tp_as_number;
+  num->nb_add = binary_slot<&add, kAdd, kRAdd>;
+  num->nb_subtract = binary_slot<&subtract, kSub, kRSub>;
+  num->nb_multiply = binary_slot<&multiply, kMul, kRMul>;
+  num->nb_true_divide = binary_slot<&divide, kDiv, kRDiv>;
+  PyType_Modified(g_array_type);
   def_bin("__lt__", nullptr, &less);
   def_bin("__le__", nullptr, &less_equal);
   def_bin("__gt__", nullptr, &greater);
