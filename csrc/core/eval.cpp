@@ -114,14 +114,16 @@ namespace {
 
 // Runs the tape; GPU streams that got work are returned so eval can wait.
 void run_tape(std::vector<array>& tape, std::vector<Stream>& gpu_streams) {
+  std::vector<array> outs;  // reused: no allocation per single-output node
   for (auto& slot : tape) {
     // Take the array out of the tape so that, once consumers detach, nothing
     // keeps its buffer alive but the user's own handles.
     array a = std::move(slot);
     if (a.status() != Status::unscheduled) continue;
-    std::vector<array> outs = a.outputs();
+    if (a.node()->outputs.empty()) outs.push_back(std::move(a));
+    else outs = a.outputs();
     {
-      auto node = a.node();  // keep the node alive while it runs
+      auto node = outs[0].node();  // keep the node alive while it runs
       const Stream& s = node->primitive->stream();
       if (s.device.type == Device::cpu) {
         // Host kernels read inputs a GPU backend left in device memory
@@ -137,6 +139,9 @@ void run_tape(std::vector<array>& tape, std::vector<Stream>& gpu_streams) {
       o.set_status(Status::available);
       o.detach();
     }
+    // Drop our handles now: a consumer may take these buffers over only
+    // while it holds their last reference.
+    outs.clear();
   }
 }
 

@@ -32,7 +32,7 @@ const char* op_name(BinaryOp op) {
 Stream to_stream(const StreamOrDevice& s) {
   if (auto* st = std::get_if<Stream>(&s)) return *st;
   if (auto* d = std::get_if<Device>(&s)) return default_stream(*d);
-  return default_stream(default_device());
+  return resolve_stream(nullptr);  // the default device's default stream, lock-free
 }
 
 // ---------------------------------------------------------------- primitives
@@ -242,11 +242,13 @@ array binary(BinaryOp op, const array& a_in, const array& b_in, StreamOrDevice s
       break;
   }
   Shape shape = broadcast_shapes(a_in.shape(), b_in.shape());
-  array a = a_in.dtype() == dt ? a_in : astype(a_in, dt, st);
-  array b = b_in.dtype() == dt ? b_in : astype(b_in, dt, st);
-  if (a.shape() != shape) a = broadcast_to(a, shape, st);
-  if (b.shape() != shape) b = broadcast_to(b, shape, st);
-  array r(std::move(shape), out_dt, make_pooled<BinaryPrim>(st, op), {a, b});
+  std::vector<array> ins;
+  ins.reserve(2);
+  for (const array* v : {&a_in, &b_in}) {
+    array x = v->dtype() == dt ? *v : astype(*v, dt, st);
+    ins.push_back(x.shape() == shape ? std::move(x) : broadcast_to(x, shape, st));
+  }
+  array r(std::move(shape), out_dt, make_pooled<BinaryPrim>(st, op), std::move(ins));
   return bool_result ? astype(r, bool_, st) : r;
 }
 
