@@ -188,6 +188,34 @@ PyObject* binary_slot(PyObject* a, PyObject* b) {
   return call_method(RName, b, a);
 }
 
+// a += b and friends: rebind a's array to the result (as __iadd__ does).
+template <BinFn F, const char* IName>
+PyObject* inplace_slot(PyObject* a, PyObject* b) {
+  if (Py_TYPE(a) == g_array_type && nb::inst_ready(a)) {
+    try {
+      array& x = *nb::inst_ptr<array>(a);
+      std::optional<array> r;
+      if (F == &divide && !is_inexact(x.dtype())) {
+        // an error: raised by the generic path
+      } else if (Py_TYPE(b) == g_array_type && nb::inst_ready(b)) {
+        r = F(x, *nb::inst_ptr<array>(b), {});
+      } else if (!tracing()) {
+        if (auto s = shaped_scalar(b, x)) r = F(x, *s, {});
+      }
+      if (r) {
+        x = std::move(*r);
+        Py_INCREF(a);
+        return a;
+      }
+    } catch (...) {
+      // The generic path below raises the translated error.
+    }
+  }
+  return call_method(IName, a, b);
+}
+
+constexpr char kIAdd[] = "__iadd__", kISub[] = "__isub__", kIMul[] = "__imul__",
+               kIDiv[] = "__itruediv__";
 constexpr char kAdd[] = "__add__", kRAdd[] = "__radd__", kSub[] = "__sub__",
                kRSub[] = "__rsub__", kMul[] = "__mul__", kRMul[] = "__rmul__",
                kDiv[] = "__truediv__", kRDiv[] = "__rtruediv__";
@@ -377,7 +405,8 @@ void init_array(nb::module_& m) {
     def_ibin(o.iname, o.f);
   }
   // Defining __add__ made nb_add Python's generic slot (a method lookup and
-  // call per operation); point the slots of +, -, *, / at the fast versions.
+  // call per operation); point the slots of +, -, *, / and +=, -=, *=, /= at
+  // the fast versions.
   // The methods stay for explicit calls and introspection, and subclasses
   // get the generic slot again (it finds these methods).
   PyNumberMethods* num = g_array_type->tp_as_number;
@@ -385,6 +414,10 @@ void init_array(nb::module_& m) {
   num->nb_subtract = binary_slot<&subtract, kSub, kRSub>;
   num->nb_multiply = binary_slot<&multiply, kMul, kRMul>;
   num->nb_true_divide = binary_slot<&divide, kDiv, kRDiv>;
+  num->nb_inplace_add = inplace_slot<&add, kIAdd>;
+  num->nb_inplace_subtract = inplace_slot<&subtract, kISub>;
+  num->nb_inplace_multiply = inplace_slot<&multiply, kIMul>;
+  num->nb_inplace_true_divide = inplace_slot<&divide, kIDiv>;
   PyType_Modified(g_array_type);
   def_bin("__lt__", nullptr, &less);
   def_bin("__le__", nullptr, &less_equal);
