@@ -17,12 +17,19 @@ OPS = {
     "sub": (operator.sub, operator.isub, "__sub__", "__rsub__"),
     "mul": (operator.mul, operator.imul, "__mul__", "__rmul__"),
     "div": (operator.truediv, operator.itruediv, "__truediv__", "__rtruediv__"),
+    "floordiv": (operator.floordiv, operator.ifloordiv, "__floordiv__", "__rfloordiv__"),
+    "mod": (operator.mod, operator.imod, "__mod__", "__rmod__"),
+    "pow": (operator.pow, operator.ipow, "__pow__", "__rpow__"),
 }
+# comparison, the method it is, and the method its reflection is
+CMPS = [(operator.lt, "__lt__", "__gt__"), (operator.le, "__le__", "__ge__"),
+        (operator.eq, "__eq__", "__eq__"), (operator.ne, "__ne__", "__ne__"),
+        (operator.gt, "__gt__", "__lt__"), (operator.ge, "__ge__", "__le__")]
 SCALARS = [2, -3, 0, 1.5, -0.0, 0.25, True, 2**40, 2**63 + 5, 300]
 
 
-def _sample(name):
-    vals = [1, 2, 3, 0, 5, 7]
+def _sample(name, zero=True):
+    vals = [1, 2, 3, 0 if zero else 4, 5, 7]
     if name == "bool_":
         return mx.array([True, False, True, True, False, True])
     return mx.array(np.array(vals, dtype=np.float32)).astype(getattr(mx, name))
@@ -70,17 +77,41 @@ def test_scalar_operands_match_generic_path(dt, op):
         _same(_outcome(inplace), _outcome(inplace_generic))
 
 
+@pytest.mark.parametrize("dt", DTYPE_NAMES)
+def test_scalar_comparisons_match_generic_path(dt):
+    x = _sample(dt)
+    y = _sample(dt) + 1
+    for f, name, rname in CMPS:
+        for s in SCALARS:
+            _same(_outcome(lambda: f(x, s)), _outcome(lambda: getattr(mx.array, name)(x, s)))
+            _same(_outcome(lambda: f(s, x)), _outcome(lambda: getattr(mx.array, rname)(x, s)))
+        _same(_outcome(lambda: f(x, y)), _outcome(lambda: getattr(mx.array, name)(x, y)))
+
+
+def test_three_argument_pow_and_none_keep_their_errors():
+    x = mx.array([1.0, 2.0])
+    with pytest.raises(TypeError):
+        pow(x, 2, 3)
+    with pytest.raises(TypeError):
+        x < "a"
+    np.testing.assert_array_equal(np.array(2**x), [2, 4])
+
+
 @pytest.mark.parametrize("dt", ["bool_", "uint8", "int16", "int32", "int64", "float16",
                                 "float32", "bfloat16", "complex64"])
 def test_scalar_operands_match_mlx(dt, mlx):
-    x = _sample(dt)
+    x = _sample(dt, zero=False)  # integer division by zero is left to the backend
     xm = mlx.array(np.array(x.astype(mx.float32)) if dt == "bfloat16" else np.array(x))
     xm = xm.astype(getattr(mlx, "bool_" if dt == "bool_" else dt))
     for op, (f, _, _, _) in OPS.items():
         for s in [2, 1.5, 0.25] + ([] if dt in ("bool_", "uint8") else [-3]):
             for a, b, am, bm in [(x, s, xm, s), (s, x, s, xm)]:
-                if op == "div" and dt == "bool_":
+                if op in ("div", "floordiv", "mod", "pow") and dt == "bool_":
                     continue
+                if op in ("floordiv", "mod") and dt == "complex64":
+                    continue
+                if op == "pow" and dt in ("uint8", "int16", "int32", "int64"):
+                    continue  # integer powers (1 ** -3...) differ from MLX on every path
                 r, rm = f(a, b), f(am, bm)
                 assert dname(r.dtype) == dname(rm.dtype), (op, dt, s, r.dtype, rm.dtype)
                 got = to_np(r.astype(mx.complex64 if dt == "complex64" else mx.float32))

@@ -164,6 +164,12 @@ PyObject* call_method(const char* name, PyObject* self, PyObject* other) {
   return r;
 }
 
+constexpr char kAdd[] = "__add__", kRAdd[] = "__radd__", kSub[] = "__sub__",
+               kRSub[] = "__rsub__", kMul[] = "__mul__", kRMul[] = "__rmul__",
+               kDiv[] = "__truediv__", kRDiv[] = "__rtruediv__", kFloorDiv[] = "__floordiv__",
+               kRFloorDiv[] = "__rfloordiv__", kMod[] = "__mod__", kRMod[] = "__rmod__",
+               kPow[] = "__pow__", kRPow[] = "__rpow__";
+
 template <BinFn F, const char* Name, const char* RName>
 PyObject* binary_slot(PyObject* a, PyObject* b) {
   const bool aa = Py_TYPE(a) == g_array_type && nb::inst_ready(a);
@@ -214,11 +220,38 @@ PyObject* inplace_slot(PyObject* a, PyObject* b) {
   return call_method(IName, a, b);
 }
 
+// pow(a, b) (three-argument pow goes to the method, which rejects it).
+PyObject* power_slot(PyObject* a, PyObject* b, PyObject* mod) {
+  if (mod == Py_None) return binary_slot<&power, kPow, kRPow>(a, b);
+  bool fwd = PyObject_TypeCheck(a, g_array_type);
+  PyObject* m = PyObject_GetAttrString((PyObject*)g_array_type, fwd ? kPow : kRPow);
+  if (!m) return nullptr;
+  PyObject* r = PyObject_CallFunctionObjArgs(m, fwd ? a : b, fwd ? b : a, mod, nullptr);
+  Py_DECREF(m);
+  return r;
+}
+
+// a < b and friends (Python calls this with an array as a).
+PyObject* richcompare_slot(PyObject* a, PyObject* b, int op) {
+  static constexpr BinFn fns[] = {&less, &less_equal, &equal, &not_equal, &greater, &greater_equal};
+  static constexpr const char* names[] = {"__lt__", "__le__", "__eq__", "__ne__", "__gt__", "__ge__"};
+  if (op < 0 || op > 5) Py_RETURN_NOTIMPLEMENTED;
+  if (Py_TYPE(a) == g_array_type && nb::inst_ready(a)) {
+    try {
+      const array& x = *nb::inst_ptr<array>(a);
+      if (Py_TYPE(b) == g_array_type && nb::inst_ready(b))
+        return nb::cast(fns[op](x, *nb::inst_ptr<array>(b), {})).release().ptr();
+      if (!tracing())
+        if (auto s = shaped_scalar(b, x)) return nb::cast(fns[op](x, *s, {})).release().ptr();
+    } catch (...) {
+      // The generic path below raises the translated error.
+    }
+  }
+  return call_method(names[op], a, b);
+}
+
 constexpr char kIAdd[] = "__iadd__", kISub[] = "__isub__", kIMul[] = "__imul__",
                kIDiv[] = "__itruediv__";
-constexpr char kAdd[] = "__add__", kRAdd[] = "__radd__", kSub[] = "__sub__",
-               kRSub[] = "__rsub__", kMul[] = "__mul__", kRMul[] = "__rmul__",
-               kDiv[] = "__truediv__", kRDiv[] = "__rtruediv__";
 
 PyType_Slot array_slots[] = {{Py_bf_getbuffer, (void*)getbuffer},
                              {Py_bf_releasebuffer, (void*)releasebuffer},
@@ -404,21 +437,6 @@ void init_array(nb::module_& m) {
     def_bin(o.name, o.rname, o.f);
     def_ibin(o.iname, o.f);
   }
-  // Defining __add__ made nb_add Python's generic slot (a method lookup and
-  // call per operation); point the slots of +, -, *, / and +=, -=, *=, /= at
-  // the fast versions.
-  // The methods stay for explicit calls and introspection, and subclasses
-  // get the generic slot again (it finds these methods).
-  PyNumberMethods* num = g_array_type->tp_as_number;
-  num->nb_add = binary_slot<&add, kAdd, kRAdd>;
-  num->nb_subtract = binary_slot<&subtract, kSub, kRSub>;
-  num->nb_multiply = binary_slot<&multiply, kMul, kRMul>;
-  num->nb_true_divide = binary_slot<&divide, kDiv, kRDiv>;
-  num->nb_inplace_add = inplace_slot<&add, kIAdd>;
-  num->nb_inplace_subtract = inplace_slot<&subtract, kISub>;
-  num->nb_inplace_multiply = inplace_slot<&multiply, kIMul>;
-  num->nb_inplace_true_divide = inplace_slot<&divide, kIDiv>;
-  PyType_Modified(g_array_type);
   def_bin("__lt__", nullptr, &less);
   def_bin("__le__", nullptr, &less_equal);
   def_bin("__gt__", nullptr, &greater);
@@ -432,6 +450,25 @@ void init_array(nb::module_& m) {
         if (a.dtype() == bool_) return logical_not(a);
         return bitwise_invert(a);
       });
+  // Defining __add__ made nb_add Python's generic slot (a method lookup and
+  // call per operation); point the slots of +, -, *, /, //, %, **, the
+  // comparisons and +=, -=, *=, /= at the fast versions.
+  // The methods stay for explicit calls and introspection, and subclasses
+  // get the generic slot again (it finds these methods).
+  PyNumberMethods* num = g_array_type->tp_as_number;
+  num->nb_add = binary_slot<&add, kAdd, kRAdd>;
+  num->nb_subtract = binary_slot<&subtract, kSub, kRSub>;
+  num->nb_multiply = binary_slot<&multiply, kMul, kRMul>;
+  num->nb_true_divide = binary_slot<&divide, kDiv, kRDiv>;
+  num->nb_floor_divide = binary_slot<&floor_divide, kFloorDiv, kRFloorDiv>;
+  num->nb_remainder = binary_slot<&remainder, kMod, kRMod>;
+  num->nb_power = power_slot;
+  num->nb_inplace_add = inplace_slot<&add, kIAdd>;
+  num->nb_inplace_subtract = inplace_slot<&subtract, kISub>;
+  num->nb_inplace_multiply = inplace_slot<&multiply, kIMul>;
+  num->nb_inplace_true_divide = inplace_slot<&divide, kIDiv>;
+  g_array_type->tp_richcompare = richcompare_slot;
+  PyType_Modified(g_array_type);
 }
 
 }  // namespace oxmlx::py
