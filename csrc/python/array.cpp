@@ -116,8 +116,9 @@ struct ShapedScalar {
 constexpr int kScalarCache = 8;
 
 // Python int / float `o` as scalar_or_array(o, partner.dtype()) would make
-// it, broadcast to partner's shape; nullopt where the fast path does not apply.
-std::optional<array> shaped_scalar(PyObject* o, const array& partner) {
+// it, broadcast to partner's shape (a cache entry: valid until the next call);
+// null where the fast path does not apply.
+const array* shaped_scalar(PyObject* o, const array& partner) {
   uint8_t kind;
   uint64_t bits;
   if (PyFloat_CheckExact(o)) {
@@ -127,11 +128,11 @@ std::optional<array> shaped_scalar(PyObject* o, const array& partner) {
   } else if (PyLong_CheckExact(o)) {
     int overflow = 0;
     long long v = PyLong_AsLongLongAndOverflow(o, &overflow);
-    if (overflow) return std::nullopt;
+    if (overflow) return nullptr;
     bits = uint64_t(v);
     kind = 1;
   } else {
-    return std::nullopt;
+    return nullptr;
   }
   // Only touched with the GIL held (operators run under it).
   static ShapedScalar* cache = new ShapedScalar[kScalarCache];
@@ -140,7 +141,7 @@ std::optional<array> shaped_scalar(PyObject* o, const array& partner) {
   const Shape& ps = partner.shape();
   for (int i = 0; i < kScalarCache; ++i) {
     ShapedScalar& e = cache[i];
-    if (e.kind == kind && e.bits == bits && e.partner == pd && e.value.shape() == ps) return e.value;
+    if (e.kind == kind && e.bits == bits && e.partner == pd && e.value.shape() == ps) return &e.value;
   }
   array s = scalar_or_array(nb::handle(o), pd);
   if (!ps.empty())
@@ -150,8 +151,8 @@ std::optional<array> shaped_scalar(PyObject* o, const array& partner) {
   e.kind = kind;
   e.bits = bits;
   e.partner = pd;
-  e.value = s;
-  return s;
+  e.value = std::move(s);
+  return &e.value;
 }
 
 // The generic path: the bound methods (looked up on each use, so they may be
@@ -180,10 +181,10 @@ PyObject* binary_slot(PyObject* a, PyObject* b) {
       if (!tracing()) {
         if (aa) {
           const array& x = *nb::inst_ptr<array>(a);
-          if (auto s = shaped_scalar(b, x)) return nb::cast(F(x, *s, {})).release().ptr();
+          if (const array* s = shaped_scalar(b, x)) return nb::cast(F(x, *s, {})).release().ptr();
         } else {
           const array& y = *nb::inst_ptr<array>(b);
-          if (auto s = shaped_scalar(a, y)) return nb::cast(F(*s, y, {})).release().ptr();
+          if (const array* s = shaped_scalar(a, y)) return nb::cast(F(*s, y, {})).release().ptr();
         }
       }
     } catch (...) {
@@ -206,7 +207,7 @@ PyObject* inplace_slot(PyObject* a, PyObject* b) {
       } else if (Py_TYPE(b) == g_array_type && nb::inst_ready(b)) {
         r = F(x, *nb::inst_ptr<array>(b), {});
       } else if (!tracing()) {
-        if (auto s = shaped_scalar(b, x)) r = F(x, *s, {});
+        if (const array* s = shaped_scalar(b, x)) r = F(x, *s, {});
       }
       if (r) {
         x = std::move(*r);
@@ -242,7 +243,7 @@ PyObject* richcompare_slot(PyObject* a, PyObject* b, int op) {
       if (Py_TYPE(b) == g_array_type && nb::inst_ready(b))
         return nb::cast(fns[op](x, *nb::inst_ptr<array>(b), {})).release().ptr();
       if (!tracing())
-        if (auto s = shaped_scalar(b, x)) return nb::cast(fns[op](x, *s, {})).release().ptr();
+        if (const array* s = shaped_scalar(b, x)) return nb::cast(fns[op](x, *s, {})).release().ptr();
     } catch (...) {
       // The generic path below raises the translated error.
     }
