@@ -155,6 +155,15 @@ const array* shaped_scalar(PyObject* o, const array& partner) {
   return &e.value;
 }
 
+// A new Python array object holding r (straight from the type's instance
+// pool: no type lookup as in nb::cast).
+PyObject* wrap(array&& r) {
+  nb::object o = nb::inst_alloc(nb::handle((PyObject*)g_array_type));
+  new (nb::inst_ptr<array>(o)) array(std::move(r));
+  nb::inst_mark_ready(o);
+  return o.release().ptr();
+}
+
 // The generic path: the bound methods (looked up on each use, so they may be
 // replaced and hold no reference here).
 PyObject* call_method(const char* name, PyObject* self, PyObject* other) {
@@ -177,14 +186,14 @@ PyObject* binary_slot(PyObject* a, PyObject* b) {
   const bool ab = Py_TYPE(b) == g_array_type && nb::inst_ready(b);
   if (aa || ab) {
     try {
-      if (aa && ab) return nb::cast(F(*nb::inst_ptr<array>(a), *nb::inst_ptr<array>(b), {})).release().ptr();
+      if (aa && ab) return wrap(F(*nb::inst_ptr<array>(a), *nb::inst_ptr<array>(b), {}));
       if (!tracing()) {
         if (aa) {
           const array& x = *nb::inst_ptr<array>(a);
-          if (const array* s = shaped_scalar(b, x)) return nb::cast(F(x, *s, {})).release().ptr();
+          if (const array* s = shaped_scalar(b, x)) return wrap(F(x, *s, {}));
         } else {
           const array& y = *nb::inst_ptr<array>(b);
-          if (const array* s = shaped_scalar(a, y)) return nb::cast(F(*s, y, {})).release().ptr();
+          if (const array* s = shaped_scalar(a, y)) return wrap(F(*s, y, {}));
         }
       }
     } catch (...) {
@@ -241,9 +250,9 @@ PyObject* richcompare_slot(PyObject* a, PyObject* b, int op) {
     try {
       const array& x = *nb::inst_ptr<array>(a);
       if (Py_TYPE(b) == g_array_type && nb::inst_ready(b))
-        return nb::cast(fns[op](x, *nb::inst_ptr<array>(b), {})).release().ptr();
+        return wrap(fns[op](x, *nb::inst_ptr<array>(b), {}));
       if (!tracing())
-        if (const array* s = shaped_scalar(b, x)) return nb::cast(fns[op](x, *s, {})).release().ptr();
+        if (const array* s = shaped_scalar(b, x)) return wrap(fns[op](x, *s, {}));
     } catch (...) {
       // The generic path below raises the translated error.
     }
