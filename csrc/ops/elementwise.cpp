@@ -208,6 +208,13 @@ array round(const array& a, int decimals, StreamOrDevice s) {
 array binary(BinaryOp op, const array& a_in, const array& b_in, StreamOrDevice s) {
   using O = BinaryOp;
   Stream st = to_stream(s);
+  if ((op == O::Add || op == O::Subtract || op == O::Multiply) && a_in.dtype() == b_in.dtype() &&
+      a_in.shape() == b_in.shape()) {
+    // The common case (x + 1 with a scalar of x's shape): no promotion, no
+    // broadcast, one node -- exactly what the general path below builds.
+    std::vector<array> ins{a_in, b_in};
+    return array(Shape(a_in.shape()), a_in.dtype(), make_pooled<BinaryPrim>(st, op), std::move(ins));
+  }
   Dtype dt = promote_types(a_in.dtype(), b_in.dtype());
   auto nm = [op] { return lower_name(op_name(op)); };  // for messages only: built lazily
   Dtype out_dt = dt;
