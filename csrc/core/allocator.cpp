@@ -47,10 +47,10 @@ class CachingAllocator final : public Allocator {
     size_t cap = bucket_size(bytes);
     {
       std::lock_guard<std::mutex> lk(mu_);
-      auto it = cache_.find(cap);
-      if (it != cache_.end() && !it->second.empty()) {
-        void* p = it->second.back();
-        it->second.pop_back();
+      std::vector<void*>* b = bin(cap, false);
+      if (b && !b->empty()) {
+        void* p = b->back();
+        b->pop_back();
         cache_bytes_ -= cap;
         note_alloc(cap);
         *capacity = cap;
@@ -75,7 +75,7 @@ class CachingAllocator final : public Allocator {
     std::lock_guard<std::mutex> lk(mu_);
     active_ -= cap;
     if (cache_bytes_ + cap <= cache_limit_) {
-      cache_[cap].push_back(p);
+      bin(cap, true)->push_back(p);
       cache_bytes_ += cap;
     } else {
       std::free(p);
@@ -120,6 +120,13 @@ class CachingAllocator final : public Allocator {
     std::lock_guard<std::mutex> lk(mu_);
     size_t old = cache_limit_;
     cache_limit_ = l;
+    for (size_t i = 0; i < kSmallBins && cache_bytes_ > cache_limit_; ++i) {
+      for (void* p : small_[i]) {
+        std::free(p);
+        cache_bytes_ -= (i + 1) * 64;
+      }
+      small_[i].clear();
+    }
     while (cache_bytes_ > cache_limit_ && !cache_.empty()) {
       auto it = cache_.begin();
       for (void* p : it->second) {
@@ -137,13 +144,28 @@ class CachingAllocator final : public Allocator {
     if (active_ > peak_) peak_ = active_;
   }
   void clear_locked() {
+    for (auto& v : small_) {
+      for (void* p : v) std::free(p);
+      v.clear();
+    }
     for (auto& [cap, v] : cache_)
       for (void* p : v) std::free(p);
     cache_.clear();
     cache_bytes_ = 0;
   }
 
+  // The free blocks of one bucket size: buckets up to 4 KiB (64-byte steps)
+  // in a fixed table (no hashing on the small-array path), larger ones in a map.
+  std::vector<void*>* bin(size_t cap, bool create) {
+    if (cap <= kSmallBins * 64) return &small_[cap / 64 - 1];
+    if (create) return &cache_[cap];
+    auto it = cache_.find(cap);
+    return it == cache_.end() ? nullptr : &it->second;
+  }
+
+  static constexpr size_t kSmallBins = 64;
   std::mutex mu_;
+  std::vector<void*> small_[kSmallBins];
   std::unordered_map<size_t, std::vector<void*>> cache_;
   size_t active_ = 0, peak_ = 0, cache_bytes_ = 0;
   size_t memory_limit_, cache_limit_;

@@ -1,6 +1,8 @@
 #include "core/device.h"
 
 #include <algorithm>
+#include <atomic>
+#include <deque>
 #include <mutex>
 #include <unordered_map>
 
@@ -19,6 +21,11 @@ struct Registry {
   std::unordered_map<int, int> default_backend;  // device type -> backend index
   std::unordered_map<int, int> default_stream;   // device type -> stream index
   Device default_device{Device::cpu, 0};
+  // A copy of every stream that never moves, and the default device's
+  // default stream among them (null when a setting changed since it was
+  // found): ops take it without the lock (see resolve_stream).
+  std::deque<Stream> stable;
+  std::atomic<const Stream*> fast_default{nullptr};
 };
 
 Registry& reg() {
@@ -26,13 +33,20 @@ Registry& reg() {
   return *r;
 }
 
+// Both with r.mu held.
+void add_stream(Registry& r, const Stream& s) {
+  r.streams.push_back(s);
+  r.stable.push_back(s);
+}
+void settings_changed(Registry& r) { r.fast_default.store(nullptr, std::memory_order_release); }
+
 int ensure_default_stream(Registry& r, Device::DeviceType t) {
   auto it = r.default_stream.find(int(t));
   if (it != r.default_stream.end()) return it->second;
   auto b = r.default_backend.find(int(t));
   if (b == r.default_backend.end()) return -1;
   Stream s{int(r.streams.size()), Device(t, 0), b->second};
-  r.streams.push_back(s);
+  add_stream(r, s);
   r.default_stream[int(t)] = s.index;
   return s.index;
 }
@@ -69,6 +83,7 @@ int register_backend(Backend* b) {
   r.backends.push_back(b);
   int idx = int(r.backends.size()) - 1;
   r.default_backend.emplace(int(b->device_type()), idx);  // first one registered wins
+  settings_changed(r);
   return idx;
 }
 
@@ -114,8 +129,9 @@ void set_default_backend(Device::DeviceType t, const std::string& name) {
   r.default_backend[int(t)] = idx;
   // New default stream on the chosen backend.
   Stream s{int(r.streams.size()), Device(t, 0), idx};
-  r.streams.push_back(s);
+  add_stream(r, s);
   r.default_stream[int(t)] = s.index;
+  settings_changed(r);
 }
 
 std::string default_backend_name(Device::DeviceType t) {
@@ -133,6 +149,7 @@ void set_default_device(const Device& d) {
   std::lock_guard<std::mutex> lk(r.mu);
   check_available(r, d);
   r.default_device = d;
+  settings_changed(r);
 }
 
 bool is_available(const Device& d) {
@@ -162,6 +179,7 @@ void set_default_stream(const Stream& s) {
   std::lock_guard<std::mutex> lk(r.mu);
   r.default_stream[int(s.device.type)] = s.index;
   r.default_device = s.device;
+  settings_changed(r);
 }
 
 Stream new_stream(const Device& d) {
@@ -170,7 +188,7 @@ Stream new_stream(const Device& d) {
   std::lock_guard<std::mutex> lk(r.mu);
   check_available(r, d);
   Stream s{int(r.streams.size()), d, r.default_backend[int(d.type)]};
-  r.streams.push_back(s);
+  add_stream(r, s);
   return s;
 }
 
@@ -182,7 +200,7 @@ Stream new_stream(const Device& d, const std::string& name) {
   if (r.backends[idx]->device_type() != d.type)
     throw ValueError(msg("[new_stream] Backend '", name, "' does not run on ", type_name(d.type), "."));
   Stream s{int(r.streams.size()), d, idx};
-  r.streams.push_back(s);
+  add_stream(r, s);
   return s;
 }
 
@@ -196,7 +214,16 @@ Stream get_stream(int index) {
 
 Stream resolve_stream(const Stream* s) {
   if (s) return *s;
-  return default_stream(default_device());
+  auto& r = reg();
+  if (const Stream* p = r.fast_default.load(std::memory_order_acquire)) return *p;
+  Stream out = default_stream(default_device());
+  // Publish it if no setting changed meanwhile (settings change under the
+  // lock and clear fast_default).
+  std::lock_guard<std::mutex> lk(r.mu);
+  auto it = r.default_stream.find(int(out.device.type));
+  if (r.default_device == out.device && it != r.default_stream.end() && it->second == out.index)
+    r.fast_default.store(&r.stable[size_t(out.index)], std::memory_order_release);
+  return out;
 }
 
 void synchronize(const Stream& s) { backend_for(s).synchronize(s); }

@@ -8,12 +8,15 @@
 #include "backend/backend.h"
 #include "core/host.h"
 #include "core/primitive.h"
+#include "core/tracing.h"
 #include "core/transforms.h"
 
 namespace oxmlx {
 
 namespace {
 thread_local std::vector<std::unordered_set<uintptr_t>> no_eval_tracers;
+// Scopes alive on any thread (tracing() is conservative across threads).
+std::atomic<int> g_trace_scopes{0};
 
 void check_no_tracers(const std::vector<array>& tape, const std::vector<array>& outputs) {
   auto hit = [](const array& a) {
@@ -38,8 +41,14 @@ NoEvalScope::NoEvalScope(const std::vector<array>& tracers) {
   std::unordered_set<uintptr_t> ids;
   for (auto& t : tracers) ids.insert(t.id());
   no_eval_tracers.push_back(std::move(ids));
+  g_trace_scopes.fetch_add(1);
 }
-NoEvalScope::~NoEvalScope() { no_eval_tracers.pop_back(); }
+NoEvalScope::~NoEvalScope() {
+  g_trace_scopes.fetch_sub(1);
+  no_eval_tracers.pop_back();
+}
+
+bool tracing() { return g_trace_scopes.load(std::memory_order_relaxed) != 0; }
 
 std::vector<array> Primitive::vjp(const std::vector<array>&, const std::vector<array>&,
                                   const std::vector<int>&, const std::vector<array>&) {
@@ -105,14 +114,16 @@ namespace {
 
 // Runs the tape; GPU streams that got work are returned so eval can wait.
 void run_tape(std::vector<array>& tape, std::vector<Stream>& gpu_streams) {
+  std::vector<array> outs;  // reused: no allocation per single-output node
   for (auto& slot : tape) {
     // Take the array out of the tape so that, once consumers detach, nothing
     // keeps its buffer alive but the user's own handles.
     array a = std::move(slot);
     if (a.status() != Status::unscheduled) continue;
-    std::vector<array> outs = a.outputs();
+    if (a.node()->outputs.empty()) outs.push_back(std::move(a));
+    else outs = a.outputs();
     {
-      auto node = a.node();  // keep the node alive while it runs
+      auto node = outs[0].node();  // keep the node alive while it runs
       const Stream& s = node->primitive->stream();
       if (s.device.type == Device::cpu) {
         // Host kernels read inputs a GPU backend left in device memory
@@ -128,6 +139,9 @@ void run_tape(std::vector<array>& tape, std::vector<Stream>& gpu_streams) {
       o.set_status(Status::available);
       o.detach();
     }
+    // Drop our handles now: a consumer may take these buffers over only
+    // while it holds their last reference.
+    outs.clear();
   }
 }
 

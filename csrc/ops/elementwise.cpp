@@ -32,7 +32,7 @@ const char* op_name(BinaryOp op) {
 Stream to_stream(const StreamOrDevice& s) {
   if (auto* st = std::get_if<Stream>(&s)) return *st;
   if (auto* d = std::get_if<Device>(&s)) return default_stream(*d);
-  return default_stream(default_device());
+  return resolve_stream(nullptr);  // the default device's default stream, lock-free
 }
 
 // ---------------------------------------------------------------- primitives
@@ -208,6 +208,13 @@ array round(const array& a, int decimals, StreamOrDevice s) {
 array binary(BinaryOp op, const array& a_in, const array& b_in, StreamOrDevice s) {
   using O = BinaryOp;
   Stream st = to_stream(s);
+  if ((op == O::Add || op == O::Subtract || op == O::Multiply) && a_in.dtype() == b_in.dtype() &&
+      a_in.shape() == b_in.shape()) {
+    // The common case (x + 1 with a scalar of x's shape): no promotion, no
+    // broadcast, one node -- exactly what the general path below builds.
+    std::vector<array> ins{a_in, b_in};
+    return array(Shape(a_in.shape()), a_in.dtype(), make_pooled<BinaryPrim>(st, op), std::move(ins));
+  }
   Dtype dt = promote_types(a_in.dtype(), b_in.dtype());
   auto nm = [op] { return lower_name(op_name(op)); };  // for messages only: built lazily
   Dtype out_dt = dt;
@@ -242,11 +249,13 @@ array binary(BinaryOp op, const array& a_in, const array& b_in, StreamOrDevice s
       break;
   }
   Shape shape = broadcast_shapes(a_in.shape(), b_in.shape());
-  array a = a_in.dtype() == dt ? a_in : astype(a_in, dt, st);
-  array b = b_in.dtype() == dt ? b_in : astype(b_in, dt, st);
-  if (a.shape() != shape) a = broadcast_to(a, shape, st);
-  if (b.shape() != shape) b = broadcast_to(b, shape, st);
-  array r(std::move(shape), out_dt, make_pooled<BinaryPrim>(st, op), {a, b});
+  std::vector<array> ins;
+  ins.reserve(2);
+  for (const array* v : {&a_in, &b_in}) {
+    array x = v->dtype() == dt ? *v : astype(*v, dt, st);
+    ins.push_back(x.shape() == shape ? std::move(x) : broadcast_to(x, shape, st));
+  }
+  array r(std::move(shape), out_dt, make_pooled<BinaryPrim>(st, op), std::move(ins));
   return bool_result ? astype(r, bool_, st) : r;
 }
 

@@ -74,9 +74,6 @@ int getbuffer(PyObject* obj, Py_buffer* view, int flags) {
 
 void releasebuffer(PyObject*, Py_buffer* view) { delete static_cast<BufferInfo*>(view->internal); }
 
-PyType_Slot array_slots[] = {{Py_bf_getbuffer, (void*)getbuffer},
-                             {Py_bf_releasebuffer, (void*)releasebuffer},
-                             {0, nullptr}};
 
 // Binary operator with weak Python scalars; returns NotImplemented for
 // operands we do not understand so Python can try the reflected operator.
@@ -89,6 +86,10 @@ nb::object binop(nb::handle a, nb::handle b, F&& f) {
   auto [x, y] = to_arrays(a, b);
   return nb::cast(f(x, y));
 }
+
+PyType_Slot array_slots[] = {{Py_bf_getbuffer, (void*)getbuffer},
+                             {Py_bf_releasebuffer, (void*)releasebuffer},
+                             {0, nullptr}};
 
 }  // namespace
 
@@ -123,7 +124,9 @@ void init_array_at(nb::module_& m) {
 
 void init_array(nb::module_& m) {
   init_array_at(m);
-  nb::class_<array> cls(m, "array", nb::type_slots(array_slots));
+  // Pooled: a freed array object is kept (still mapped) and reused, which
+  // saves nanobind's instance map insertion and removal per result.
+  nb::class_<array> cls(m, "array", nb::type_slots(array_slots), nb::pooled(1024));
   cls.def("__init__",
           [](array* self, nb::handle val, std::optional<Dtype> dtype) {
             new (self) array(to_array(val, dtype));
@@ -280,6 +283,7 @@ void init_array(nb::module_& m) {
         if (a.dtype() == bool_) return logical_not(a);
         return bitwise_invert(a);
       });
+  install_operator_slots((PyTypeObject*)cls.ptr());
 }
 
 }  // namespace oxmlx::py

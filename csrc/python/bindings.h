@@ -34,5 +34,8 @@ int& print_precision();
 array get_item(const array& a, nb::handle index);
 // a with values combined into a[index] by op (None: assignment), a new array.
 array scatter_item(const array& a, nb::handle index, const array& values, ScatterOp op);
+// Points the array type's number and comparison slots at the fast operators
+// (python/operators.cpp); called once the operator methods are defined.
+void install_operator_slots(PyTypeObject* array_type);
 
 }  // namespace oxmlx::py
