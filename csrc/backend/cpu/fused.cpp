@@ -481,6 +481,36 @@ void gather_f32(const void* ctx, int k, int64_t i0, int64_t len, float* dst) {
 
 namespace fused_vec {
 VecRunFn vec_run_generic() { return &generic_vec::vec_engine::run; }
+
+VecRunFn vec_run() {
+  return isa() == Isa::Avx512 ? vec_run_avx512() : isa() == Isa::Avx2 ? vec_run_avx2() : vec_run_generic();
+}
+
+void vec_apply(VOp op, const float* a, bool a_scalar, const float* b, bool b_scalar, float* out,
+               int64_t n, bool fresh) {
+  VecProgram vp;
+  auto opnd = [&](const float* p, bool scalar) {
+    if (scalar) {
+      vp.scalars.push_back(*p);
+      return Opnd{Opnd::Scalar, int16_t(vp.scalars.size() - 1)};
+    }
+    vp.dense.push_back(p);
+    return Opnd{Opnd::Dense, int16_t(vp.dense.size() - 1)};
+  };
+  VInstr in;
+  in.op = op;
+  in.a = opnd(a, a_scalar);
+  in.b = is_unary(op) ? Opnd{Opnd::Scalar, 0} : opnd(b, b_scalar);
+  if (is_unary(op) && vp.scalars.empty()) vp.scalars.push_back(0.0f);
+  in.dkind = VInstr::ToOut;
+  in.dst = 0;
+  vp.instrs.push_back(in);
+  vp.outs.push_back(out);
+  vp.stream.push_back(fresh && n * 4 >= kStreamBytes && (reinterpret_cast<uintptr_t>(out) & 63) == 0);
+  VecRunFn run = vec_run();
+  constexpr int64_t B = kVecBlock;
+  parallel_blocks((n + B - 1) / B, [&](int64_t b0, int64_t b1) { run(vp, b0 * B, std::min(b1 * B, n)); });
+}
 }  // namespace fused_vec
 
 void CpuBackend::fused(const FusedProgram& p, const std::vector<array>& inputs,
@@ -543,9 +573,7 @@ void CpuBackend::fused(const FusedProgram& p, const std::vector<array>& inputs,
     }
     vp.gather = &gather_f32;
     vp.gather_ctx = &gctx;
-    fused_vec::VecRunFn run = isa() == Isa::Avx512 ? fused_vec::vec_run_avx512()
-                              : isa() == Isa::Avx2 ? fused_vec::vec_run_avx2()
-                                                   : fused_vec::vec_run_generic();
+    fused_vec::VecRunFn run = fused_vec::vec_run();
     constexpr int64_t B = fused_vec::kVecBlock;
     parallel_blocks((n + B - 1) / B, [&](int64_t b0, int64_t b1) { run(vp, b0 * B, std::min(b1 * B, n)); });
     return;

@@ -62,6 +62,15 @@ struct VecProgram {
 
 using VecRunFn = void (*)(const VecProgram& p, int64_t i0, int64_t i1);
 
+// The chosen ISA's engine (fast_isa()'s choice; fused.cpp).
+VecRunFn vec_run();
+
+// out[i] = op(a[i], b[i]) over n dense float32 elements on the engine and the
+// thread pool (unary.cpp, binary.cpp); a scalar operand is read from *a / *b.
+// fresh: out is a new buffer (not an input), so large outputs are streamed.
+void vec_apply(VOp op, const float* a, bool a_scalar, const float* b, bool b_scalar, float* out,
+               int64_t n, bool fresh);
+
 // nullptr when the ISA is not compiled in (the caller checks the CPU).
 VecRunFn vec_run_avx512();
 VecRunFn vec_run_avx2();
