@@ -85,10 +85,12 @@ BINARY = {
 }
 
 
-def check_unary(rng):
+def check_unary(rng, names=None):
     for n in SIZES:
         x = data(rng, n, -100, 90)
         for name, (mf, nf) in UNARY.items():
+            if names is not None and name not in names:
+                continue
             # "* 1" keeps the op inside a program of two instructions (exact).
             got, ref = compiled_and_eager(lambda a: mf(a) * 1, mx.array(x))
             same(got, ref)
@@ -183,7 +185,10 @@ def check_programs(rng):
     base = data(rng, 5000, -1, 1, special=False)
     cf = mx.compile(chain(mx))
     same(np.array(cf(mx.array(base) + 0)), np.array(chain(mx)(mx.array(base) + 0)))
-    # float64 and mixed programs (tile loops).
+
+
+def check_float64_and_mixed(rng):
+    """Programs off the engine (tile loops): float64, and a cast inside."""
     x64 = rng.uniform(-5, 5, 4099)
     got, ref = compiled_and_eager(lambda a: mx.maximum(mx.exp(a) * 2 - a, 0.5) / 3, mx.array(x64, dtype=mx.float64))
     same(got, ref)
@@ -194,7 +199,7 @@ def check_programs(rng):
     same(got, ref)
 
 
-def check_eager(rng):
+def check_eager(rng, names=None):
     """Uncompiled unary/binary ops on large dense float32 arrays (the engine's
     vec_apply: dynamic chunks, streamed fresh outputs, in place on a donated
     input) against numpy, bit for bit."""
@@ -202,6 +207,8 @@ def check_eager(rng):
         a, b = data(rng, n, -100, 90), data(rng, n)
         b[: n // 4] = a[: n // 4]
         for name, (mf, nf) in UNARY.items():
+            if names is not None and name not in names:
+                continue
             got = np.array(mf(mx.array(a)))
             tmp = np.array(mf(mx.array(a) * 1))  # a temporary: may be overwritten in place
             same(tmp, got)
@@ -211,6 +218,8 @@ def check_eager(rng):
                 with np.errstate(all="ignore"):
                     same(got, nf(a))
         for name, (mf, nf) in BINARY.items():
+            if names is not None and name not in names:
+                continue
             if name == "maximum":
                 nf = lambda u, v: np.where(np.isnan(u) | (u > v), u, v).astype(np.float32)
             elif name == "minimum":
@@ -241,15 +250,29 @@ def run_all():
     check_unary(rng)
     check_binary(rng)
     check_programs(rng)
+    check_float64_and_mixed(rng)
     check_eager(rng)
 
 
+ARITH = [k for k in list(UNARY) + list(BINARY) if k != "exp"]
+
+
 def test_eager_ops_on_the_engine():
-    check_eager(np.random.default_rng(4))
+    check_eager(np.random.default_rng(4), ARITH)
 
 
 def test_fused_unary_ops():
-    check_unary(np.random.default_rng(1))
+    check_unary(np.random.default_rng(1), ARITH)
+
+
+def test_fused_and_eager_exp_accuracy():
+    rng = np.random.default_rng(5)
+    check_unary(rng, ["exp"])
+    check_eager(rng, ["exp"])
+
+
+def test_fused_float64_and_mixed_programs():
+    check_float64_and_mixed(np.random.default_rng(6))
 
 
 def test_fused_binary_ops_and_operand_forms():
