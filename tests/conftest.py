@@ -27,6 +27,11 @@ if TEST_BACKEND:
 # docs/backends.md.
 _F64 = "MLX computes float64 exp/sin/cos/erf/erfinv/sigmoid/logaddexp at float32 accuracy"
 MLX_BACKEND_GAPS = {
+    "tests/test_fused_engine.py::test_fused_every_isa_path":
+        "forces oxmlx's own CPU kernel ISA (OXMLX_FAST_ISA); the mlx backend runs MLX's kernels",
+    "tests/test_fused_engine.py::test_fused_and_eager_exp_accuracy":
+        "MLX's float32 exp is up to 64 ulp off over [-87, 88] and flushes subnormal results to 0",
+    "tests/test_fused_engine.py::test_fused_float64_and_mixed_programs": _F64,
     "tests/test_cpu_kernels.py::test_cast_strided_and_broadcast_inputs[float64-float16]":
         "MLX casts float64 to float16 through float32 (rounds twice)",
     "tests/test_cpu_kernels.py::test_cast_f32_bf16_roundtrip": "MLX's bfloat16 cast drops the sign of NaN",

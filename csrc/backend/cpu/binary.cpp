@@ -1,6 +1,8 @@
 // Binary family: vector-vector, scalar-vector and vector-scalar flat loops for
-// dense operands that share a layout; strided rows for everything else.
+// dense operands that share a layout (large float32 ones on the fused
+// engine, fused_vec.h); strided rows for everything else.
 #include "backend/cpu/cpu_backend.h"
+#include "backend/cpu/fused_vec.h"
 #include "backend/cpu/scalar_ops.h"
 #include "backend/cpu/strided.h"
 
@@ -18,6 +20,23 @@ bool is_scalar_like(const array& a) {
   return true;
 }
 
+constexpr int64_t kEngineMin = 1 << 14;
+
+// The fused engine's op code of a binary op, or -1.
+template <BinaryOp op>
+constexpr int fused_vec_op() {
+  using V = fused_vec::VOp;
+  switch (op) {
+    case BinaryOp::Add: return int(V::Add);
+    case BinaryOp::Subtract: return int(V::Sub);
+    case BinaryOp::Multiply: return int(V::Mul);
+    case BinaryOp::Divide: return int(V::Div);
+    case BinaryOp::Maximum: return int(V::Max);
+    case BinaryOp::Minimum: return int(V::Min);
+    default: return -1;
+  }
+}
+
 template <BinaryOp op, typename T>
 void run_binary(const array& a, const array& b, array& out) {
   using R = binary_out_t<op, T>;
@@ -27,8 +46,17 @@ void run_binary(const array& a, const array& b, array& out) {
   bool sa = is_scalar_like(a), sb = is_scalar_like(b);
   bool da = is_dense(a), db = is_dense(b);
   auto flat = [&](const array& like, auto&& body) {
-    if (!try_donate(a, out) && !try_donate(b, out)) alloc_like(like, out);
+    const bool fresh = !try_donate(a, out) && !try_donate(b, out);
+    if (fresh) alloc_like(like, out);
     R* dst = out.data<R>();
+    if constexpr (std::is_same_v<T, float> && fused_vec_op<op>() >= 0) {
+      // Large float32 operands: the fused engine (SIMD, dynamic chunks,
+      // streamed fresh outputs), bit-identical to binary_scalar.
+      if (like.data_size() >= kEngineMin) {
+        fused_vec::vec_apply(fused_vec::VOp(fused_vec_op<op>()), pa, sa, pb, sb, dst, like.data_size(), fresh);
+        return;
+      }
+    }
     parallel_for(like.data_size(), kGrain, [&](int64_t s, int64_t e) { body(dst, s, e); });
   };
   if (sa && sb) {

@@ -1,12 +1,15 @@
 // Fused family: a register program of elementwise instructions run over the
-// output in tiles of kTile elements. Each thread takes a range of tiles and
-// keeps one tile-sized scratch buffer per register, so every intermediate
-// stays in cache and memory is read and written once. Dense inputs are read
-// in place, size-1 inputs are splatted once, any other layout (broadcast,
-// strided views) is gathered tile by tile. Each instruction is one
-// vectorizable loop over the tile (AVX2/AVX-512 builds of the hot float loops
-// are picked at run time).
+// output in blocks, so that every intermediate stays in cache and memory is
+// read and written once. Programs of float32 registers and common arithmetic
+// run on the register engine (fused_vec.h: whole SIMD registers, scalars in
+// broadcast registers, slots reused by liveness); any other program on the
+// tile loops below: tiles of kTile elements, one tile-sized scratch buffer
+// per register, each instruction one vectorizable loop over the tile. In
+// both, dense inputs are read in place, size-1 inputs are splatted once, any
+// other layout (broadcast, strided views) is gathered block by block. The
+// ISA (AVX-512, AVX2, portable) is fast_isa()'s: OXMLX_FAST_ISA forces it.
 #include <algorithm>
+#include <atomic>
 #include <cstring>
 #include <memory>
 
@@ -15,6 +18,8 @@
 #endif
 
 #include "backend/cpu/cpu_backend.h"
+#include "backend/cpu/fast_isa.h"
+#include "backend/cpu/fused_vec.h"
 #include "backend/cpu/scalar_ops.h"
 #include "backend/cpu/threadpool.h"
 
@@ -76,23 +81,34 @@ void cast_tile(const void* in, void* out, int64_t n) {
   }
 }
 
-bool is_x86_avx512() {
-#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
-  static const bool v = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") &&
-                        __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512bw");
+enum class Isa { Avx512, Avx2, Generic };
+
+// The kernels' ISA: fast_isa()'s choice (cpuid, or OXMLX_FAST_ISA when the
+// CPU has that path), so that fused exp and mx.exp are the same kernel.
+Isa isa() {
+  static const Isa v = [] {
+    const char* name = fast_detail::fast_isa().name;
+    if (std::strcmp(name, "avx512") == 0 && fused_vec::vec_run_avx512()) return Isa::Avx512;
+    if (std::strcmp(name, "avx2") == 0 && fused_vec::vec_run_avx2()) return Isa::Avx2;
+    return Isa::Generic;
+  }();
   return v;
-#else
-  return false;
-#endif
 }
 
-bool is_x86_avx2() {
-#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
-  static const bool v = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-  return v;
-#else
-  return false;
-#endif
+void* isa_unary(UnaryOp op, bool f64) {
+  switch (isa()) {
+    case Isa::Avx512: return fused_avx512_unary(op, f64);
+    case Isa::Avx2: return fused_avx2_unary(op, f64);
+    default: return reinterpret_cast<void*>(simd_unary(op, f64));
+  }
+}
+
+void* isa_binary(BinaryOp op, bool f64) {
+  switch (isa()) {
+    case Isa::Avx512: return fused_avx512_binary(op, f64);
+    case Isa::Avx2: return fused_avx2_binary(op, f64);
+    default: return reinterpret_cast<void*>(simd_binary(op, f64));
+  }
 }
 
 [[noreturn]] void bad(const char* what, Dtype d) {
@@ -102,9 +118,7 @@ bool is_x86_avx2() {
 Fn1 unary_fn(UnaryOp op, Dtype d) {
   if (d == float32 || d == float64) {
     bool f64 = d == float64;
-    void* p = is_x86_avx512() ? fused_avx512_unary(op, f64)
-              : is_x86_avx2() ? fused_avx2_unary(op, f64)
-                              : reinterpret_cast<void*>(simd_unary(op, f64));
+    void* p = isa_unary(op, f64);
     if (p) return reinterpret_cast<Fn1>(p);
   }
   Fn1 fn = nullptr;
@@ -135,9 +149,7 @@ Fn1 unary_fn(UnaryOp op, Dtype d) {
 Fn2 binary_fn(BinaryOp op, Dtype d) {
   if (d == float32 || d == float64) {
     bool f64 = d == float64;
-    void* p = is_x86_avx512() ? fused_avx512_binary(op, f64)
-              : is_x86_avx2() ? fused_avx2_binary(op, f64)
-                              : reinterpret_cast<void*>(simd_binary(op, f64));
+    void* p = isa_binary(op, f64);
     if (p) return reinterpret_cast<Fn2>(p);
   }
   Fn2 fn = nullptr;
@@ -268,7 +280,238 @@ void stream_fence() {
 // Outputs larger than this are written with non-temporal stores.
 constexpr int64_t kStreamBytes = int64_t(8) << 20;
 
+// The portable trait of the register engine: one lane (the compiler
+// vectorizes the block loops where it can), exp as mx.exp's portable path.
+struct GenericTr {
+  using V = float;
+  static constexpr int W = 1;
+  static V set1(float a) { return a; }
+  static V load(const float* p) { return *p; }
+  static void store(float* p, V v) { *p = v; }
+  static void stream(float* p, V v) { *p = v; }
+  static void fence() {}
+  static float first(V v) { return v; }
+  static V add(V a, V b) { return a + b; }
+  static V sub(V a, V b) { return a - b; }
+  static V mul(V a, V b) { return a * b; }
+  static V div(V a, V b) { return a / b; }
+  static V sqrt(V a) { return std::sqrt(a); }
+  static V neg(V a) { return -a; }
+  static V abs(V a) { return std::abs(a); }
+  static V max(V a, V b) { return ((a != a) || a > b) ? a : b; }
+  static V min(V a, V b) { return ((a != a) || a < b) ? a : b; }
+  static V exp(V a) { return std::exp(a); }
+};
+
+namespace generic_vec {
+using Tr = GenericTr;
+#include "backend/cpu/fused_vec.inc"
+}  // namespace generic_vec
+
+bool vec_op(const FusedInstr& ins, fused_vec::VOp& v) {
+  using fused_vec::VOp;
+  if (ins.kind == FusedInstr::Kind::Unary) {
+    switch (UnaryOp(ins.op)) {
+      case UnaryOp::Negative: v = VOp::Neg; return true;
+      case UnaryOp::Abs: v = VOp::Abs; return true;
+      case UnaryOp::Square: v = VOp::Square; return true;
+      case UnaryOp::Sqrt: v = VOp::Sqrt; return true;
+      case UnaryOp::Rsqrt: v = VOp::Rsqrt; return true;
+      case UnaryOp::Reciprocal: v = VOp::Recip; return true;
+      case UnaryOp::Exp: v = VOp::Exp; return true;
+      default: return false;
+    }
+  }
+  if (ins.kind == FusedInstr::Kind::Binary) {
+    switch (BinaryOp(ins.op)) {
+      case BinaryOp::Add: v = VOp::Add; return true;
+      case BinaryOp::Subtract: v = VOp::Sub; return true;
+      case BinaryOp::Multiply: v = VOp::Mul; return true;
+      case BinaryOp::Divide: v = VOp::Div; return true;
+      case BinaryOp::Maximum: v = VOp::Max; return true;
+      case BinaryOp::Minimum: v = VOp::Min; return true;
+      default: return false;
+    }
+  }
+  return false;
+}
+
+struct GatherCtx {
+  const std::vector<array>* inputs;
+  const Shape* shape;
+  const std::vector<Strides>* bst;
+  std::vector<int> which;  // gather index -> input
+};
+
+void gather_f32(const void* ctx, int k, int64_t i0, int64_t len, float* dst);
+
+enum Kind { Dense, Scalar, Strided };
+
+// Runs f over [0, nblocks) of engine blocks on the pool, threads taking
+// chunks of about 1/32 of the work per thread from a shared counter as they
+// finish (not one fixed share each): on a loaded machine a descheduled
+// thread delays the kernel by one chunk, not by its whole share. At least
+// 32K elements per thread and 4K per chunk.
+template <typename F>
+void parallel_blocks(int64_t nblocks, F&& f) {
+  constexpr int64_t B = fused_vec::kVecBlock;
+  const int64_t nt = num_threads();
+  if (nt <= 1 || nblocks * B < 2 * (int64_t(1) << 15) || in_parallel_region()) {
+    f(0, nblocks);
+    return;
+  }
+  const int64_t chunk = std::max<int64_t>(4096 / B, nblocks / (nt * 32));
+  std::atomic<int64_t> next{0};
+  parallel_for(nt, 1, [&](int64_t, int64_t) {
+    for (;;) {
+      int64_t b = next.fetch_add(chunk, std::memory_order_relaxed);
+      if (b >= nblocks) break;
+      f(b, std::min(b + chunk, nblocks));
+    }
+  });
+}
+
+// Builds the register engine's program; false when the program has other
+// dtypes or ops, or needs more slots than the engine has.
+bool build_vec(const FusedProgram& p, const std::vector<array>& inputs, std::vector<array>& outputs,
+               const std::vector<Kind>& kind, fused_vec::VecProgram& vp, GatherCtx& gctx) {
+  using namespace fused_vec;
+  const int nin = int(inputs.size());
+  const int nins = int(p.instrs.size());
+  for (const array& in : inputs)
+    if (in.dtype() != float32) return false;
+  std::vector<VOp> ops(nins);
+  for (int k = 0; k < nins; ++k)
+    if (p.instrs[k].dtype != float32 || !vec_op(p.instrs[k], ops[k])) return false;
+  const int nreg = nin + nins;
+  // Last instruction reading each register; registers copied to an output
+  // (other than by a direct write) live to the end of the block.
+  std::vector<int> last(nreg, -1), nout(nreg, 0);
+  for (int k = 0; k < nins; ++k) {
+    last[p.instrs[k].a] = k;
+    if (!is_unary(ops[k])) last[p.instrs[k].b] = k;
+  }
+  for (int32_t r : p.outputs) ++nout[r];
+  std::vector<int> direct(nreg, -1);  // output written straight by the register's instruction
+  for (size_t o = 0; o < p.outputs.size(); ++o) {
+    int r = p.outputs[o];
+    if (r >= nin && nout[r] == 1 && last[r] < 0) direct[r] = int(o);
+  }
+  for (int r = 0; r < nreg; ++r)
+    if (nout[r] > 0 && direct[r] < 0) last[r] = nins;
+  std::vector<Opnd> reg(nreg);
+  std::vector<int> free_slots;
+  int nslots = 0;
+  auto take = [&]() {
+    if (!free_slots.empty()) {
+      int s = free_slots.back();
+      free_slots.pop_back();
+      return s;
+    }
+    return nslots++;
+  };
+  for (int i = 0; i < nin; ++i) {
+    if (kind[i] == Dense) {
+      reg[i] = {Opnd::Dense, int16_t(vp.dense.size())};
+      vp.dense.push_back(inputs[i].data<float>());
+    } else if (kind[i] == Scalar) {
+      reg[i] = {Opnd::Scalar, int16_t(vp.scalars.size())};
+      vp.scalars.push_back(*inputs[i].data<float>());
+    } else {
+      int s = nslots++;  // gathered inputs keep their slot
+      reg[i] = {Opnd::Slot, int16_t(s)};
+      vp.gather_slots.push_back(int16_t(s));
+      gctx.which.push_back(i);
+    }
+  }
+  const int nsc_in = int(vp.scalars.size());
+  for (int k = 0; k < nins; ++k) {
+    const FusedInstr& fi = p.instrs[k];
+    const int r = nin + k;
+    VInstr in;
+    in.op = ops[k];
+    in.a = reg[fi.a];
+    if (!is_unary(ops[k])) in.b = reg[fi.b];
+    else in.b = {Opnd::Scalar, 0};
+    const bool scal = in.a.kind == Opnd::Scalar && in.b.kind == Opnd::Scalar;
+    // Free the operands whose last use this is (the result may take their slot).
+    auto release = [&](int32_t q) {
+      if (q < nin && kind[q] == Strided) return;
+      if (reg[q].kind == Opnd::Slot && last[q] == k) {
+        free_slots.push_back(reg[q].idx);
+        last[q] = -2;
+      }
+    };
+    release(fi.a);
+    if (!is_unary(ops[k])) release(fi.b);
+    if (scal) {
+      in.dkind = VInstr::ToScalar;
+      in.dst = int16_t(nsc_in + k);
+      reg[r] = {Opnd::Scalar, in.dst};
+      direct[r] = -1;  // copied to its outputs after each block
+    } else if (direct[r] >= 0) {
+      in.dkind = VInstr::ToOut;
+      in.dst = int16_t(direct[r]);
+    } else {
+      in.dkind = VInstr::ToSlot;
+      in.dst = int16_t(take());
+      reg[r] = {Opnd::Slot, in.dst};
+    }
+    vp.instrs.push_back(in);
+  }
+  for (size_t o = 0; o < p.outputs.size(); ++o) {
+    int r = p.outputs[o];
+    if (direct[r] == int(o)) continue;
+    vp.copies.push_back({reg[r], int16_t(o)});
+  }
+  vp.nslots = nslots;
+  if (nslots + int(vp.dense.size()) + int(outputs.size()) > kMaxSlots) return false;
+  if (nsc_in + nins > 30000) return false;
+  return true;
+}
+
+void gather_f32(const void* ctx, int k, int64_t i0, int64_t len, float* dst) {
+  auto& c = *static_cast<const GatherCtx*>(ctx);
+  const array& in = (*c.inputs)[c.which[k]];
+  gather_tile(static_cast<const char*>(in.raw_ptr()), 4, *c.shape, (*c.bst)[c.which[k]], i0, len,
+              reinterpret_cast<char*>(dst));
+}
+
 }  // namespace
+
+namespace fused_vec {
+VecRunFn vec_run_generic() { return &generic_vec::vec_engine::run; }
+
+VecRunFn vec_run() {
+  return isa() == Isa::Avx512 ? vec_run_avx512() : isa() == Isa::Avx2 ? vec_run_avx2() : vec_run_generic();
+}
+
+void vec_apply(VOp op, const float* a, bool a_scalar, const float* b, bool b_scalar, float* out,
+               int64_t n, bool fresh) {
+  VecProgram vp;
+  auto opnd = [&](const float* p, bool scalar) {
+    if (scalar) {
+      vp.scalars.push_back(*p);
+      return Opnd{Opnd::Scalar, int16_t(vp.scalars.size() - 1)};
+    }
+    vp.dense.push_back(p);
+    return Opnd{Opnd::Dense, int16_t(vp.dense.size() - 1)};
+  };
+  VInstr in;
+  in.op = op;
+  in.a = opnd(a, a_scalar);
+  in.b = is_unary(op) ? Opnd{Opnd::Scalar, 0} : opnd(b, b_scalar);
+  if (is_unary(op) && vp.scalars.empty()) vp.scalars.push_back(0.0f);
+  in.dkind = VInstr::ToOut;
+  in.dst = 0;
+  vp.instrs.push_back(in);
+  vp.outs.push_back(out);
+  vp.stream.push_back(fresh && n * 4 >= kStreamBytes && (reinterpret_cast<uintptr_t>(out) & 63) == 0);
+  VecRunFn run = vec_run();
+  constexpr int64_t B = kVecBlock;
+  parallel_blocks((n + B - 1) / B, [&](int64_t b0, int64_t b1) { run(vp, b0 * B, std::min(b1 * B, n)); });
+}
+}  // namespace fused_vec
 
 void CpuBackend::fused(const FusedProgram& p, const std::vector<array>& inputs,
                        std::vector<array>& outputs) {
@@ -277,7 +520,6 @@ void CpuBackend::fused(const FusedProgram& p, const std::vector<array>& inputs,
   const int nin = int(inputs.size());
   const int nreg = nin + int(p.instrs.size());
 
-  enum Kind { Dense, Scalar, Strided };
   std::vector<Kind> kind(nin);
   std::vector<Strides> bst(nin);
   for (int i = 0; i < nin; ++i) {
@@ -321,14 +563,32 @@ void CpuBackend::fused(const FusedProgram& p, const std::vector<array>& inputs,
   for (auto& o : outputs) out_bytes += int64_t(o.nbytes());
   // Streaming stores would overwrite a donated input before it is read.
   const bool stream = out_bytes >= kStreamBytes && !donated;
+
+  fused_vec::VecProgram vp;
+  GatherCtx gctx{&inputs, &shape, &bst, {}};
+  if (build_vec(p, inputs, outputs, kind, vp, gctx)) {
+    for (auto& o : outputs) {
+      vp.outs.push_back(o.data<float>());
+      vp.stream.push_back(stream && (reinterpret_cast<uintptr_t>(o.raw_ptr()) & 63) == 0);
+    }
+    vp.gather = &gather_f32;
+    vp.gather_ctx = &gctx;
+    fused_vec::VecRunFn run = fused_vec::vec_run();
+    constexpr int64_t B = fused_vec::kVecBlock;
+    parallel_blocks((n + B - 1) / B, [&](int64_t b0, int64_t b1) { run(vp, b0 * B, std::min(b1 * B, n)); });
+    return;
+  }
+
+  size_t max_isz = 1;
+  for (size_t v : isz) max_isz = std::max(max_isz, v);
   const int64_t tiles = (n + kTile - 1) / kTile;
   // At least 32 tiles (32K elements) per thread, as the other elementwise kernels.
   parallel_for(tiles, 32, [&](int64_t t0, int64_t t1) {
-    // One tile of scratch per register (8-byte elements at most), staggered
-    // by a few cache lines so that no two registers are 4 KiB apart (loads
-    // and stores at such distances falsely alias in the store buffer).
+    // One tile of scratch per register (of the widest dtype), staggered by a
+    // few cache lines so that no two registers are 4 KiB apart (loads and
+    // stores at such distances falsely alias in the store buffer).
     const int64_t tile = std::min(kTile, n);
-    const size_t reg_words = size_t(tile) + 40;
+    const size_t reg_words = (size_t(tile) * max_isz + 7) / 8 + 40;
     std::unique_ptr<uint64_t[]> scratch(new uint64_t[size_t(nreg) * reg_words + 8]);
     auto buf = [&](int r) { return reinterpret_cast<char*>(scratch.get() + size_t(r) * reg_words); };
     std::vector<const void*> reg(nreg);

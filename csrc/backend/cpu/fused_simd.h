@@ -5,51 +5,19 @@
 // include guard and includes nothing: each copy is private to its file.
 //
 // Needs UnaryOp, BinaryOp (backend/backend.h), <cmath>, <cstdint>, <cstring>.
+// Programs of float32 registers and these ops run on the register engine
+// instead (fused_vec.h); these loops serve float64 and mixed programs.
 
 using SimdUnaryFn = void (*)(const void*, void*, int64_t);
 using SimdBinaryFn = void (*)(const void*, const void*, void*, int64_t);
 
-// exp for float32 in about 1 ulp, branch free: round x / ln2 to k, a Cephes
-// polynomial on the remainder, then 2^k applied in two halves (so that k in
-// [-150, 128] needs no special case: subnormal results come out right).
-inline float simd_exp_f32(float x) {
-  const float hi = 88.72283935546875f, lo = -103.972084045410f;
-  float xc = x > hi ? hi : x;
-  xc = xc < lo ? lo : xc;
-  float k = xc * 1.44269504088896341f;
-  k = (k + 12582912.0f) - 12582912.0f;
-  float r = xc - k * 0.693359375f;
-  r = r - k * -2.12194440e-4f;
-  float p = 1.9875691500e-4f;
-  p = p * r + 1.3981999507e-3f;
-  p = p * r + 8.3334519073e-3f;
-  p = p * r + 4.1665795894e-2f;
-  p = p * r + 1.6666665459e-1f;
-  p = p * r + 5.0000001201e-1f;
-  float y = p * r * r + r + 1.0f;
-  int32_t ki = int32_t(k);
-  int32_t k1 = ki >> 1, k2 = ki - k1;
-  int32_t b1 = (k1 + 127) << 23, b2 = (k2 + 127) << 23;
-  float s1, s2;
-  std::memcpy(&s1, &b1, 4);
-  std::memcpy(&s2, &b2, 4);
-  y = y * s1 * s2;
-  y = x > hi ? __builtin_huge_valf() : y;
-  y = x < lo ? 0.0f : y;
-  return x != x ? x : y;
-}
-
 template <typename T>
-inline T simd_max(T a, T b) {
-  T m = a < b ? b : a;
-  m = b != b ? b : m;
-  return a != a ? a : m;
+inline T simd_max(T a, T b) {  // binary_scalar's: NaN of a first, ties give b
+  return ((a != a) || a > b) ? a : b;
 }
 template <typename T>
 inline T simd_min(T a, T b) {
-  T m = b < a ? b : a;
-  m = b != b ? b : m;
-  return a != a ? a : m;
+  return ((a != a) || a < b) ? a : b;
 }
 
 #define OXMLX_SIMD_UNARY(NAME, EXPR)                                   \
@@ -69,12 +37,6 @@ OXMLX_SIMD_UNARY(simd_sqrt, std::sqrt(v))
 OXMLX_SIMD_UNARY(simd_rsqrt, T(1) / std::sqrt(v))
 OXMLX_SIMD_UNARY(simd_recip, T(1) / v)
 #undef OXMLX_SIMD_UNARY
-
-inline void simd_exp(const void* in, void* out, int64_t n) {
-  const float* __restrict x = static_cast<const float*>(in);
-  float* __restrict y = static_cast<float*>(out);
-  for (int64_t i = 0; i < n; ++i) y[i] = simd_exp_f32(x[i]);
-}
 
 #define OXMLX_SIMD_BINARY(NAME, EXPR)                                  \
   template <typename T>                                                \
@@ -104,9 +66,8 @@ SimdUnaryFn simd_unary_for(UnaryOp op) {
     case UnaryOp::Sqrt: return &simd_sqrt<T>;
     case UnaryOp::Rsqrt: return &simd_rsqrt<T>;
     case UnaryOp::Reciprocal: return &simd_recip<T>;
-    case UnaryOp::Exp:
-      if constexpr (std::is_same_v<T, float>) return &simd_exp;
-      return nullptr;
+    // Exp: the ISA files add mx.exp's polynomial for float32; the portable
+    // path uses the scalar loop (std::exp, as mx.exp there).
     default: return nullptr;
   }
 }

@@ -1,7 +1,9 @@
 // Unary family: contiguous inputs run one flat (vectorizable) loop over the
-// buffer, keeping the input's layout; other layouts go through strided rows.
+// buffer, keeping the input's layout (large float32 ones on the fused
+// engine, fused_vec.h); other layouts go through strided rows.
 #include "backend/cpu/cpu_backend.h"
 #include "backend/cpu/fast_isa.h"
+#include "backend/cpu/fused_vec.h"
 #include "backend/cpu/scalar_ops.h"
 #include "backend/cpu/strided.h"
 
@@ -10,6 +12,23 @@ namespace oxmlx::cpu {
 namespace {
 
 constexpr int64_t kGrain = 1 << 15;
+constexpr int64_t kEngineMin = 1 << 14;
+
+// The fused engine's op code of a unary op, or -1.
+template <UnaryOp op>
+constexpr int fused_vec_op() {
+  using V = fused_vec::VOp;
+  switch (op) {
+    case UnaryOp::Negative: return int(V::Neg);
+    case UnaryOp::Abs: return int(V::Abs);
+    case UnaryOp::Square: return int(V::Square);
+    case UnaryOp::Sqrt: return int(V::Sqrt);
+    case UnaryOp::Rsqrt: return int(V::Rsqrt);
+    case UnaryOp::Reciprocal: return int(V::Recip);
+    case UnaryOp::Exp: return int(V::Exp);
+    default: return -1;
+  }
+}
 
 template <UnaryOp op, typename T>
 void run_unary(const array& in, array& out) {
@@ -19,6 +38,15 @@ void run_unary(const array& in, array& out) {
     if (!try_donate(in, out)) alloc_like(in, out);
     const T* src = in.data<T>();
     R* dst = out.data<R>();
+    if constexpr (std::is_same_v<T, float> && fused_vec_op<op>() >= 0) {
+      // Large float32 arrays: the fused engine (SIMD, dynamic chunks,
+      // streamed fresh outputs; the same exp as below).
+      if (in.data_size() >= kEngineMin) {
+        fused_vec::vec_apply(fused_vec::VOp(fused_vec_op<op>()), src, false, nullptr, false, dst,
+                             in.data_size(), dst != src);
+        return;
+      }
+    }
     if constexpr (op == UnaryOp::Exp && std::is_same_v<T, float>) {
       // The fused family's SIMD polynomial exp (<= 1 ulp, fast_isa.h).
       auto fn = fast_detail::fast_isa().exp_f32;
