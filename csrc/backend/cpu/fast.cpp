@@ -5,6 +5,7 @@
 #include "backend/fast.h"
 
 #include <atomic>
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>

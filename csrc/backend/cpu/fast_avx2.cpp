@@ -4,6 +4,7 @@
 // gradual underflow come out right without vscalefps). Tails go through a
 // small stack buffer. Compiled for AVX2 by a target pragma only
 // (isa_target.h); fast_avx2() (baseline code) checks the CPU.
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <limits>

@@ -5,6 +5,7 @@
 // pragma (isa_target.h; not global -m flags) and lives in an anonymous namespace, so the
 // library stays portable; fast_avx512() (baseline code) checks the CPU
 // before handing out the table.
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <limits>
