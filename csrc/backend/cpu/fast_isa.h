@@ -1,9 +1,9 @@
-// Internal interface between the fused-family drivers (fast.cpp,
-// fast_sdpa.cpp) and the reduce family's (reduce.cpp) on one side, the
+// Internal interface between the drivers of the fused family (fast.cpp,
+// fast_sdpa.cpp) and of the reduce family (reduce.cpp) on one side, the
 // per-ISA row kernels (fast_avx512.cpp, fast_avx2.cpp; portable scalar ones
-// in fast.cpp) on the other. The ISA is picked at run
-// time from cpuid; OXMLX_FAST_ISA=avx512|avx2|generic forces a path (ignored
-// when the CPU lacks it).
+// in fast.cpp) on the other. The ISA is picked at run time from cpuid;
+// OXMLX_FAST_ISA=avx512|avx2|generic forces a path (ignored when the CPU
+// lacks it).
 #pragma once
 
 #include <cstdint>
@@ -48,8 +48,6 @@ struct FastIsa {
   RowFns<double, double> f64;
   // y[i] = exp(x[i]) with the vectorized polynomial (tests compare it).
   void (*exp_f32)(const float* x, float* y, int64_t n) = nullptr;
-  // acc[j] += x[j] over a row (column reductions), j < n.
-  void (*add_row_f32)(const float* x, float* acc, int64_t n) = nullptr;
 };
 
 // Each returns nullptr when that ISA is not compiled in or the CPU lacks it.
