@@ -13,6 +13,8 @@
 // portable loops of the same shape. Float rows longer than kPairwiseBlock and
 // columns longer than kColBlock are halved pairwise (error grows with log n).
 #include <algorithm>
+#include <atomic>
+#include <functional>
 #include <memory>
 #include <numeric>
 #include <vector>
@@ -21,6 +23,7 @@
 #include "backend/cpu/cpu_backend.h"
 #include "backend/cpu/fast_isa.h"
 #include "backend/cpu/strided.h"
+#include "backend/cpu/threadpool.h"
 #include "ops/ops.h"
 
 namespace oxmlx::cpu {
@@ -180,33 +183,32 @@ struct Reducer {
   }
 };
 
+// Runs fn(c) for every chunk c < n on the pool, each thread claiming the
+// next chunk as it finishes one: on a shared machine a descheduled thread
+// then delays one chunk, not a fixed half of the work. Which thread runs a
+// chunk never changes the result (every chunk writes its own outputs).
+void parallel_chunks(int64_t n, const std::function<void(int64_t)>& fn) {
+  const int nt = num_threads();
+  if (n <= 1 || nt == 1 || in_parallel_region()) {
+    for (int64_t c = 0; c < n; ++c) fn(c);
+    return;
+  }
+  std::atomic<int64_t> next{0};
+  parallel_for(std::min<int64_t>(nt, n), 1, [&](int64_t, int64_t) {
+    for (int64_t c; (c = next.fetch_add(1, std::memory_order_relaxed)) < n;) fn(c);
+  });
+}
+
+// Chunks per thread when work is split (see parallel_chunks).
+constexpr int kChunksPerThread = 4;
+
 // (K, R): out[i] = reduction of src[i * R .. (i + 1) * R).
 template <ReduceOp op, typename T, typename A, typename O>
 void reduce_rows(const Reducer<op, T, A>& red, const T* src, int64_t K, int64_t R, O* dst) {
   using Rop = ROp<op, A>;
   const int nt = num_threads();
   const int64_t total = K * R;
-  if (R > kPairwiseBlock && K < nt && total >= kParallelMin) {
-    // Few long rows: P segments per row, combined in order.
-    const int64_t P = (nt + K - 1) / K;
-    const int64_t seg = ((R + P - 1) / P + 15) & ~int64_t(15);
-    std::unique_ptr<A[]> part(new A[K * P]);  // not vector: vector<bool> packs bits
-    for (int64_t t = 0; t < K * P; ++t) part[t] = Rop::init();
-    parallel_for(K * P, 1, [&](int64_t b, int64_t e) {
-      for (int64_t t = b; t < e; ++t) {
-        int64_t i = t / P, s0 = (t % P) * seg, s1 = std::min(R, s0 + seg);
-        if (s0 < s1) part[t] = red.row(src + i * R + s0, s1 - s0);
-      }
-    });
-    for (int64_t i = 0; i < K; ++i) {
-      A r = part[i * P];
-      for (int64_t p = 1; p < P; ++p) r = Rop::apply(r, part[i * P + p]);
-      dst[i] = convert<O>(r);
-    }
-    return;
-  }
-  const int64_t grain = std::max<int64_t>(1, kParallelMin / std::max<int64_t>(R, 1));
-  parallel_for(K, grain, [&](int64_t b, int64_t e) {
+  auto rows = [&](int64_t b, int64_t e) {
     if (R > kPairwiseBlock || R < 8) {
       for (int64_t i = b; i < e; ++i) dst[i] = convert<O>(red.row(src + i * R, R));
       return;
@@ -218,7 +220,27 @@ void reduce_rows(const Reducer<op, T, A>& red, const T* src, int64_t K, int64_t 
       red.k.rows(src + i0 * R, R, n, R, tmp);
       for (int64_t i = 0; i < n; ++i) dst[i0 + i] = convert<O>(tmp[i]);
     }
-  });
+  };
+  if (total < kParallelMin || nt == 1) return rows(0, K);
+  const int64_t want = int64_t(kChunksPerThread) * nt;
+  if (R > kPairwiseBlock && K < want) {
+    // Few long rows: P segments per row, combined in order.
+    const int64_t P = std::min((want + K - 1) / K, (R + kPairwiseBlock - 1) / kPairwiseBlock);
+    const int64_t seg = ((R + P - 1) / P + 15) & ~int64_t(15);
+    std::unique_ptr<A[]> part(new A[K * P]);  // not vector: vector<bool> packs bits
+    parallel_chunks(K * P, [&](int64_t t) {
+      int64_t i = t / P, s0 = (t % P) * seg, s1 = std::min(R, s0 + seg);
+      part[t] = s0 < s1 ? red.row(src + i * R + s0, s1 - s0) : Rop::init();
+    });
+    for (int64_t i = 0; i < K; ++i) {
+      A r = part[i * P];
+      for (int64_t p = 1; p < P; ++p) r = Rop::apply(r, part[i * P + p]);
+      dst[i] = convert<O>(r);
+    }
+    return;
+  }
+  const int64_t per = std::max((K + want - 1) / want, (kParallelMin + R - 1) / R);
+  parallel_chunks((K + per - 1) / per, [&](int64_t c) { rows(c * per, std::min(K, (c + 1) * per)); });
 }
 
 // (K0, R, K1): out[a * K1 + j] = reduction over i of src[(a * R + i) * K1 + j].
@@ -228,23 +250,27 @@ void reduce_cols(const Reducer<op, T, A>& red, const T* src, int64_t K0, int64_t
   using Rop = ROp<op, A>;
   const int nt = num_threads();
   const int64_t total = K0 * R * K1;
-  auto slab = [&](int64_t a, A* acc) { red.block(src + a * R * K1, R, K1, acc); };
-  if (total < kParallelMin || nt == 1 || K0 >= nt) {
-    const int64_t grain = std::max<int64_t>(1, kParallelMin / std::max<int64_t>(R * K1, 1));
-    parallel_for(K0, grain, [&](int64_t b, int64_t e) {
-      std::unique_ptr<A[]> acc(new A[K1]);
-      for (int64_t a = b; a < e; ++a) {
-        slab(a, acc.get());
-        for (int64_t j = 0; j < K1; ++j) dst[a * K1 + j] = convert<O>(A(acc[j]));
-      }
-    });
+  const int64_t want = int64_t(kChunksPerThread) * nt;
+  constexpr int64_t kColChunk = 64;
+  auto slabs = [&](int64_t b, int64_t e) {
+    std::unique_ptr<A[]> acc(new A[K1]);
+    for (int64_t a = b; a < e; ++a) {
+      red.block(src + a * R * K1, R, K1, acc.get());
+      for (int64_t j = 0; j < K1; ++j) dst[a * K1 + j] = convert<O>(A(acc[j]));
+    }
+  };
+  if (total < kParallelMin || nt == 1) return slabs(0, K0);
+  if (K0 >= want || (R < 16 * nt && K1 < kColChunk * nt)) {
+    const int64_t per = std::max((K0 + want - 1) / want, kParallelMin / (R * K1) + 1);
+    parallel_chunks((K0 + per - 1) / per, [&](int64_t c) { slabs(c * per, std::min(K0, (c + 1) * per)); });
     return;
   }
-  constexpr int64_t kColChunk = 64;
-  if (R < 16 * nt && K1 >= kColChunk * nt) {
-    // Few rows: threads take column ranges (multiples of 64 columns).
-    parallel_for((K1 + kColChunk - 1) / kColChunk, 1, [&](int64_t b, int64_t e) {
-      int64_t j0 = b * kColChunk, j1 = std::min(K1, e * kColChunk);
+  if (R < 16 * nt) {
+    // Few rows: chunks of columns (multiples of 64).
+    const int64_t blocks = (K1 + kColChunk - 1) / kColChunk;
+    const int64_t per = (blocks + want - 1) / want;
+    parallel_chunks((blocks + per - 1) / per, [&](int64_t c) {
+      int64_t j0 = c * per * kColChunk, j1 = std::min(K1, (c + 1) * per * kColChunk);
       std::unique_ptr<A[]> acc(new A[j1 - j0]);
       for (int64_t a = 0; a < K0; ++a) {
         red.cols(src + a * R * K1 + j0, K1, R, j1 - j0, acc.get());
@@ -253,24 +279,22 @@ void reduce_cols(const Reducer<op, T, A>& red, const T* src, int64_t K0, int64_t
     });
     return;
   }
-  // Threads take row ranges (each streams whole rows sequentially), partials
-  // combined in order.
-  const int64_t seg = (R + nt - 1) / nt;
-  std::unique_ptr<A[]> part(new A[size_t(nt) * K0 * K1]);
-  for (int64_t o = 0; o < nt * K0 * K1; ++o) part[o] = Rop::init();
-  parallel_for(nt, 1, [&](int64_t b, int64_t e) {
-    for (int64_t t = b; t < e; ++t) {
-      int64_t r0 = t * seg, r1 = std::min(R, r0 + seg);
-      if (r0 >= r1) continue;
-      for (int64_t a = 0; a < K0; ++a)
-        red.block(src + (a * R + r0) * K1, r1 - r0, K1, part.get() + (t * K0 + a) * K1);
-    }
+  // Row segments (each streams whole rows), S per slab, partials combined in order.
+  const int64_t S = std::max<int64_t>(1, std::min((want + K0 - 1) / K0, R / 16));
+  const int64_t seg = (R + S - 1) / S;
+  std::unique_ptr<A[]> part(new A[size_t(K0 * S * K1)]);
+  parallel_chunks(K0 * S, [&](int64_t t) {
+    int64_t a = t / S, r0 = (t % S) * seg, r1 = std::min(R, r0 + seg);
+    A* acc = part.get() + t * K1;
+    if (r0 < r1) red.block(src + (a * R + r0) * K1, r1 - r0, K1, acc);
+    else for (int64_t j = 0; j < K1; ++j) acc[j] = Rop::init();
   });
-  for (int64_t o = 0; o < K0 * K1; ++o) {
-    A r = part[o];
-    for (int t = 1; t < nt; ++t) r = Rop::apply(r, part[t * K0 * K1 + o]);
-    dst[o] = convert<O>(r);
-  }
+  for (int64_t a = 0; a < K0; ++a)
+    for (int64_t j = 0; j < K1; ++j) {
+      A r = part[(a * S) * K1 + j];
+      for (int64_t p = 1; p < S; ++p) r = Rop::apply(r, part[(a * S + p) * K1 + j]);
+      dst[a * K1 + j] = convert<O>(r);
+    }
 }
 
 template <ReduceOp op, typename T, typename O>
