@@ -109,6 +109,38 @@ def test_slabs_and_collapsed_axes(dt, op):
         check(op, getattr(mx, op)(a, axis=axis), x, axis, dt)
 
 
+@pytest.mark.parametrize("dt", ["float32", "bfloat16", "float64", "int32", "bool_"])
+def test_transposed_dense_inputs(dt):
+    # Reduced in memory order without a copy when the kept axes keep their
+    # order in memory, else copied; both must agree with numpy.
+    for shape, perm in [((300, 170), (1, 0)), ((6, 7, 900), (2, 0, 1)), ((6, 7, 900), (1, 2, 0)),
+                        ((20, 1, 30, 40), (3, 1, 2, 0)), ((4, 5, 6, 7), (0, 3, 2, 1))]:
+        if dt == "bool_":
+            x = RNG.random(shape) < 0.5
+            a = mx.array(x)
+        else:
+            a, x = make(shape, dt if dt != "int32" else "float32", "sum")
+            if dt == "int32":
+                x = np.round(x * 10)
+                a = mx.array(x.astype(np.int32))
+        at, xt = mx.transpose(a, perm), np.transpose(x, perm)
+        nd = len(shape)
+        axes = [None] + list(range(nd)) + [(i, j) for i in range(nd) for j in range(i + 1, nd)]
+        for axis in axes:
+            if dt == "bool_":
+                np.testing.assert_array_equal(np.array(mx.sum(at, axis=axis)), np.sum(xt, axis=axis))
+                np.testing.assert_array_equal(np.array(mx.any(at, axis=axis)), np.any(xt, axis=axis))
+                continue
+            if dt == "int32":
+                np.testing.assert_array_equal(np.array(mx.sum(at, axis=axis)),
+                                              np.sum(xt, axis=axis).astype(np.int32))
+                np.testing.assert_array_equal(np.array(mx.max(at, axis=axis)),
+                                              np.max(xt, axis=axis).astype(np.int32))
+                continue
+            for op in ("sum", "max", "min"):
+                check(op, getattr(mx, op)(at, axis=axis), xt, axis, dt)
+
+
 @pytest.mark.parametrize("shape,axis", [((37, 300), 0), ((37, 300), 1), ((1100, 33), 0),
                                         ((5, 2100), 1), ((4, 9, 17), 1), ((600, 7), 1)], ids=str)
 def test_nan_and_inf_in_every_layout(shape, axis):

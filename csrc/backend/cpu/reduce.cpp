@@ -4,9 +4,11 @@
 //   (K, R)        row reductions, K rows of R contiguous elements ((R) is
 //                 K = 1): rows split across threads, a long row in segments;
 //   (K0, R, K1)   column reductions ((R, K1) is K0 = 1): whole rows streamed
-//                 into wide accumulators, threads split K0, the columns or,
-//                 for few columns, the rows.
-// Any other axis pattern, and strided inputs, are copied into (kept...,
+//                 into wide accumulators, threads split K0, the rows
+//                 (partials combined in order) or, for few rows, the columns.
+// A transposed dense input is reduced in memory order the same way when its
+// kept axes keep their order in memory. Any
+// other axis pattern, and strided inputs, are copied into (kept...,
 // reduced...) order first. Float storage (f32/f16/bf16) accumulates in f32
 // through the per-ISA kernels (reduce_kernels.inc, picked like the fused
 // family's: OXMLX_FAST_ISA=avx512|avx2|generic); other dtypes go through
@@ -297,6 +299,33 @@ void reduce_cols(const Reducer<op, T, A>& red, const T* src, int64_t K0, int64_t
     }
 }
 
+// The axes of a dense input (every element once, positive strides, no gaps:
+// row-contiguous, or a transpose of it) from the largest stride to the
+// smallest, when the kept axes keep their order there (the output is laid
+// out in that order); empty otherwise. Reducing in memory order reads the
+// input sequentially without a copy.
+std::vector<int> memory_order(const array& in, const std::vector<bool>& red_ax) {
+  const int nd = in.ndim();
+  std::vector<int> order;
+  for (int i = 0; i < nd; ++i)
+    if (in.shape(i) != 1) order.push_back(i);
+  std::stable_sort(order.begin(), order.end(),
+                   [&](int a, int b) { return in.strides()[a] > in.strides()[b]; });
+  int64_t expect = 1;
+  for (auto it = order.rbegin(); it != order.rend(); ++it) {
+    if (in.strides()[*it] != expect) return {};
+    expect *= in.shape(*it);
+  }
+  int last_kept = -1;
+  for (int i : order)
+    if (!red_ax[i]) {
+      if (i < last_kept) return {};
+      last_kept = i;
+    }
+  if (order.empty() && nd > 0) order.push_back(0);  // a single element
+  return order;
+}
+
 template <ReduceOp op, typename T, typename O>
 void run_reduce(const array& in, array& out, const std::vector<int>& axes) {
   // Accumulate in float for 16-bit floats, otherwise in the output type.
@@ -313,11 +342,12 @@ void run_reduce(const array& in, array& out, const std::vector<int>& axes) {
   int nd = in.ndim();
   std::vector<bool> red_ax(nd, false);
   for (int ax : axes) red_ax[ax] = true;
-  if (in.flags().row_contiguous && in.data_size() == in.size()) {
+  std::vector<int> order = memory_order(in, red_ax);
+  if (!order.empty() || nd == 0) {
     // Collapse: drop size-1 axes, merge runs of reduced / kept axes.
     std::vector<int64_t> dims;
     std::vector<bool> kind;
-    for (int i = 0; i < nd; ++i) {
+    for (int i : order) {
       if (in.shape(i) == 1) continue;
       if (!kind.empty() && kind.back() == red_ax[i]) dims.back() *= in.shape(i);
       else dims.push_back(in.shape(i)), kind.push_back(red_ax[i]);
