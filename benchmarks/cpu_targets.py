@@ -13,7 +13,8 @@ seconds so the worker threads of the framework measured before (OpenBLAS,
 torch's OpenMP, oxmlx's pool spin for a while after a call) are idle again;
 the environment also asks OpenMP and OpenBLAS to park their threads quickly
 (set before numpy and torch are imported). Ratio = reference time / oxmlx
-time (higher is better); the overhead row is absolute (us per op).
+time (higher is better); the overhead row is absolute (us per op). The exit
+status is 1 when a row misses its target (or fails its check).
 
 The workloads (inputs, builders, tolerances) are oxmlx-bench's
 (python/oxmlx/bench/workloads.py).
