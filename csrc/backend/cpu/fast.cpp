@@ -5,6 +5,7 @@
 #include "backend/fast.h"
 
 #include <atomic>
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
@@ -71,10 +72,6 @@ using Tr = Scalar<double>;
 #include "backend/cpu/fast_kernels.inc"
 }  // namespace f64
 
-void add_row(const float* x, float* acc, int64_t n) {
-  for (int64_t i = 0; i < n; ++i) acc[i] += x[i];
-}
-
 bool env_is(const char* v, const char* name) { return v && std::strcmp(v, name) == 0; }
 
 const FastIsa* detect() {
@@ -92,7 +89,7 @@ const FastIsa* detect() {
 }  // namespace
 
 const FastIsa* fast_generic() {
-  static const FastIsa isa = f32::k_float_isa("generic", f64::k_row_fns<double>(), &add_row);
+  static const FastIsa isa = f32::k_float_isa("generic", f64::k_row_fns<double>());
   return &isa;
 }
 

@@ -4,6 +4,7 @@
 // gradual underflow come out right without vscalefps). Tails go through a
 // small stack buffer. Compiled for AVX2 by a target pragma only
 // (isa_target.h); fast_avx2() (baseline code) checks the CPU.
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <limits>
@@ -129,13 +130,6 @@ struct Tr {
 
 #include "backend/cpu/fast_kernels.inc"
 
-void add_row(const float* x, float* acc, int64_t n) {
-  int64_t i = 0;
-  for (; i + 8 <= n; i += 8)
-    _mm256_storeu_ps(acc + i, _mm256_add_ps(_mm256_loadu_ps(acc + i), _mm256_loadu_ps(x + i)));
-  for (; i < n; ++i) acc[i] += x[i];
-}
-
 }  // namespace
 }  // namespace oxmlx::cpu::fast_detail
 
@@ -149,7 +143,7 @@ const FastIsa* fast_avx2() {
   __builtin_cpu_init();
   if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
       __builtin_cpu_supports("f16c")) {
-    static const FastIsa isa = k_float_isa("avx2", fast_generic()->f64, &add_row);
+    static const FastIsa isa = k_float_isa("avx2", fast_generic()->f64);
     return &isa;
   }
 #endif

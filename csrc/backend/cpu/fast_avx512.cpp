@@ -5,6 +5,7 @@
 // pragma (isa_target.h; not global -m flags) and lives in an anonymous namespace, so the
 // library stays portable; fast_avx512() (baseline code) checks the CPU
 // before handing out the table.
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <limits>
@@ -129,22 +130,6 @@ struct Tr {
 
 #include "backend/cpu/fast_kernels.inc"
 
-void add_row(const float* x, float* acc, int64_t n) {
-  int64_t i = 0;
-  for (; i + 64 <= n; i += 64) {
-    for (int k = 0; k < 64; k += 16)
-      _mm512_storeu_ps(acc + i + k, _mm512_add_ps(_mm512_loadu_ps(acc + i + k),
-                                                  _mm512_loadu_ps(x + i + k)));
-  }
-  for (; i + 16 <= n; i += 16)
-    _mm512_storeu_ps(acc + i, _mm512_add_ps(_mm512_loadu_ps(acc + i), _mm512_loadu_ps(x + i)));
-  if (i < n) {
-    __mmask16 m = lanes(int(n - i));
-    _mm512_mask_storeu_ps(acc + i, m, _mm512_add_ps(_mm512_maskz_loadu_ps(m, acc + i),
-                                                    _mm512_maskz_loadu_ps(m, x + i)));
-  }
-}
-
 }  // namespace
 }  // namespace oxmlx::cpu::fast_detail
 
@@ -159,7 +144,7 @@ const FastIsa* fast_avx512() {
   if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
       __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl") &&
       __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c")) {
-    static const FastIsa isa = k_float_isa("avx512", fast_generic()->f64, &add_row);
+    static const FastIsa isa = k_float_isa("avx512", fast_generic()->f64);
     return &isa;
   }
 #endif

@@ -1,8 +1,9 @@
-// Internal interface between the fused-family drivers (fast.cpp,
-// fast_sdpa.cpp, reduce.cpp) and the per-ISA row kernels (fast_avx512.cpp,
-// fast_avx2.cpp; portable scalar ones in fast.cpp). The ISA is picked at run
-// time from cpuid; OXMLX_FAST_ISA=avx512|avx2|generic forces a path (ignored
-// when the CPU lacks it).
+// Internal interface between the drivers of the fused family (fast.cpp,
+// fast_sdpa.cpp) and of the reduce family (reduce.cpp) on one side, the
+// per-ISA row kernels (fast_avx512.cpp, fast_avx2.cpp; portable scalar ones
+// in fast.cpp) on the other. The ISA is picked at run time from cpuid;
+// OXMLX_FAST_ISA=avx512|avx2|generic forces a path (ignored when the CPU
+// lacks it).
 #pragma once
 
 #include <cstdint>
@@ -32,6 +33,11 @@ struct RowFns {
                        float eps) = nullptr;
   void (*layer_norm_vjp)(const T* x, const T* w, const T* g, T* dx, A* dw, A* db, int64_t n,
                          float eps) = nullptr;
+  // Reduce family (reduce.cpp); index 0 sum, 1 prod, 2 max, 3 min.
+  // out[r] = reduction of the n elements at x + r * ld, r < rows.
+  void (*reduce_rows[4])(const T* x, int64_t ld, int64_t rows, int64_t n, A* out) = {};
+  // acc[j] = op(acc[j], reduction over i < rows of x[i * ld + j]), j < n.
+  void (*reduce_cols[4])(const T* x, int64_t ld, int64_t rows, int64_t n, A* acc) = {};
 };
 
 struct FastIsa {
@@ -42,8 +48,6 @@ struct FastIsa {
   RowFns<double, double> f64;
   // y[i] = exp(x[i]) with the vectorized polynomial (tests compare it).
   void (*exp_f32)(const float* x, float* y, int64_t n) = nullptr;
-  // acc[j] += x[j] over a row (column reductions), j < n.
-  void (*add_row_f32)(const float* x, float* acc, int64_t n) = nullptr;
 };
 
 // Each returns nullptr when that ISA is not compiled in or the CPU lacks it.
