@@ -914,3 +914,116 @@ def test_sdpa_cpu_cases_and_grad():
     gc = mx.grad(lambda a, b, c: loss(a, b, c, C), argnums=(0, 1, 2))(q, k, v)
     for a, b in zip(gg, gc):
         same(a, b, rtol=1e-4)
+
+
+# ------------------------------------------------------------------ eager fusion (ops/eager_fuse.cpp)
+
+
+def dot_of(*arrays):
+    import tempfile
+
+    with tempfile.NamedTemporaryFile("r", suffix=".dot") as f:
+        mx.export_to_dot(f.name, *arrays)
+        return open(f.name).read()
+
+
+@gpu_only
+@pytest.mark.parametrize("dtype", FLOATS)
+def test_eager_fused_minmax_grad(dtype):
+    xn = np.random.default_rng(90).uniform(-2, 2, (33, 70)).astype(np.float32)
+    xn[0, :5] = 0.0  # ties: relu'(0) = 0
+    yn = np.random.default_rng(91).uniform(-2, 2, (33, 70)).astype(np.float32)
+    yn[1, :7] = xn[1, :7]  # ties between the operands go to the second one
+    x, y = mx.array(xn).astype(dt(dtype)), mx.array(yn).astype(dt(dtype))
+    w = rand((33, 70), dtype, seed=92)
+
+    def f(x, y, s):
+        return mx.sum(mx.maximum(x, 0.0, stream=s) * w + mx.minimum(x, y, stream=s) * w * 0.5
+                      + mx.maximum(x, y, stream=s) * w * w)
+
+    with OnGpu():
+        gx, gy = mx.grad(lambda a, b: f(a, b, G), argnums=(0, 1))(x, y)
+        assert "Fused" in dot_of(mx.grad(lambda a: f(a, y, G))(x))
+    cx, cy = mx.grad(lambda a, b: f(a, b, C), argnums=(0, 1))(x, y)
+    same(gx, cx)
+    same(gy, cy)
+    # Against the formula (float32, exact 0 / 1 masks).
+    if dtype == "float32":
+        wn = to_np(w)
+        ex = wn * (xn > 0) + 0.5 * wn * (xn < yn) + wn * wn * (xn > yn)
+        ey = 0.5 * wn * ~(xn < yn) + wn * wn * ~(xn > yn)
+        np.testing.assert_allclose(to_np(gx), ex, rtol=1e-6, atol=1e-6)
+        np.testing.assert_allclose(to_np(gy), ey, rtol=1e-6, atol=1e-6)
+
+
+@gpu_only
+def test_eager_fused_minmax_grad_of_grad():
+    # The Fused node's vjp expands it into ordinary nodes: d2/dx2 sum(relu(x)^3) = 6 relu(x).
+    xn = np.random.default_rng(93).uniform(-2, 2, (257,)).astype(np.float32)
+    x = mx.array(xn)
+
+    def f(x):
+        return mx.sum(mx.maximum(x, 0.0) ** 3)
+
+    with OnGpu():
+        g2 = mx.grad(lambda a: mx.sum(mx.grad(f)(a)))(x)
+    np.testing.assert_allclose(to_np(g2), 6 * np.maximum(xn, 0), rtol=1e-5, atol=1e-5)
+
+
+@gpu_only
+@pytest.mark.parametrize("dtype", FLOATS)
+def test_eager_fused_axpy(dtype):
+    v, g = rand((129, 65), dtype, seed=94), rand((129, 65), dtype, seed=95)
+    mx.eval(v, g)
+    with OnGpu():
+        outs = [v - 0.01 * g, v + g * 0.5, 0.25 * g + v, v - mx.array(3.0, dt(dtype)) * g]
+        assert dot_of(outs[0]).count("Fused") == 1 and "Multiply" not in dot_of(outs[0])
+        b = v - g * v  # no single-value operand: ordinary nodes
+        assert "Fused" not in dot_of(b)
+        mx.eval(outs, b)
+    with mx.stream(C):
+        ref = [v - 0.01 * g, v + g * 0.5, 0.25 * g + v, v - mx.array(3.0, dt(dtype)) * g]
+        rb = v - g * v
+    for o, r in zip(outs, ref):
+        same(o, r)
+        if dtype in ("float32", "float64"):  # the same roundings as the two kernels (no FMA)
+            np.testing.assert_array_equal(to_np(o), to_np(r))
+    same(b, rb)
+
+
+@gpu_only
+def test_eager_fused_mlp_step():
+    # The MLP step of bench_cuda.py (value_and_grad + SGD) on the GPU against the CPU.
+    r = np.random.default_rng(96)
+    xn = r.standard_normal((64, 32)).astype(np.float32)
+    yn = np.eye(16, dtype=np.float32)[r.integers(0, 16, 64)]
+    pn = {"w1": (r.standard_normal((32, 48)) / 6).astype(np.float32), "b1": r.standard_normal(48).astype(np.float32),
+          "w2": (r.standard_normal((48, 16)) / 7).astype(np.float32), "b2": r.standard_normal(16).astype(np.float32)}
+
+    def loss_fn(p, X, Y):
+        h = mx.maximum(X @ p["w1"] + p["b1"], 0.0)
+        logits = h @ p["w2"] + p["b2"]
+        return mx.mean(mx.logsumexp(logits, axis=-1) - mx.sum(logits * Y, axis=-1))
+
+    def steps(dev):
+        old = mx.default_device()
+        mx.set_default_device(dev)
+        try:
+            p = {k: mx.array(v) for k, v in pn.items()}
+            X, Y = mx.array(xn), mx.array(yn)
+            vg = mx.value_and_grad(loss_fn)
+            losses = []
+            for _ in range(3):
+                l, g = vg(p, X, Y)
+                p = {k: v - 0.1 * g[k] for k, v in p.items()}
+                mx.eval(l, p)
+                losses.append(l.item())
+            return losses, p
+        finally:
+            mx.set_default_device(old)
+
+    lg, pg = steps(G)
+    lc, pc = steps(C)
+    np.testing.assert_allclose(lg, lc, rtol=1e-5)
+    for k in pn:
+        np.testing.assert_allclose(to_np(pg[k]), to_np(pc[k]), rtol=1e-4, atol=1e-5)

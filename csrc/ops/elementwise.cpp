@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "ops/ops.h"
+#include "ops/eager_fuse.h"
 #include "ops/primitives.h"
 
 namespace oxmlx {
@@ -212,6 +213,12 @@ array binary(BinaryOp op, const array& a_in, const array& b_in, StreamOrDevice s
       a_in.shape() == b_in.shape()) {
     // The common case (x + 1 with a scalar of x's shape): no promotion, no
     // broadcast, one node -- exactly what the general path below builds.
+    if (op != O::Multiply && eager_fusion(st)) {
+      // p - lr * g as one kernel (eager_fuse.cpp).
+      if (auto f = fused_axpy(op, a_in, b_in, st)) return std::move(*f);
+      if (op == O::Add)
+        if (auto f = fused_axpy(op, b_in, a_in, st)) return std::move(*f);
+    }
     std::vector<array> ins{a_in, b_in};
     return array(Shape(a_in.shape()), a_in.dtype(), make_pooled<BinaryPrim>(st, op), std::move(ins));
   }
@@ -429,6 +436,27 @@ std::pair<array, array> binary_partials(BinaryOp op, const array& a, const array
 std::vector<array> BinaryPrim::vjp(const std::vector<array>& in, const std::vector<array>& cots,
                                    const std::vector<int>& argnums,
                                    const std::vector<array>& outs) {
+  const array& g = cots[0];
+  if ((op_ == BinaryOp::Add || op_ == BinaryOp::Subtract) && is_inexact(g.dtype())) {
+    // d/da = 1, d/db = +-1: the cotangent itself (no ones to build and multiply).
+    bool same = true;
+    for (int k : argnums) same &= promote_types(g.dtype(), in[k].dtype()) == g.dtype();
+    if (same) {
+      std::vector<array> r;
+      for (int k : argnums) r.push_back(k == 1 && op_ == BinaryOp::Subtract ? negative(g) : g);
+      return r;
+    }
+  }
+  if ((op_ == BinaryOp::Maximum || op_ == BinaryOp::Minimum) && eager_fusion(stream())) {
+    // relu' as one kernel: g * (a > b) (eager_fuse.cpp).
+    std::vector<array> r;
+    for (int k : argnums) {
+      auto f = fused_minmax_grad(op_, g, in[0], in[1], k, stream());
+      if (!f) break;
+      r.push_back(std::move(*f));
+    }
+    if (r.size() == argnums.size()) return r;
+  }
   auto [da, db] = binary_partials(op_, in[0], in[1], outs[0]);
   // Complex operands: the cotangent times the conjugate partial (MLX's
   // convention, dL/dRe + i dL/dIm for a real loss L).

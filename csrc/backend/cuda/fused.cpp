@@ -176,8 +176,10 @@ void* build(const std::string& src, const char* name, std::string& log) {
     log = std::string("nvrtcCreateProgram: ") + n.error_string(r);
     return nullptr;
   }
-  const char* opts[] = {n.arch.c_str(), "--std=c++17", "-default-device"};
-  r = n.compile(prog, 3, opts);
+  // No FMA contraction: a fused chain rounds every op as the unfused
+  // kernels do (eager fusion relies on equal values).
+  const char* opts[] = {n.arch.c_str(), "--std=c++17", "-default-device", "--fmad=false"};
+  r = n.compile(prog, 4, opts);
   size_t ls = 0;
   n.log_size(prog, &ls);
   std::string lg(ls, '\0');
