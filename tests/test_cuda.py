@@ -4,6 +4,7 @@ an NVIDIA machine with `pytest tests/test_cuda.py`."""
 
 import contextlib
 import os
+import re
 
 import numpy as np
 import pytest
@@ -61,6 +62,33 @@ def test_availability_is_clean():
         with pytest.raises(ValueError):
             mx.set_default_device(mx.gpu)
         assert mx.default_device() == mx.cpu
+        assert mx.device_info(mx.gpu) == {}
+
+
+@gpu_only
+def test_device_info():
+    info = mx.device_info(mx.gpu)
+    assert isinstance(info["device_name"], str) and info["device_name"].strip()
+    major, minor = info["compute_capability_major"], info["compute_capability_minor"]
+    assert isinstance(major, int) and major >= 5 and 0 <= minor <= 9
+    assert info["architecture"] == f"sm_{major}{minor}"
+    assert isinstance(info["total_memory"], int) and info["total_memory"] >= 2**30
+    assert info["memory_size"] == info["total_memory"]
+    assert 0 < info["free_memory"] <= info["total_memory"]
+    assert re.fullmatch(r"GPU-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", info["uuid"])
+    assert re.fullmatch(r"[0-9a-f]{4,8}:[0-9a-f]{2}:[0-9a-f]{2}\.0", info["pci_bus_id"])
+    # The default device's info is the GPU's while the GPU is the default;
+    # the CPU's is unchanged.
+    steady = {k: v for k, v in info.items() if k != "free_memory"}
+    old = mx.default_device()
+    mx.set_default_device(mx.gpu)
+    try:
+        now = mx.device_info()
+        assert {k: v for k, v in now.items() if k != "free_memory"} == steady
+    finally:
+        mx.set_default_device(old)
+    assert mx.device_info(mx.gpu)["uuid"] == info["uuid"]
+    assert not mx.device_info(mx.cpu)["architecture"].startswith("sm_")
 
 
 UNARY_FLOAT = {

@@ -3,6 +3,7 @@
 #include <nanobind/stl/string.h>
 #include <nanobind/stl/vector.h>
 
+#include "backend/device_info.h"
 #include "core/primitive.h"
 #include "python/bindings.h"
 
@@ -104,6 +105,15 @@ void init_device(nb::module_& m) {
         "device"_a, "backend"_a.none() = nb::none());
   m.def("is_available", [](const Device& d) { return is_available(d); }, "device"_a);
   m.def("device_count", [](Device::DeviceType t) { return device_count(t); }, "device_type"_a);
+  // The backend's part of mx.device_info (backend/device_info.h, python/oxmlx/core/_misc.py).
+  m.def("_device_info",
+        [](const Device& d) {
+          nb::dict out;
+          for (const auto& kv : device_info(d))
+            std::visit([&](const auto& v) { out[kv.first.c_str()] = v; }, kv.second);
+          return out;
+        },
+        "device"_a);
   m.def("synchronize",
         [](std::optional<Stream> s) { s ? synchronize(*s) : synchronize(); },
         "stream"_a.none() = nb::none());

@@ -16,15 +16,6 @@ namespace oxmlx::cuda {
 
 namespace {
 
-Backend& cpu_backend() {
-  static Backend& b = backend(find_backend("cpu"));
-  return b;
-}
-
-array fresh_like(const array& like) {
-  return array(std::make_shared<ArrayDesc>(like.shape(), like.dtype()));
-}
-
 bool gpu_conv_ok(const array& in, Dtype t) {
   return in.ndim() >= 3 && in.ndim() <= 2 + cu::kConvDims &&
          (t == float32 || t == float16 || t == bfloat16 || t == float64);

@@ -66,34 +66,19 @@ void im2col(const void* in, int in_dt, const ConvGeom& g, int64_t grp, int64_t m
   const int64_t grp0 = grp < 0 ? 0 : grp, ngrp = grp < 0 ? g.G : 1;
   const int64_t total = rows * ngrp * g.ksize * g.Cg;
   if (total <= 0) return;
-  const int nb = blocks_for(total);
+  // run(T{}, C{}): input of type T into columns of type C.
+  auto run = [&](auto in_tag, auto col_tag) {
+    using T = decltype(in_tag);
+    using C = decltype(col_tag);
+    im2col_kernel<<<blocks_for(total), kThreads, 0, s>>>(static_cast<const T*>(in), g, grp0, ngrp,
+                                                         m0, rows, static_cast<C*>(col));
+  };
   switch (in_dt) {
-    case F32:
-      im2col_kernel<<<nb, kThreads, 0, s>>>(static_cast<const float*>(in), g, grp0, ngrp, m0,
-                                            rows, static_cast<float*>(col));
-      break;
-    case F64:
-      im2col_kernel<<<nb, kThreads, 0, s>>>(static_cast<const double*>(in), g, grp0, ngrp, m0,
-                                            rows, static_cast<double*>(col));
-      break;
-    case F16:
-      if (col_dt == F32)
-        im2col_kernel<<<nb, kThreads, 0, s>>>(static_cast<const half_t*>(in), g, grp0, ngrp, m0,
-                                              rows, static_cast<float*>(col));
-      else
-        im2col_kernel<<<nb, kThreads, 0, s>>>(static_cast<const half_t*>(in), g, grp0, ngrp, m0,
-                                              rows, static_cast<half_t*>(col));
-      break;
-    case BF16:
-      if (col_dt == F32)
-        im2col_kernel<<<nb, kThreads, 0, s>>>(static_cast<const bf16_t*>(in), g, grp0, ngrp, m0,
-                                              rows, static_cast<float*>(col));
-      else
-        im2col_kernel<<<nb, kThreads, 0, s>>>(static_cast<const bf16_t*>(in), g, grp0, ngrp, m0,
-                                              rows, static_cast<bf16_t*>(col));
-      break;
-    default:
-      break;
+    case F32: run(float{}, float{}); break;
+    case F64: run(double{}, double{}); break;
+    case F16: col_dt == F32 ? run(half_t{}, float{}) : run(half_t{}, half_t{}); break;
+    case BF16: col_dt == F32 ? run(bf16_t{}, float{}) : run(bf16_t{}, bf16_t{}); break;
+    default: break;
   }
 }
 

@@ -2,14 +2,18 @@
 // NVIDIA GPU. Arrays it computes live in device memory from a caching
 // allocator over cudaMalloc; host arrays it is given are uploaded per use
 // (small ones through pinned staging, so the stream never stalls); host code
-// reads device arrays through core/host.h. Kernels are in kernels.cu, the
-// matrix product goes through cuBLASLt (cublaslt.cpp, loaded at run time).
+// reads device arrays through core/host.h. Kernels are in copy.cu,
+// elementwise.cu and reduce.cu (launchers in kernels.h), the matrix product
+// goes through cuBLASLt (matmul.cpp, loaded at run time).
 #include "backend/cuda/cuda_backend.h"
 
 #include <algorithm>
+#include <cstdio>
 #include <cstring>
 #include <numeric>
+#include <string>
 
+#include "backend/device_info.h"
 #include "core/host.h"
 
 namespace oxmlx::cuda {
@@ -217,12 +221,22 @@ array CudaBackend::contiguous(const array& a_in) {
 
 // ------------------------------------------------------------ families
 
-namespace {
-
-Backend& cpu_family() {
+Backend& cpu_backend() {
   static Backend& b = backend(find_backend("cpu"));
   return b;
 }
+
+std::vector<array> host_arrays(const std::vector<array>& v) {
+  std::vector<array> out;
+  for (auto& a : v) out.push_back(host_array(a));
+  return out;
+}
+
+array fresh_like(const array& like) {
+  return array(std::make_shared<ArrayDesc>(like.shape(), like.dtype()));
+}
+
+namespace {
 
 bool any_complex(std::initializer_list<const array*> v) {
   for (auto* a : v)
@@ -239,8 +253,8 @@ template <typename F>
 void CudaBackend::complex_on_cpu(std::initializer_list<const array*> inputs, array& out, F&& fn) {
   std::vector<array> hin;
   for (auto* a : inputs) hin.push_back(host_array(*a));
-  array t(std::make_shared<ArrayDesc>(out.shape(), out.dtype()));
-  fn(cpu_family(), hin, t);
+  array t = fresh_like(out);
+  fn(cpu_backend(), hin, t);
   adopt(t, out);
 }
 
@@ -402,6 +416,35 @@ void CudaBackend::scatter_copy(const void* in, int in_dt, void* out, int out_dt,
 
 namespace {
 
+// The keys of MLX's CUDA device_info, plus memory_size (the total, MLX's
+// Metal name for it). Memory figures are the driver's for this process
+// (cudaMemGetInfo).
+DeviceInfo describe_gpu() {
+  int dev = 0;
+  check(cudaGetDevice(&dev), "cudaGetDevice");
+  cudaDeviceProp p{};
+  check(cudaGetDeviceProperties(&p, dev), "cudaGetDeviceProperties");
+  size_t free_bytes = 0, total_bytes = 0;
+  check(cudaMemGetInfo(&free_bytes, &total_bytes), "cudaMemGetInfo");
+  const auto* u = reinterpret_cast<const unsigned char*>(p.uuid.bytes);
+  char uuid[48], pci[32];
+  std::snprintf(uuid, sizeof(uuid),
+                "GPU-%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", u[0],
+                u[1], u[2], u[3], u[4], u[5], u[6], u[7], u[8], u[9], u[10], u[11], u[12], u[13],
+                u[14], u[15]);
+  std::snprintf(pci, sizeof(pci), "%04x:%02x:%02x.0", unsigned(p.pciDomainID),
+                unsigned(p.pciBusID), unsigned(p.pciDeviceID));
+  return {{"device_name", std::string(p.name)},
+          {"architecture", "sm_" + std::to_string(p.major) + std::to_string(p.minor)},
+          {"compute_capability_major", size_t(p.major)},
+          {"compute_capability_minor", size_t(p.minor)},
+          {"uuid", std::string(uuid)},
+          {"pci_bus_id", std::string(pci)},
+          {"total_memory", total_bytes},
+          {"memory_size", total_bytes},
+          {"free_memory", free_bytes}};
+}
+
 std::string load_error;
 
 struct Registrar {
@@ -417,6 +460,7 @@ struct Registrar {
     try {
       static CudaBackend* b = new CudaBackend();  // leaked: used during exit
       register_backend(b);
+      set_device_info(b->name(), &describe_gpu);
     } catch (const std::exception& ex) {
       load_error = ex.what();
     }

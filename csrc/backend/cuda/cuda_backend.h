@@ -24,6 +24,11 @@ int dt(const array& a);  // Dtype::Val code (complex64: ValueError)
 void launched();         // checks the last launch
 cu::Layout make_layout(const Shape& shape, std::initializer_list<const Strides*> strides,
                        bool* contig);
+// Cases the GPU does not cover run on the CPU backend through host copies
+// (core/host.h) into fresh (unallocated) outputs of the same shape and dtype.
+Backend& cpu_backend();
+std::vector<array> host_arrays(const std::vector<array>& v);
+array fresh_like(const array& like);
 
 // Size-bucketed cache of cudaMalloc blocks (never managed memory).
 class DeviceAllocator final : public Allocator {

@@ -17,21 +17,6 @@ namespace oxmlx::cuda {
 
 namespace {
 
-Backend& cpu_backend() {
-  static Backend& b = backend(find_backend("cpu"));
-  return b;
-}
-
-std::vector<array> to_host(const std::vector<array>& v) {
-  std::vector<array> out;
-  for (auto& a : v) out.push_back(host_array(a));
-  return out;
-}
-
-array fresh_like(const array& like) {
-  return array(std::make_shared<ArrayDesc>(like.shape(), like.dtype()));
-}
-
 void check_indices(const std::vector<array>& indices) {
   for (auto& i : indices)
     if (!is_integral(i.dtype()))
@@ -127,7 +112,7 @@ void CudaBackend::scatter(ScatterOp op, const array& base_h, const std::vector<a
   const int64_t P = indices.empty() ? 1 : indices[0].size();
   if (out.dtype() == complex64 || P > int64_t(INT32_MAX)) {
     array t = fresh_like(out);
-    cpu_backend().scatter(op, host_array(base_h), to_host(indices), host_array(updates_h), t,
+    cpu_backend().scatter(op, host_array(base_h), host_arrays(indices), host_array(updates_h), t,
                           axes);
     adopt(t, out);
     return;

@@ -8,23 +8,6 @@
 
 namespace oxmlx::cuda {
 
-namespace {
-
-Backend& cpu() {
-  static Backend& b = backend(find_backend("cpu"));
-  return b;
-}
-
-std::vector<array> on_host(const std::vector<array>& v) {
-  std::vector<array> out;
-  for (auto& a : v) out.push_back(host_array(a));
-  return out;
-}
-
-array fresh(const array& like) { return array(std::make_shared<ArrayDesc>(like.shape(), like.dtype())); }
-
-}  // namespace
-
 void CudaBackend::adopt(array& host_result, array& out) {
   host_result.set_status(Status::available);
   array dev = on_gpu(host_result);
@@ -37,52 +20,52 @@ void CudaBackend::adopt(array& host_result, array& out) {
 
 void CudaBackend::fft(const array& in, array& out, const std::vector<int>& axes, bool inverse,
                       bool real) {
-  array t = fresh(out);
-  cpu().fft(host_array(in), t, axes, inverse, real);
+  array t = fresh_like(out);
+  cpu_backend().fft(host_array(in), t, axes, inverse, real);
   adopt(t, out);
 }
 
 void CudaBackend::linalg(LinalgOp op, const std::vector<array>& inputs,
                          std::vector<array>& outputs) {
   std::vector<array> ts;
-  for (auto& o : outputs) ts.push_back(fresh(o));
-  cpu().linalg(op, on_host(inputs), ts);
+  for (auto& o : outputs) ts.push_back(fresh_like(o));
+  cpu_backend().linalg(op, host_arrays(inputs), ts);
   for (size_t i = 0; i < outputs.size(); ++i) adopt(ts[i], outputs[i]);
 }
 
 void CudaBackend::quantize(const array& w, std::vector<array>& outputs, int group_size, int bits,
                            QuantMode mode) {
   std::vector<array> ts;
-  for (auto& o : outputs) ts.push_back(fresh(o));
-  cpu().quantize(host_array(w), ts, group_size, bits, mode);
+  for (auto& o : outputs) ts.push_back(fresh_like(o));
+  cpu_backend().quantize(host_array(w), ts, group_size, bits, mode);
   for (size_t i = 0; i < outputs.size(); ++i) adopt(ts[i], outputs[i]);
 }
 
 void CudaBackend::dequantize(const std::vector<array>& inputs, array& out, int group_size,
                              int bits, QuantMode mode) {
-  array t = fresh(out);
-  cpu().dequantize(on_host(inputs), t, group_size, bits, mode);
+  array t = fresh_like(out);
+  cpu_backend().dequantize(host_arrays(inputs), t, group_size, bits, mode);
   adopt(t, out);
 }
 
 void CudaBackend::quantized_matmul(const std::vector<array>& inputs, array& out, bool transpose,
                                    int group_size, int bits, QuantMode mode) {
-  array t = fresh(out);
-  cpu().quantized_matmul(on_host(inputs), t, transpose, group_size, bits, mode);
+  array t = fresh_like(out);
+  cpu_backend().quantized_matmul(host_arrays(inputs), t, transpose, group_size, bits, mode);
   adopt(t, out);
 }
 
 void CudaBackend::gather_mm(const array& a, const array& b, const array& lhs, const array& rhs,
                             array& out) {
-  array t = fresh(out);
-  cpu().gather_mm(host_array(a), host_array(b), host_array(lhs), host_array(rhs), t);
+  array t = fresh_like(out);
+  cpu_backend().gather_mm(host_array(a), host_array(b), host_array(lhs), host_array(rhs), t);
   adopt(t, out);
 }
 
 void CudaBackend::segmented_mm(const array& a, const array& b, const array& segments,
                                array& out) {
-  array t = fresh(out);
-  cpu().segmented_mm(host_array(a), host_array(b), host_array(segments), t);
+  array t = fresh_like(out);
+  cpu_backend().segmented_mm(host_array(a), host_array(b), host_array(segments), t);
   adopt(t, out);
 }
 

@@ -19,11 +19,6 @@ namespace oxmlx::cuda {
 
 namespace {
 
-Backend& cpu() {
-  static Backend& b = backend(find_backend("cpu"));
-  return b;
-}
-
 bool float_dtype(Dtype d) { return d == float32 || d == float16 || d == bfloat16 || d == float64; }
 
 }  // namespace
@@ -42,10 +37,9 @@ bool CudaBackend::supports_fast(FastOp op) const {
 
 void CudaBackend::fast_on_cpu(FastOp op, const std::vector<array>& in, std::vector<array>& out,
                               const FastParams& p) {
-  std::vector<array> hin, ts;
-  for (auto& a : in) hin.push_back(host_array(a));
-  for (auto& o : out) ts.push_back(array(std::make_shared<ArrayDesc>(o.shape(), o.dtype())));
-  cpu().fast(op, hin, ts, p);
+  std::vector<array> ts;
+  for (auto& o : out) ts.push_back(fresh_like(o));
+  cpu_backend().fast(op, host_arrays(in), ts, p);
   for (size_t i = 0; i < out.size(); ++i) adopt(ts[i], out[i]);
 }
 

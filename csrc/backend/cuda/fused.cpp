@@ -22,7 +22,6 @@
 // inputs with other layouts (broadcast rows, transposes, slices) are read
 // through merged-dimension strides, one element per thread and step.
 #include <dirent.h>
-#include <dlfcn.h>
 
 #include <algorithm>
 #include <cstdio>
@@ -34,6 +33,7 @@
 #include <vector>
 
 #include "backend/cuda/cuda_backend.h"
+#include "backend/cuda/dynlib.h"
 #include "core/host.h"
 
 namespace oxmlx::cuda {
@@ -81,36 +81,18 @@ void preload_builtins(const std::string& dir) {
   closedir(d);
 }
 
-std::string dir_of(const void* addr) {
-  Dl_info info{};
-  if (!dladdr(addr, &info) || !info.dli_fname) return ".";
-  std::string p = info.dli_fname;
-  auto slash = p.rfind('/');
-  return slash == std::string::npos ? "." : p.substr(0, slash);
-}
-
 void* open_nvrtc() {
-  std::vector<std::string> tries;
-  if (const char* e = std::getenv("OXMLX_NVRTC")) tries.push_back(e);
-  tries.push_back("libnvrtc.so.13");
-  std::string d = dir_of(reinterpret_cast<void*>(&open_nvrtc));
-  for (const char* sub : {"/../../nvidia/cu13/lib/", "/../../nvidia/cuda_nvrtc/lib/",
-                          "/../nvidia/cu13/lib/", "/../nvidia/cuda_nvrtc/lib/"})
-    tries.push_back(d + sub + "libnvrtc.so.13");
+  auto paths = library_paths("OXMLX_NVRTC", "libnvrtc.so.13", "cuda_nvrtc");
   // Beside cuBLASLt (the CUDA 13 wheels share one lib folder).
-  for (const char* lt : {"libcublasLt.so.13"}) {
-    if (void* h = dlopen(lt, RTLD_NOW | RTLD_LOCAL)) {
-      if (void* sym = dlsym(h, "cublasLtCreate")) tries.push_back(dir_of(sym) + "/libnvrtc.so.13");
-    }
+  if (void* h = dlopen("libcublasLt.so.13", RTLD_NOW | RTLD_LOCAL)) {
+    if (void* sym = dlsym(h, "cublasLtCreate")) paths.push_back(dir_of(sym) + "/libnvrtc.so.13");
   }
   for (const char* p : {"/usr/local/cuda/lib64/libnvrtc.so.13",
                         "/usr/local/cuda/targets/x86_64-linux/lib/libnvrtc.so.13",
                         "/usr/local/cuda/targets/sbsa-linux/lib/libnvrtc.so.13"})
-    tries.push_back(p);
-  tries.push_back("libnvrtc.so");
-  for (auto& t : tries)
-    if (void* h = dlopen(t.c_str(), RTLD_NOW | RTLD_LOCAL)) return h;
-  return nullptr;
+    paths.push_back(p);
+  paths.push_back("libnvrtc.so");
+  return open_first(paths);
 }
 
 Nvrtc& nvrtc() {
@@ -121,10 +103,7 @@ Nvrtc& nvrtc() {
       n->error = "libnvrtc.so.13 was not found (install nvidia-cuda-nvrtc or set OXMLX_NVRTC)";
       return n;
     }
-    auto sym = [&](auto& fn, const char* name) {
-      fn = reinterpret_cast<std::remove_reference_t<decltype(fn)>>(dlsym(h, name));
-      if (!fn && n->error.empty()) n->error = std::string("NVRTC has no ") + name;
-    };
+    auto sym = [&](auto& fn, const char* name) { bind_symbol(h, fn, name, "NVRTC", n->error); };
     sym(n->create, "nvrtcCreateProgram");
     sym(n->compile, "nvrtcCompileProgram");
     sym(n->cubin_size, "nvrtcGetCUBINSize");
@@ -137,10 +116,7 @@ Nvrtc& nvrtc() {
     void* cu = dlopen("libcuda.so.1", RTLD_NOW | RTLD_LOCAL);
     if (!cu && n->error.empty()) n->error = "libcuda.so.1 could not be opened";
     if (cu) {
-      auto dsym = [&](auto& fn, const char* name) {
-        fn = reinterpret_cast<std::remove_reference_t<decltype(fn)>>(dlsym(cu, name));
-        if (!fn && n->error.empty()) n->error = std::string("libcuda has no ") + name;
-      };
+      auto dsym = [&](auto& fn, const char* name) { bind_symbol(cu, fn, name, "libcuda", n->error); };
       dsym(n->module_load, "cuModuleLoadData");
       dsym(n->get_function, "cuModuleGetFunction");
       dsym(n->launch, "cuLaunchKernel");
@@ -422,11 +398,6 @@ Cache& cache() {
   return *c;
 }
 
-Backend& cpu() {
-  static Backend& b = backend(find_backend("cpu"));
-  return b;
-}
-
 int sm_count() {
   static int n = [] {
     int dev = 0, v = 0;
@@ -548,10 +519,9 @@ void CudaBackend::fused(const FusedProgram& program, const std::vector<array>& i
   }
   if (!k) {
     // Run on the CPU backend through host copies.
-    std::vector<array> hin, ts;
-    for (auto& a : in) hin.push_back(host_array(a));
-    for (auto& o : outputs) ts.push_back(array(std::make_shared<ArrayDesc>(o.shape(), o.dtype())));
-    cpu().fused(program, hin, ts);
+    std::vector<array> ts;
+    for (auto& o : outputs) ts.push_back(fresh_like(o));
+    cpu_backend().fused(program, host_arrays(in), ts);
     for (size_t i = 0; i < outputs.size(); ++i) {
       ts[i].set_status(Status::available);
       check(cudaMemcpyAsync(outputs[i].raw_ptr(), ts[i].raw_ptr(), outputs[i].nbytes(),

@@ -47,19 +47,27 @@ __device__ __forceinline__ bool index_at(const IndexSet& ix, int k, int64_t p, I
   return true;
 }
 
+// Adds the element offset that position p's indices select to b; false when
+// one of them is out of bounds (every index is still checked and recorded).
+__device__ __forceinline__ bool add_offset(const IndexSet& ix, int64_t p, IndexErr* err,
+                                           int64_t& b) {
+  bool ok = true;
+  for (int k = 0; k < ix.n; ++k) {
+    int64_t i;
+    if (!index_at(ix, k, p, err, i)) {
+      ok = false;
+      continue;
+    }
+    b += i * ix.stride[k];
+  }
+  return ok;
+}
+
 __global__ void bases_kernel(IndexSet ix, int64_t P, int64_t* base, bool acc, IndexErr* err) {
   OXD_GRID_LOOP(p, P) {
     int64_t b = acc ? base[p] : 0;
-    bool bad = b == kBadBase;
-    for (int k = 0; k < ix.n; ++k) {
-      int64_t i;
-      if (!index_at(ix, k, p, err, i)) {
-        bad = true;
-        continue;
-      }
-      b += i * ix.stride[k];
-    }
-    base[p] = bad ? kBadBase : b;
+    const bool bad = b == kBadBase;
+    base[p] = add_offset(ix, p, err, b) && !bad ? b : kBadBase;
   }
 }
 
@@ -89,16 +97,7 @@ __global__ void gather_elements_kernel(const W* src, IndexSet ix, int64_t P, W* 
                                        IndexErr* err) {
   OXD_GRID_LOOP(p, P) {
     int64_t b = 0;
-    bool bad = false;
-    for (int k = 0; k < ix.n; ++k) {
-      int64_t i;
-      if (!index_at(ix, k, p, err, i)) {
-        bad = true;
-        continue;
-      }
-      b += i * ix.stride[k];
-    }
-    out[p] = bad ? W{} : src[b];
+    out[p] = add_offset(ix, p, err, b) ? src[b] : W{};
   }
 }
 

@@ -1,5 +1,6 @@
-// Launchers of the CUDA backend's kernels (kernels.cu). Plain structs only,
-// so the host side (cuda_backend.cpp) is compiled by the C++ compiler.
+// Launchers of the CUDA backend's kernels (copy.cu, elementwise.cu,
+// reduce.cu). Plain structs only, so the host side (cuda_backend.cpp) is
+// compiled by the C++ compiler.
 #pragma once
 
 #include <cuda_runtime.h>

@@ -3,14 +3,12 @@
 // entry points and constants used are declared here, from the cuBLASLt API
 // reference). The library is found as libcublasLt.so.13 on the loader path,
 // through $OXMLX_CUBLASLT, or in the nvidia-cublas wheel next to oxmlx.
-#include <dlfcn.h>
-
 #include <algorithm>
-#include <cstdlib>
 #include <mutex>
 #include <string>
 
 #include "backend/cuda/cuda_backend.h"
+#include "backend/cuda/dynlib.h"
 
 namespace oxmlx::cuda {
 
@@ -60,27 +58,10 @@ struct Lt {
   std::string error;
 };
 
-std::string plugin_dir() {
-  Dl_info info{};
-  if (!dladdr(reinterpret_cast<void*>(&plugin_dir), &info) || !info.dli_fname) return ".";
-  std::string p = info.dli_fname;
-  auto slash = p.rfind('/');
-  return slash == std::string::npos ? "." : p.substr(0, slash);
-}
-
 void* open_cublaslt() {
-  std::vector<std::string> tries;
-  if (const char* e = std::getenv("OXMLX_CUBLASLT")) tries.push_back(e);
-  tries.push_back("libcublasLt.so.13");
-  // site-packages/oxmlx/lib -> site-packages/nvidia/{cu13,cublas}/lib
-  std::string d = plugin_dir();
-  for (const char* sub : {"/../../nvidia/cu13/lib/", "/../../nvidia/cublas/lib/",
-                          "/../nvidia/cu13/lib/", "/../nvidia/cublas/lib/"})
-    tries.push_back(d + sub + "libcublasLt.so.13");
-  tries.push_back("libcublasLt.so");
-  for (auto& t : tries)
-    if (void* h = dlopen(t.c_str(), RTLD_NOW | RTLD_LOCAL)) return h;
-  return nullptr;
+  auto paths = library_paths("OXMLX_CUBLASLT", "libcublasLt.so.13", "cublas");
+  paths.push_back("libcublasLt.so");
+  return open_first(paths);
 }
 
 Lt& lt() {
@@ -91,10 +72,7 @@ Lt& lt() {
       l->error = "libcublasLt.so.13 was not found (install nvidia-cublas or set OXMLX_CUBLASLT)";
       return l;
     }
-    auto sym = [&](auto& fn, const char* name) {
-      fn = reinterpret_cast<std::remove_reference_t<decltype(fn)>>(dlsym(h, name));
-      if (!fn && l->error.empty()) l->error = std::string("cuBLASLt has no ") + name;
-    };
+    auto sym = [&](auto& fn, const char* name) { bind_symbol(h, fn, name, "cuBLASLt", l->error); };
     sym(l->create, "cublasLtCreate");
     sym(l->desc_create, "cublasLtMatmulDescCreate");
     sym(l->desc_destroy, "cublasLtMatmulDescDestroy");
@@ -169,6 +147,16 @@ uint32_t alignment(const void* p) {
   return a;
 }
 
+// cuBLASLt's data and compute types for t (false: not a supported type).
+bool lt_types(Dtype t, int& dtype, int& compute) {
+  if (t == float32) dtype = kR32F, compute = kCompute32F;
+  else if (t == float16) dtype = kR16F, compute = kCompute32F;
+  else if (t == bfloat16) dtype = kR16BF, compute = kCompute32F;
+  else if (t == float64) dtype = kR64F, compute = kCompute64F;
+  else return false;
+  return true;
+}
+
 template <typename L>
 void set_alignment(L& l, Pref pref, const void* first, const void* second, const void* c) {
   uint32_t a = alignment(first), b = alignment(second), d = alignment(c);
@@ -189,11 +177,7 @@ CudaBackend::CudaBackend() {
 void CudaBackend::matmul(const array& a_h, const array& b_h, array& out) {
   Dtype t = out.dtype();
   int dtype, compute;
-  if (t == float32) dtype = kR32F, compute = kCompute32F;
-  else if (t == float16) dtype = kR16F, compute = kCompute32F;
-  else if (t == bfloat16) dtype = kR16BF, compute = kCompute32F;
-  else if (t == float64) dtype = kR64F, compute = kCompute64F;
-  else
+  if (!lt_types(t, dtype, compute))
     throw ValueError(msg("[cuda] matmul of ", dtype_name(t), " is not supported by the cuda backend."));
   int n = out.ndim();
   int64_t M = out.shape(n - 2), N = out.shape(n - 1), K = a_h.shape(n - 1);
@@ -208,52 +192,9 @@ void CudaBackend::matmul(const array& a_h, const array& b_h, array& out) {
   Operand oa, ob;
   if (!describe(a, batch, oa)) { a = contiguous(a); describe(a, batch, oa); }
   if (!describe(b, batch, ob)) { b = contiguous(b); describe(b, batch, ob); }
-  Lt& l = lt();
-  if (!workspace_) {
-    workspace_size_ = 32u << 20;
-    workspace_ = allocate(workspace_size_);
-  }
-  // Row-major C (M x N) = A B is column-major C^T (N x M) = B^T A^T: pass B
-  // as the first operand. A row-major matrix read column-major is its
-  // transpose, so a row-major operand needs no transpose flag.
-  Desc desc;
-  ok(l.desc_create(&desc, compute, compute == kCompute64F ? kR64F : kR32F), "MatmulDescCreate");
-  int ta = ob.trans ? kOpT : kOpN, tb = oa.trans ? kOpT : kOpN;
-  l.desc_set(desc, kDescTransA, &ta, sizeof(ta));
-  l.desc_set(desc, kDescTransB, &tb, sizeof(tb));
-  Layout la, lb, lc;
-  // First operand: op(X) is N x K; stored as (N x K) when not transposed.
-  ok(l.layout_create(&la, dtype, ob.trans ? K : N, ob.trans ? N : K, ob.ld), "layout");
-  ok(l.layout_create(&lb, dtype, oa.trans ? M : K, oa.trans ? K : M, oa.ld), "layout");
-  ok(l.layout_create(&lc, dtype, N, M, N), "layout");
-  int32_t bc = int32_t(batch);
-  int64_t sa = ob.batch_stride, sb = oa.batch_stride, sc = M * N;
-  for (auto [lay, s] : {std::pair{la, sa}, std::pair{lb, sb}, std::pair{lc, sc}}) {
-    l.layout_set(lay, kLayoutBatchCount, &bc, sizeof(bc));
-    l.layout_set(lay, kLayoutBatchStride, &s, sizeof(s));
-  }
-  Pref pref;
-  ok(l.pref_create(&pref), "PreferenceCreate");
-  uint64_t ws = workspace_size_;
-  l.pref_set(pref, kPrefMaxWorkspace, &ws, sizeof(ws));
-  set_alignment(l, pref, b.raw_ptr(), a.raw_ptr(), out.raw_ptr());
-  Heuristic h{};
-  int found = 0;
-  Status st = l.heuristic(l.handle, desc, la, lb, lc, lc, pref, 1, &h, &found);
-  double one_d = 1.0, zero_d = 0.0;
-  float one_f = 1.0f, zero_f = 0.0f;
-  const void* alpha = compute == kCompute64F ? (const void*)&one_d : (const void*)&one_f;
-  const void* beta = compute == kCompute64F ? (const void*)&zero_d : (const void*)&zero_f;
-  if (st == 0 && found > 0)
-    st = l.matmul(l.handle, desc, alpha, b.raw_ptr(), la, a.raw_ptr(), lb, beta, out.raw_ptr(), lc,
-                  out.raw_ptr(), lc, &h.algo, workspace_->ptr, workspace_size_, stream_);
-  l.pref_destroy(pref);
-  l.layout_destroy(la);
-  l.layout_destroy(lb);
-  l.layout_destroy(lc);
-  l.desc_destroy(desc);
-  if (found == 0 && st == 0) st = -1;
-  ok(st, "cublasLtMatmul");
+  // A column-major (transposed) operand is read with op = T.
+  gemm(t, oa.trans, ob.trans, M, N, K, a.raw_ptr(), oa.ld, oa.batch_stride, b.raw_ptr(), ob.ld,
+       ob.batch_stride, out.raw_ptr(), N, M * N, batch, false);
 }
 
 }  // namespace oxmlx::cuda
@@ -270,18 +211,17 @@ void CudaBackend::gemm(Dtype t, bool ta, bool tb, int64_t M, int64_t N, int64_t 
                        int64_t lda, int64_t sa, const void* B, int64_t ldb, int64_t sb, void* C,
                        int64_t ldc, int64_t sc, int64_t batch, bool accumulate) {
   int dtype, compute;
-  if (t == float32) dtype = kR32F, compute = kCompute32F;
-  else if (t == float16) dtype = kR16F, compute = kCompute32F;
-  else if (t == bfloat16) dtype = kR16BF, compute = kCompute32F;
-  else if (t == float64) dtype = kR64F, compute = kCompute64F;
-  else throw ValueError(msg("[cuda] gemm of ", dtype_name(t), " is not supported."));
+  if (!lt_types(t, dtype, compute))
+    throw ValueError(msg("[cuda] gemm of ", dtype_name(t), " is not supported."));
   if (M <= 0 || N <= 0 || batch <= 0) return;
   Lt& l = lt();
   if (!workspace_) {
     workspace_size_ = 32u << 20;
     workspace_ = allocate(workspace_size_);
   }
-  // Column-major view: C^T (N x M) = op(B)^T op(A)^T, B first.
+  // Row-major C (M x N) = op(A) op(B) is column-major C^T (N x M) =
+  // op(B)^T op(A)^T: pass B as the first operand. A row-major matrix read
+  // column-major is its transpose, so a row-major operand needs no flag.
   Desc desc;
   ok(l.desc_create(&desc, compute, compute == kCompute64F ? kR64F : kR32F), "MatmulDescCreate");
   int opa = tb ? kOpT : kOpN, opb = ta ? kOpT : kOpN;

@@ -147,11 +147,14 @@ def clear_streams():
 
 
 def device_info(d=None):
-    """Information about a device (for the CPU: architecture and name)."""
+    """Information about a device: for the CPU its architecture and name; for
+    a usable GPU what its backend reports (the CUDA backend: device_name,
+    architecture "sm_XY", compute capability, uuid, pci_bus_id, total_memory
+    and memory_size in bytes, free_memory); {} for a GPU that is not usable."""
     d = c.default_device() if d is None else d
     dev = d if isinstance(d, c.Device) else c.Device(d)
     if dev.type != c.cpu:
-        return {}
+        return c._device_info(dev) if c.is_available(dev) else {}
     name = _platform.processor() or _platform.machine()
     try:
         with open("/proc/cpuinfo") as f:
