@@ -84,10 +84,23 @@ struct Tr {
   static void store_n(bfloat16_t* p, V v, int n) {
     _mm256_mask_storeu_epi16(p, lanes(n), to_bf16(v));
   }
+  // v rounded to bfloat16 and back, staying in 32-bit lanes: to_bf16's
+  // rounding (nearest even, NaN quieted) without the narrowing and widening.
+  static V round_bf16(V v) {
+    __m512i u = _mm512_castps_si512(v);
+    __m512i lsb = _mm512_and_si512(_mm512_srli_epi32(u, 16), _mm512_set1_epi32(1));
+    __m512i r = _mm512_add_epi32(u, _mm512_add_epi32(_mm512_set1_epi32(0x7fff), lsb));
+    r = _mm512_and_si512(r, _mm512_set1_epi32(int(0xffff0000u)));
+    __mmask16 nan = _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q);
+    r = _mm512_mask_mov_epi32(
+        r, nan, _mm512_and_si512(_mm512_or_si512(u, _mm512_set1_epi32(0x400000)),
+                                 _mm512_set1_epi32(int(0xffff0000u))));
+    return _mm512_castsi512_ps(r);
+  }
   template <typename T>
   static V round(V v) {
     if constexpr (std::is_same_v<T, float16_t>) return _mm512_cvtph_ps(to_f16(v));
-    else if constexpr (std::is_same_v<T, bfloat16_t>) return widen_bf16(to_bf16(v));
+    else if constexpr (std::is_same_v<T, bfloat16_t>) return round_bf16(v);
     else return v;
   }
 
