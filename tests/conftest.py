@@ -71,6 +71,8 @@ MLX_BACKEND_GAPS = {
     "tests/test_reduce_simd.py::test_column_reductions[(2100, 5)-float32]":
         "MLX's float32 sums accumulate sequentially",
     "tests/test_reduce_simd.py::test_long_sums_stay_accurate": "MLX's float32 sums accumulate sequentially",
+    "tests/test_fast_rows.py::test_every_isa_and_thread_count":
+        "the ISA and thread-count switches choose oxmlx's native kernels (the rest of the file runs)",
     "tests/test_reduce_paths.py::test_every_isa_and_thread_count":
         "the ISA and thread-count switches choose oxmlx's native kernels (the rest of the file runs)",
     "tests/test_vmap.py::test_vmap_of_grad_and_grad_of_vmap": _F64,

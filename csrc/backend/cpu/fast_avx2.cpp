@@ -126,6 +126,17 @@ struct Tr {
     return _mm256_mul_ps(_mm256_mul_ps(p, s1), s2);
   }
   static V exp(V x) { return simd_exp<Tr>(x); }
+  // Softmax's exponent (d <= 0): the general exp here.
+  static V exp_neg(V d) { return exp(d); }
+  // max ignoring a NaN in a (vmaxps returns its second operand on NaN).
+  static V max_nn(V a, V b) { return _mm256_max_ps(a, b); }
+  static constexpr int kStreamAlign = 32;
+  static void stream(float* p, V v) { _mm256_stream_ps(p, v); }
+  static void stream(float16_t* p, V v) { _mm_stream_si128(reinterpret_cast<__m128i*>(p), to_f16(v)); }
+  static void stream(bfloat16_t* p, V v) {
+    _mm_stream_si128(reinterpret_cast<__m128i*>(p), to_bf16(v));
+  }
+  static void stream_fence() { _mm_sfence(); }
 };
 
 #include "backend/cpu/fast_kernels.inc"

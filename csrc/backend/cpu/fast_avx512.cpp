@@ -84,10 +84,23 @@ struct Tr {
   static void store_n(bfloat16_t* p, V v, int n) {
     _mm256_mask_storeu_epi16(p, lanes(n), to_bf16(v));
   }
+  // v rounded to bfloat16 and back, staying in 32-bit lanes: to_bf16's
+  // rounding (nearest even, NaN quieted) without the narrowing and widening.
+  static V round_bf16(V v) {
+    __m512i u = _mm512_castps_si512(v);
+    __m512i lsb = _mm512_and_si512(_mm512_srli_epi32(u, 16), _mm512_set1_epi32(1));
+    __m512i r = _mm512_add_epi32(u, _mm512_add_epi32(_mm512_set1_epi32(0x7fff), lsb));
+    r = _mm512_and_si512(r, _mm512_set1_epi32(int(0xffff0000u)));
+    __mmask16 nan = _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q);
+    r = _mm512_mask_mov_epi32(
+        r, nan, _mm512_and_si512(_mm512_or_si512(u, _mm512_set1_epi32(0x400000)),
+                                 _mm512_set1_epi32(int(0xffff0000u))));
+    return _mm512_castsi512_ps(r);
+  }
   template <typename T>
   static V round(V v) {
     if constexpr (std::is_same_v<T, float16_t>) return _mm512_cvtph_ps(to_f16(v));
-    else if constexpr (std::is_same_v<T, bfloat16_t>) return widen_bf16(to_bf16(v));
+    else if constexpr (std::is_same_v<T, bfloat16_t>) return round_bf16(v);
     else return v;
   }
 
@@ -126,6 +139,45 @@ struct Tr {
   }
   static V scale2(V p, V n) { return _mm512_scalef_ps(p, n); }
   static V exp(V x) { return simd_exp<Tr>(x); }
+
+  // exp(d) for d <= 0 (or NaN), the softmax / logsumexp exponent: d =
+  // N/16 * ln 2 + r with |r| <= ln(2)/32, exp(d) = 2^floor(N/16) *
+  // 2^((N mod 16)/16) * e^r; the 16 powers 2^(j/16) are a register table
+  // (vpermps on the low bits of the rounding sum), e^r its cubic Taylor
+  // polynomial (truncation below 1e-8 relative), vscalefps the power of two
+  // (underflow to subnormals and zero). Error about 1 ulp; -inf gives 0, NaN
+  // stays NaN. A third fewer instructions than exp().
+  static V exp_neg(V d) {
+    const __m512 tab = _mm512_setr_ps(
+        0x1.000000p+0f, 0x1.0b5586p+0f, 0x1.172b84p+0f, 0x1.2387a6p+0f, 0x1.306fe0p+0f,
+        0x1.3dea64p+0f, 0x1.4bfdaep+0f, 0x1.5ab07ep+0f, 0x1.6a09e6p+0f, 0x1.7a1148p+0f,
+        0x1.8ace54p+0f, 0x1.9c4918p+0f, 0x1.ae89fap+0f, 0x1.c199bep+0f, 0x1.d5818ep+0f,
+        0x1.ea4afap+0f);
+    const V magic = set1(12582912.0f);  // 1.5 * 2^23: adding it rounds to an integer
+    d = _mm512_max_ps(set1(-104.0f), d);  // NaN passes (second operand)
+    V nb = _mm512_fmadd_ps(d, set1(0x1.715476p+4f), magic);  // magic + N, N = round(16 d / ln 2)
+    V n16 = _mm512_fmadd_ps(nb, set1(0.0625f), set1(-12582912.0f / 16));  // N / 16, exact
+    V r = _mm512_fnmadd_ps(n16, set1(0x1.62e430p-1f), d);
+    V p = _mm512_fmadd_ps(set1(1.0f / 6), r, set1(0.5f));
+    p = _mm512_fmadd_ps(p, r, set1(1.0f));
+    p = _mm512_fmadd_ps(p, r, set1(1.0f));
+    V t = _mm512_permutexvar_ps(_mm512_castps_si512(nb), tab);
+    return _mm512_scalef_ps(_mm512_mul_ps(p, t), n16);  // * 2^floor(N / 16)
+  }
+  // max that ignores a NaN in a (returns b): m = max_nn(x, m) is the largest
+  // non-NaN element (one instruction; softmax's NaN rows still come out NaN
+  // through the sum).
+  static V max_nn(V a, V b) { return _mm512_max_ps(a, b); }
+  // Non-temporal stores of a full vector (p aligned to the stored width).
+  static constexpr int kStreamAlign = 64;
+  static void stream(float* p, V v) { _mm512_stream_ps(p, v); }
+  static void stream(float16_t* p, V v) {
+    _mm256_stream_si256(reinterpret_cast<__m256i*>(p), to_f16(v));
+  }
+  static void stream(bfloat16_t* p, V v) {
+    _mm256_stream_si256(reinterpret_cast<__m256i*>(p), to_bf16(v));
+  }
+  static void stream_fence() { _mm_sfence(); }
 };
 
 #include "backend/cpu/fast_kernels.inc"

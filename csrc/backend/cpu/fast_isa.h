@@ -17,10 +17,15 @@ namespace oxmlx::cpu::fast_detail {
 // for T == double). scratch holds n values of A.
 template <typename T, typename A>
 struct RowFns {
-  void (*softmax)(const T* x, T* y, int64_t n, A* scratch) = nullptr;
-  A (*logsumexp)(const T* x, int64_t n, A* scratch) = nullptr;
-  void (*rms_norm)(const T* x, const T* w, T* y, int64_t n, float eps) = nullptr;
-  void (*layer_norm)(const T* x, const T* w, const T* b, T* y, int64_t n, float eps) = nullptr;
+  // Over `rows` consecutive rows of n elements (n >= 1 except for
+  // logsumexp, where n == 0 gives -inf). scratch: n values of A. stream:
+  // the output may take non-temporal stores (large, freshly written).
+  void (*softmax)(const T* x, T* y, int64_t n, int64_t rows, A* scratch, bool stream) = nullptr;
+  void (*logsumexp)(const T* x, T* y, int64_t n, int64_t rows) = nullptr;
+  void (*rms_norm)(const T* x, const T* w, T* y, int64_t n, int64_t rows, float eps,
+                   bool stream) = nullptr;
+  void (*layer_norm)(const T* x, const T* w, const T* b, T* y, int64_t n, int64_t rows,
+                     float eps, bool stream) = nullptr;
   A (*row_max)(const T* x, int64_t n) = nullptr;
   A (*row_min)(const T* x, int64_t n) = nullptr;
   A (*row_sum)(const T* x, int64_t n) = nullptr;
