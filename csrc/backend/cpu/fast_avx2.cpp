@@ -23,8 +23,9 @@ namespace oxmlx::cpu::fast_detail {
 namespace {
 
 #include "backend/cpu/fast_exp.inc"
+#include "backend/cpu/exp_prims_avx2.inc"
 
-struct Tr {
+struct Tr : Avx2ExpPrims {
   using A = float;
   using V = __m256;
   static constexpr int W = 8;
@@ -77,7 +78,6 @@ struct Tr {
   static V add(V a, V b) { return _mm256_add_ps(a, b); }
   static V sub(V a, V b) { return _mm256_sub_ps(a, b); }
   static V mul(V a, V b) { return _mm256_mul_ps(a, b); }
-  static V fmadd(V a, V b, V c) { return _mm256_fmadd_ps(a, b, c); }
   static V max(V a, V b) {
     return _mm256_blendv_ps(_mm256_max_ps(a, b), a, _mm256_cmp_ps(a, a, _CMP_UNORD_Q));
   }
@@ -106,25 +106,6 @@ struct Tr {
     return hreduce(v, [](__m128 a, __m128 b) { return _mm_min_ps(a, b); });
   }
 
-  // Primitives of simd_exp (fast_exp.inc), as fast_avx512.cpp's; without
-  // vscalefps, 2^n = 2^(n/2) * 2^(n - n/2), both factors normal for n in
-  // [-150, 128].
-  static V fnmadd(V a, V b, V c) { return _mm256_fnmadd_ps(a, b, c); }
-  static V clamp(V x, float lo, float hi) {
-    return _mm256_min_ps(set1(hi), _mm256_max_ps(set1(lo), x));
-  }
-  static V round_even(V v) {
-    return _mm256_round_ps(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-  }
-  static V scale2(V p, V n) {
-    __m256i ni = _mm256_cvtps_epi32(n);
-    __m256i n1 = _mm256_srai_epi32(ni, 1);
-    __m256i n2 = _mm256_sub_epi32(ni, n1);
-    __m256i bias = _mm256_set1_epi32(127);
-    V s1 = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(n1, bias), 23));
-    V s2 = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(n2, bias), 23));
-    return _mm256_mul_ps(_mm256_mul_ps(p, s1), s2);
-  }
   static V exp(V x) { return simd_exp<Tr>(x); }
   // Softmax's exponent (d <= 0): the general exp here.
   static V exp_neg(V d) { return exp(d); }

@@ -1,8 +1,8 @@
 // The fused family compiled for AVX2 + FMA: the float32 register engine
 // (fused_vec.inc, 8 lanes) and the tile loops of fused_simd.h (float64 and
-// mixed programs). exp is mx.exp's (fast_exp.inc with the primitives of
-// fast_avx2.cpp's trait: 2^n in two exponent steps). Chosen at run time by
-// fused.cpp.
+// mixed programs). exp is mx.exp's (fast_exp.inc with exp_prims_avx2.inc's
+// primitives, shared with fast_avx2.cpp: 2^n in two exponent steps). Chosen
+// at run time by fused.cpp.
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
@@ -22,8 +22,9 @@ namespace oxmlx::cpu {
 namespace {
 #include "backend/cpu/fused_simd.h"
 #include "backend/cpu/fast_exp.inc"
+#include "backend/cpu/exp_prims_avx2.inc"
 
-struct Tr {
+struct Tr : Avx2ExpPrims {
   using V = __m256;
   static constexpr int W = 8;
   static V set1(float a) { return _mm256_set1_ps(a); }
@@ -42,20 +43,6 @@ struct Tr {
   // vmaxps(a, b) is a > b ? a : b (b on NaN, ties give b); a NaN a wins.
   static V max(V a, V b) { return _mm256_blendv_ps(_mm256_max_ps(a, b), a, _mm256_cmp_ps(a, a, _CMP_UNORD_Q)); }
   static V min(V a, V b) { return _mm256_blendv_ps(_mm256_min_ps(a, b), a, _mm256_cmp_ps(a, a, _CMP_UNORD_Q)); }
-  // Primitives of simd_exp, exactly as fast_avx2.cpp's.
-  static V fmadd(V a, V b, V c) { return _mm256_fmadd_ps(a, b, c); }
-  static V fnmadd(V a, V b, V c) { return _mm256_fnmadd_ps(a, b, c); }
-  static V clamp(V x, float lo, float hi) { return _mm256_min_ps(set1(hi), _mm256_max_ps(set1(lo), x)); }
-  static V round_even(V v) { return _mm256_round_ps(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC); }
-  static V scale2(V p, V n) {
-    __m256i ni = _mm256_cvtps_epi32(n);
-    __m256i n1 = _mm256_srai_epi32(ni, 1);
-    __m256i n2 = _mm256_sub_epi32(ni, n1);
-    __m256i bias = _mm256_set1_epi32(127);
-    V s1 = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(n1, bias), 23));
-    V s2 = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(n2, bias), 23));
-    return _mm256_mul_ps(_mm256_mul_ps(p, s1), s2);
-  }
   static V exp(V x) { return simd_exp<Tr>(x); }
 };
 
