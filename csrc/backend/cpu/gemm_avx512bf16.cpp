@@ -174,6 +174,8 @@ const Bf16DotKernels* avx512bf16_kernels() {
 #if defined(OXMLX_HAVE_AVX512BF16_GEMM)
   const char* off = std::getenv("OXMLX_GEMM_BF16DOT");
   if (off && std::strcmp(off, "0") == 0) return nullptr;
+  // Default off where AMX exists: there the f32 path is faster (gemm.h).
+  if (!(off && std::strcmp(off, "1") == 0) && amx_bf16_hardware()) return nullptr;
   __builtin_cpu_init();
   if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
       __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512bf16"))
