@@ -108,6 +108,43 @@ void load_config() {
   _tile_loadconfig(&cfg);
 }
 
+// In-register transpose of a 16x16 matrix of 32-bit words: r[a][b] ->
+// r[b][a] (unpack within 128-bit lanes, then a 4x4 transpose of the lanes).
+inline void transpose16(__m512i (&r)[16]) {
+  __m512i t[16], u[16];
+  for (int i = 0; i < 8; ++i) {
+    t[2 * i] = _mm512_unpacklo_epi32(r[2 * i], r[2 * i + 1]);
+    t[2 * i + 1] = _mm512_unpackhi_epi32(r[2 * i], r[2 * i + 1]);
+  }
+  for (int i = 0; i < 4; ++i) {  // u[4i + c], lane L: rows 4i..4i+3 of column 4L + c
+    u[4 * i] = _mm512_unpacklo_epi64(t[4 * i], t[4 * i + 2]);
+    u[4 * i + 1] = _mm512_unpackhi_epi64(t[4 * i], t[4 * i + 2]);
+    u[4 * i + 2] = _mm512_unpacklo_epi64(t[4 * i + 1], t[4 * i + 3]);
+    u[4 * i + 3] = _mm512_unpackhi_epi64(t[4 * i + 1], t[4 * i + 3]);
+  }
+  for (int c = 0; c < 4; ++c) {
+    const __m512i v0 = _mm512_shuffle_i32x4(u[c], u[4 + c], 0x44);
+    const __m512i v1 = _mm512_shuffle_i32x4(u[c], u[4 + c], 0xEE);
+    const __m512i v2 = _mm512_shuffle_i32x4(u[8 + c], u[12 + c], 0x44);
+    const __m512i v3 = _mm512_shuffle_i32x4(u[8 + c], u[12 + c], 0xEE);
+    r[c] = _mm512_shuffle_i32x4(v0, v2, 0x88);
+    r[4 + c] = _mm512_shuffle_i32x4(v0, v2, 0xDD);
+    r[8 + c] = _mm512_shuffle_i32x4(v1, v3, 0x88);
+    r[12 + c] = _mm512_shuffle_i32x4(v1, v3, 0xDD);
+  }
+}
+
+// 16 words of k-pairs (src[k*ld + j], src[(k+1)*ld + j]) for j < 16 under
+// mask m (k + 1 only when has_hi).
+inline __m512i pairs(const uint16_t* lo, int64_t ld, __mmask16 m, bool has_hi) {
+  __m512i w = _mm512_cvtepu16_epi32(_mm256_maskz_loadu_epi16(m, lo));
+  if (has_hi) {
+    const __m512i h = _mm512_cvtepu16_epi32(_mm256_maskz_loadu_epi16(m, lo + ld));
+    w = _mm512_or_si512(w, _mm512_slli_epi32(h, 16));
+  }
+  return w;
+}
+
 // A strips: rows [r0, r0 + rows) of op(A), k in [p0, p0 + kc), into
 // 2*ceil(rows/32) strips of nkc tiles each (rows past `rows` are zero).
 void pack_a(const uint16_t* A, int64_t lda, bool ta, int64_t r0, int64_t rows, int64_t p0,
@@ -118,19 +155,21 @@ void pack_a(const uint16_t* A, int64_t lda, bool ta, int64_t r0, int64_t rows, i
       uint16_t* t = dst + (s * stride + c) * kTile;
       const int kn = int(std::min<int64_t>(32, kc - 32 * c));
       const int64_t k0 = p0 + 32 * c;
+      if (ta) {  // A(i, k) = A[k*lda + i]: pairs of k rows, then a transpose
+        const __mmask16 mr = mask16(int(rows - s * 16));
+        __m512i v[16];
+        for (int p = 0; p < 16; ++p)
+          v[p] = 2 * p < kn ? pairs(A + (k0 + 2 * p) * lda + r0 + s * 16, lda, mr, 2 * p + 1 < kn)
+                            : _mm512_setzero_si512();
+        transpose16(v);
+        for (int r = 0; r < 16; ++r) _mm512_store_si512(t + r * 32, v[r]);
+        continue;
+      }
       for (int r = 0; r < 16; ++r) {
         const int64_t i = s * 16 + r;
         uint16_t* d = t + r * 32;
-        if (i >= rows) {
-          _mm512_store_si512(d, _mm512_setzero_si512());
-        } else if (!ta) {
-          _mm512_store_si512(d, _mm512_maskz_loadu_epi16(mask32(kn), A + (r0 + i) * lda + k0));
-        } else {
-          const uint16_t* src = A + k0 * lda + (r0 + i);
-          int k = 0;
-          for (; k < kn; ++k) d[k] = src[k * lda];
-          for (; k < 32; ++k) d[k] = 0;
-        }
+        if (i >= rows) _mm512_store_si512(d, _mm512_setzero_si512());
+        else _mm512_store_si512(d, _mm512_maskz_loadu_epi16(mask32(kn), A + (r0 + i) * lda + k0));
       }
     }
   }
@@ -151,26 +190,17 @@ void pack_b(const uint16_t* B, int64_t ldb, bool tb, int64_t c0, int64_t cols, i
       const int kn = int(std::min<int64_t>(32, kc - 32 * c));
       if (!tb) {  // B(k, j) = B[k*ldb + j]: interleave rows k and k+1
         for (int p = 0; p < 16; ++p) {
-          __m512i w = _mm512_setzero_si512();
-          if (2 * p < kn) {
-            const uint16_t* lo = B + (k0 + 2 * p) * ldb + j0;
-            w = _mm512_cvtepu16_epi32(_mm256_maskz_loadu_epi16(mn, lo));
-            if (2 * p + 1 < kn) {
-              const __m512i h = _mm512_cvtepu16_epi32(_mm256_maskz_loadu_epi16(mn, lo + ldb));
-              w = _mm512_or_si512(w, _mm512_slli_epi32(h, 16));
-            }
-          }
+          const __m512i w = 2 * p < kn ? pairs(B + (k0 + 2 * p) * ldb + j0, ldb, mn, 2 * p + 1 < kn)
+                                       : _mm512_setzero_si512();
           _mm512_store_si512(t + 16 * p, w);
         }
       } else {  // B(k, j) = B[j*ldb + k]: column j's pairs are 32-bit words
-        alignas(64) uint32_t col[16][16];
-        for (int j = 0; j < 16; ++j) {
-          __m512i v = _mm512_setzero_si512();
-          if (j < n) v = _mm512_maskz_loadu_epi16(mask32(kn), B + (j0 + j) * ldb + k0);
-          _mm512_store_si512(col[j], v);
-        }
-        for (int p = 0; p < 16; ++p)
-          for (int j = 0; j < 16; ++j) t[16 * p + j] = col[j][p];
+        __m512i col[16];
+        for (int j = 0; j < 16; ++j)
+          col[j] = j < n ? _mm512_maskz_loadu_epi16(mask32(kn), B + (j0 + j) * ldb + k0)
+                         : _mm512_setzero_si512();
+        transpose16(col);
+        for (int p = 0; p < 16; ++p) _mm512_store_si512(t + 16 * p, col[p]);
       }
     }
   }
