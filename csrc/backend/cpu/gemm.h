@@ -7,7 +7,10 @@
 // gemm_avx2.cpp, gemm_neon.cpp and gemm_generic.cpp. The ISA is picked at run
 // time from cpuid; OXMLX_GEMM_ISA=avx512|avx2|neon|generic forces a path
 // (ignored when the CPU lacks it; read on first use and by gemm_reset_isa).
-// Matrix-vector shapes (M or N == 1) and tiny products skip packing.
+// With the avx512 path, bf16 products large enough go to AMX tiles
+// (gemm_amx.cpp, OXMLX_GEMM_AMX) where the CPU has AMX-BF16, others to the
+// AVX512-BF16 dot-product kernels (gemm_avx512bf16.cpp, OXMLX_GEMM_BF16DOT)
+// or through f32. Matrix-vector shapes (M or N == 1) and tiny products skip packing.
 #pragma once
 
 #include <cstdint>
