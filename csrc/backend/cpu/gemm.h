@@ -146,8 +146,8 @@ const Bf16DotKernels* bf16_dot(const IsaKernels& ik);
 
 // AMX bf16 GEMM (gemm_amx.cpp). amx_bf16_mode(): 0 when the CPU, the OS or
 // Linux's tile-data permission lacks AMX-BF16, or OXMLX_GEMM_AMX=0; 2 when
-// OXMLX_GEMM_AMX=1 (every blocked-path size, for tests); 1 otherwise (large
-// enough products only). amx_gemm_bf16 has gemm's semantics (K > 0, alpha
+// OXMLX_GEMM_AMX=1 (every blocked-path size, for tests); 1 otherwise (M, N,
+// K >= 16 only). amx_gemm_bf16 has gemm's semantics (K > 0, alpha
 // != 0, M, N > 0) and splits the work over `threads`.
 int amx_bf16_mode();
 // Whether the CPU/OS/kernel allow AMX-BF16 at all (ignores OXMLX_GEMM_AMX).
