@@ -190,28 +190,38 @@ void pack_a(const uint16_t* A, int64_t lda, bool ta, int64_t r0, int64_t rows, i
 void pack_b(const uint16_t* B, int64_t ldb, bool tb, int64_t c0, int64_t cols, int64_t ngroup,
             int64_t p0, int64_t kc, int64_t stride, uint16_t* dst) {
   const int64_t nkc = (kc + 31) / 32;
-  for (int64_t g = 0; g < ngroup; ++g) {
-    const int n = int(std::min<int64_t>(16, cols - 16 * g));
-    const __mmask16 mn = mask16(n);
-    const int64_t j0 = c0 + 16 * g;
+  if (!tb) {
+    // B(k, j) = B[k*ldb + j]: interleave rows k and k+1. Each source row is
+    // walked across all groups before moving down (whole cache lines).
     for (int64_t c = 0; c < nkc; ++c) {
-      uint32_t* t = reinterpret_cast<uint32_t*>(dst + (g * stride + c) * kTile);
       const int64_t k0 = p0 + 32 * c;
       const int kn = int(std::min<int64_t>(32, kc - 32 * c));
-      if (!tb) {  // B(k, j) = B[k*ldb + j]: interleave rows k and k+1
-        for (int p = 0; p < 16; ++p) {
-          const __m512i w = 2 * p < kn ? pairs(B + (k0 + 2 * p) * ldb + j0, ldb, mn, 2 * p + 1 < kn)
+      for (int p = 0; p < 16; ++p) {
+        const uint16_t* row = B + (k0 + 2 * p) * ldb + c0;
+        for (int64_t g = 0; g < ngroup; ++g) {
+          const __mmask16 mn = mask16(int(cols - 16 * g));
+          const __m512i w = 2 * p < kn ? pairs(row + 16 * g, ldb, mn, 2 * p + 1 < kn)
                                        : _mm512_setzero_si512();
-          _mm512_store_si512(t + 16 * p, w);
+          _mm512_store_si512(dst + (g * stride + c) * kTile + 32 * p, w);
         }
-      } else {  // B(k, j) = B[j*ldb + k]: column j's pairs are 32-bit words
-        __m512i col[16];
-        for (int j = 0; j < 16; ++j)
-          col[j] = j < n ? _mm512_maskz_loadu_epi16(mask32(kn), B + (j0 + j) * ldb + k0)
-                         : _mm512_setzero_si512();
-        transpose16(col);
-        for (int p = 0; p < 16; ++p) _mm512_store_si512(t + 16 * p, col[p]);
       }
+    }
+    return;
+  }
+  for (int64_t g = 0; g < ngroup; ++g) {
+    const int n = int(std::min<int64_t>(16, cols - 16 * g));
+    const int64_t j0 = c0 + 16 * g;
+    for (int64_t c = 0; c < nkc; ++c) {
+      uint16_t* t = dst + (g * stride + c) * kTile;
+      const int64_t k0 = p0 + 32 * c;
+      const int kn = int(std::min<int64_t>(32, kc - 32 * c));
+      // B(k, j) = B[j*ldb + k]: column j's pairs are 32-bit words
+      __m512i col[16];
+      for (int j = 0; j < 16; ++j)
+        col[j] = j < n ? _mm512_maskz_loadu_epi16(mask32(kn), B + (j0 + j) * ldb + k0)
+                       : _mm512_setzero_si512();
+      transpose16(col);
+      for (int p = 0; p < 16; ++p) _mm512_store_si512(t + 32 * p, col[p]);
     }
   }
 }
