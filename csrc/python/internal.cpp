@@ -19,11 +19,13 @@ void init_internal(nb::module_& m) {
           return slice_update(a, update, std::move(start), std::move(stop), std::move(strides));
         },
         "a"_a, "update"_a, "start"_a, "stop"_a, "strides"_a);
-  // The CPU GEMM paths in use (for tests that force them via OXMLX_GEMM_ISA /
-  // OXMLX_GEMM_BF16DOT in a subprocess).
+  // The CPU GEMM paths in use: ISA, bf16 dot-product kernels, AMX (for tests
+  // that force them via OXMLX_GEMM_ISA / OXMLX_GEMM_BF16DOT / OXMLX_GEMM_AMX
+  // in a subprocess).
   m.def("_gemm_paths", []() {
     return std::vector<std::string>{cpu::gemm_detail::gemm_isa_name(),
-                                    cpu::gemm_detail::gemm_bf16_path_name()};
+                                    cpu::gemm_detail::gemm_bf16_path_name(),
+                                    cpu::gemm_detail::gemm_amx_name()};
   });
   m.def("_random_bits",
         [](Shape shape, const array& key, int width, nb::handle stream) {

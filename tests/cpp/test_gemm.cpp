@@ -278,6 +278,62 @@ void run_all(bool quick) {
   run_dtype<bfloat16_t>(quick);
 }
 
+// bf16 sizes around the AMX tiles (16 x 32 k, 32 x 32 blocks): every
+// (M, N, K) triple, cycling through the trans combos and alpha/beta pairs,
+// and K across several AMX K blocks.
+void run_bf16_tiles() {
+  const int64_t sizes[] = {1, 15, 17, 31, 33, 100, 257};
+  int idx = 0;
+  for (int64_t M : sizes)
+    for (int64_t N : sizes)
+      for (int64_t K : sizes) {
+        const float* alb = kAlphaBeta[idx % 5];
+        const int t = idx++ % 4;
+        run_case<bfloat16_t>(Case{bool(t & 1), bool(t & 2), M, N, K, alb[0], alb[1], t, 0, t});
+      }
+  for (int t = 0; t < 4; ++t) {
+    run_case<bfloat16_t>(Case{bool(t & 1), bool(t & 2), 100, 257, 1100, 1, 0.5f, 1, 2, 3});
+    run_batched<bfloat16_t>(bool(t & 1), bool(t & 2), 3, 65, 70, 300, false, true, 1, 0.5f);
+  }
+}
+
+// The bf16 paths of the avx512 ISA: AMX forced for every blocked size, the
+// AVX512-BF16 dot-product kernels, and f32 conversion; each skipped when the
+// CPU lacks it.
+void run_bf16_paths() {
+  struct Variant {
+    const char* name;
+    const char* amx;
+    const char* dot;
+  };
+  const Variant vs[] = {{"bf16 amx", "1", "0"}, {"bf16 dot", "0", "1"}, {"bf16 f32", "0", "0"}};
+  const int hw_threads = num_threads();
+  setenv("OXMLX_GEMM_ISA", "avx512", 1);
+  for (const Variant& v : vs) {
+    setenv("OXMLX_GEMM_AMX", v.amx, 1);
+    setenv("OXMLX_GEMM_BF16DOT", v.dot, 1);
+    gemm_detail::gemm_reset_isa();
+    const bool amx = *gemm_detail::gemm_amx_name() != 0;
+    const bool dot = *gemm_detail::gemm_bf16_path_name() != 0;
+    if (std::strcmp(gemm_detail::gemm_isa_name(), "avx512") != 0 || amx != (*v.amx == '1') ||
+        dot != (*v.dot == '1')) {
+      std::printf("skip %s (not supported here)\n", v.name);
+      continue;
+    }
+    const int before = g_failed;
+    run_bf16_tiles();
+    run_dtype<bfloat16_t>(false);
+    set_num_threads(3);
+    run_dtype<bfloat16_t>(true);
+    set_num_threads(1);
+    run_dtype<bfloat16_t>(true);
+    set_num_threads(hw_threads);
+    std::printf("%s: %s\n", v.name, g_failed == before ? "ok" : "FAILURES");
+  }
+  unsetenv("OXMLX_GEMM_AMX");
+  unsetenv("OXMLX_GEMM_BF16DOT");
+}
+
 }  // namespace
 
 int main() {
@@ -300,6 +356,7 @@ int main() {
     set_num_threads(hw_threads);
     std::printf("%s: %s\n", name, g_failed == before ? "ok" : "FAILURES");
   }
+  run_bf16_paths();
   unsetenv("OXMLX_GEMM_ISA");
   gemm_detail::gemm_reset_isa();
   std::printf("%d passed, %d failed\n", g_passed, g_failed);

@@ -19,6 +19,7 @@ if(CMAKE_CXX_COMPILER_ID MATCHES "GNU|Clang")
       ${OXMLX_SRC_DIR}/csrc/backend/cpu/gemm_generic.cpp
       ${OXMLX_SRC_DIR}/csrc/backend/cpu/gemm_avx512.cpp
       ${OXMLX_SRC_DIR}/csrc/backend/cpu/gemm_avx512bf16.cpp
+      ${OXMLX_SRC_DIR}/csrc/backend/cpu/gemm_amx.cpp
       ${OXMLX_SRC_DIR}/csrc/backend/cpu/gemm_avx2.cpp
       ${OXMLX_SRC_DIR}/csrc/backend/cpu/gemm_neon.cpp)
   if(CMAKE_SYSTEM_PROCESSOR MATCHES "x86_64|AMD64")

@@ -7,7 +7,10 @@
 // gemm_avx2.cpp, gemm_neon.cpp and gemm_generic.cpp. The ISA is picked at run
 // time from cpuid; OXMLX_GEMM_ISA=avx512|avx2|neon|generic forces a path
 // (ignored when the CPU lacks it; read on first use and by gemm_reset_isa).
-// Matrix-vector shapes (M or N == 1) and tiny products skip packing.
+// With the avx512 path, bf16 products large enough go to AMX tiles
+// (gemm_amx.cpp, OXMLX_GEMM_AMX) where the CPU has AMX-BF16, others to the
+// AVX512-BF16 dot-product kernels (gemm_avx512bf16.cpp, OXMLX_GEMM_BF16DOT)
+// or through f32. Matrix-vector shapes (M or N == 1) and tiny products skip packing.
 #pragma once
 
 #include <cstdint>
@@ -133,11 +136,25 @@ struct Bf16DotKernels {
   void (*pack)(const bfloat16_t* src, int64_t ld, bool r_contig, int rows, int64_t kc,
                uint32_t* dst, int width);
 };
-// nullptr unless the CPU has AVX512-BF16 (or OXMLX_GEMM_BF16DOT=0, or the
-// chosen ISA path is not avx512).
+// nullptr unless the CPU has AVX512-BF16 and the chosen ISA path is avx512.
+// OXMLX_GEMM_BF16DOT=0 turns it off, =1 on; unset: on except on CPUs with
+// AMX-BF16 (Sapphire Rapids class), where vdpbf16ps measured ~35% slower
+// than converting to f32 in the packers and using the f32 FMA kernel.
 const Bf16DotKernels* avx512bf16_kernels();
 // The dot-product kernels the driver uses with ISA path ik (or nullptr).
 const Bf16DotKernels* bf16_dot(const IsaKernels& ik);
+
+// AMX bf16 GEMM (gemm_amx.cpp). amx_bf16_mode(): 0 when the CPU, the OS or
+// Linux's tile-data permission lacks AMX-BF16, or OXMLX_GEMM_AMX=0; 2 when
+// OXMLX_GEMM_AMX=1 (every blocked-path size, for tests); 1 otherwise (M, N,
+// K >= 16 only). amx_gemm_bf16 has gemm's semantics (K > 0, alpha
+// != 0, M, N > 0) and splits the work over `threads`.
+int amx_bf16_mode();
+// Whether the CPU/OS/kernel allow AMX-BF16 at all (ignores OXMLX_GEMM_AMX).
+bool amx_bf16_hardware();
+void amx_gemm_bf16(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha,
+                   const bfloat16_t* A, int64_t lda, const bfloat16_t* B, int64_t ldb, float beta,
+                   bfloat16_t* C, int64_t ldc, int threads);
 
 // Each returns nullptr when that ISA is not compiled in for this target.
 const IsaKernels* avx512_kernels();
@@ -149,6 +166,8 @@ const IsaKernels* generic_kernels();
 // of the bf16 dot-product path ("" when bf16 products go through f32).
 const char* gemm_bf16_path_name();
 const char* gemm_isa_name();
+// Whether large bf16 products use AMX now ("amx" or "").
+const char* gemm_amx_name();
 // Re-reads OXMLX_GEMM_ISA and the CPU features (for tests that switch paths).
 void gemm_reset_isa();
 
