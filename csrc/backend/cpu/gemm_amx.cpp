@@ -41,6 +41,7 @@
 
 #include "backend/cpu/gemm.h"
 #include "backend/cpu/threadpool.h"
+#include "backend/cpu/isa_target.h"
 
 #if defined(__x86_64__) && defined(__linux__) && defined(__GNUC__) && \
     (defined(__clang__) || __GNUC__ >= 11)
@@ -54,14 +55,7 @@
 #endif
 #include <immintrin.h>
 
-#if defined(__clang__)
-#pragma clang attribute push(                                                                \
-    __attribute__((target("amx-tile,amx-bf16,avx512f,avx512bw,avx512vl,avx512bf16,avx2"))), \
-    apply_to = function)
-#else
-#pragma GCC push_options
-#pragma GCC target("amx-tile,amx-bf16,avx512f,avx512bw,avx512vl,avx512bf16,avx2")
-#endif
+OXMLX_ISA_BEGIN("amx-tile,amx-bf16,avx512f,avx512bw,avx512vl,avx512bf16,avx2")
 
 namespace oxmlx::cpu::gemm_detail {
 namespace {
@@ -409,11 +403,7 @@ void amx_gemm_bf16(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alph
 
 }  // namespace oxmlx::cpu::gemm_detail
 
-#if defined(__clang__)
-#pragma clang attribute pop
-#else
-#pragma GCC pop_options
-#endif
+OXMLX_ISA_END()
 #endif
 
 namespace oxmlx::cpu::gemm_detail {

@@ -5,17 +5,13 @@
 // of this code can be reached. All helpers have internal linkage so nothing
 // compiled for AVX2 can be merged with baseline code of the same name.
 #include "backend/cpu/gemm.h"
+#include "backend/cpu/isa_target.h"
 
 #if (defined(__x86_64__) || defined(_M_X64)) && (defined(__GNUC__) || defined(__clang__))
 #define OXMLX_HAVE_AVX2_GEMM 1
 #include <immintrin.h>
 
-#if defined(__clang__)
-#pragma clang attribute push(__attribute__((target("avx2,fma,f16c"))), apply_to = function)
-#else
-#pragma GCC push_options
-#pragma GCC target("avx2,fma,f16c")
-#endif
+OXMLX_ISA_BEGIN("avx2,fma,f16c")
 
 namespace oxmlx::cpu::gemm_detail {
 namespace {
@@ -398,11 +394,7 @@ const IsaKernels kAvx2 = {
 }  // namespace
 }  // namespace oxmlx::cpu::gemm_detail
 
-#if defined(__clang__)
-#pragma clang attribute pop
-#else
-#pragma GCC pop_options
-#endif
+OXMLX_ISA_END()
 #endif  // x86-64
 
 namespace oxmlx::cpu::gemm_detail {

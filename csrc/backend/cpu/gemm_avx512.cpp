@@ -7,6 +7,7 @@
 // that no AVX-512-compiled inline function can be merged by the linker with a
 // same-named baseline one from another translation unit.
 #include "backend/cpu/gemm.h"
+#include "backend/cpu/isa_target.h"
 
 #if (defined(__x86_64__) || defined(_M_X64)) && (defined(__GNUC__) || defined(__clang__))
 #define OXMLX_HAVE_AVX512_GEMM 1
@@ -18,14 +19,7 @@
 #endif
 #include <immintrin.h>
 
-#if defined(__clang__)
-#pragma clang attribute push(                                                   \
-    __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,fma,f16c,avx2"))), \
-    apply_to = function)
-#else
-#pragma GCC push_options
-#pragma GCC target("avx512f,avx512bw,avx512dq,avx512vl,fma,f16c,avx2")
-#endif
+OXMLX_ISA_BEGIN("avx512f,avx512bw,avx512dq,avx512vl,fma,f16c,avx2")
 
 // Register tiles. f32: MR32 rows x 32 columns (two zmm per row) gives
 // MR32*2 accumulators; with 14 rows that is 28 of the 32 zmm registers, the
@@ -437,11 +431,7 @@ const IsaKernels kAvx512 = {
 }  // namespace
 }  // namespace oxmlx::cpu::gemm_detail
 
-#if defined(__clang__)
-#pragma clang attribute pop
-#else
-#pragma GCC pop_options
-#endif
+OXMLX_ISA_END()
 #endif  // x86-64
 
 namespace oxmlx::cpu::gemm_detail {

@@ -13,6 +13,7 @@
 #include <cstring>
 
 #include "backend/cpu/gemm.h"
+#include "backend/cpu/isa_target.h"
 
 #if (defined(__x86_64__) || defined(_M_X64)) && defined(__GNUC__) && \
     (defined(__clang__) || __GNUC__ >= 10)
@@ -23,13 +24,7 @@
 #endif
 #include <immintrin.h>
 
-#if defined(__clang__)
-#pragma clang attribute push(__attribute__((target("avx512f,avx512bw,avx512vl,avx512bf16,avx2"))), \
-                             apply_to = function)
-#else
-#pragma GCC push_options
-#pragma GCC target("avx512f,avx512bw,avx512vl,avx512bf16,avx2")
-#endif
+OXMLX_ISA_BEGIN("avx512f,avx512bw,avx512vl,avx512bf16,avx2")
 
 namespace oxmlx::cpu::gemm_detail {
 namespace {
@@ -165,11 +160,7 @@ const Bf16DotKernels kBf16 = {"avx512bf16", kMR, kNR, &kernel, &pack};
 }  // namespace
 }  // namespace oxmlx::cpu::gemm_detail
 
-#if defined(__clang__)
-#pragma clang attribute pop
-#else
-#pragma GCC pop_options
-#endif
+OXMLX_ISA_END()
 #endif
 
 namespace oxmlx::cpu::gemm_detail {
